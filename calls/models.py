@@ -1,0 +1,119 @@
+from django.db import models
+
+from morpheus.models import TimestampedModel
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+    WEB = "web", "Web"
+
+
+class CallStatus(models.TextChoices):
+    RINGING = "ringing", "Ringing"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    CANCELED = "canceled", "Canceled"
+
+
+OPEN_CALL_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
+
+
+class EndReason(models.TextChoices):
+    CALLER_HUNG_UP = "caller_hung_up", "Caller hung up"
+    AGENT_ENDED = "agent_ended", "Agent ended the call"
+    ENDED_BY_USER = "ended_by_user", "Ended from the dashboard"
+    TRANSFERRED = "transferred", "Transferred"
+    MAX_DURATION = "max_duration", "Maximum duration reached"
+    SILENCE = "silence", "Silence timeout"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    CARRIER = "carrier", "Ended by the carrier"
+    STALE = "stale", "Closed as stale"
+    ERROR = "error", "Error"
+
+
+class Call(TimestampedModel):
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="calls")
+    # Calls outlive the configuration that handled them: history keeps its row.
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    phone_number = models.ForeignKey(
+        "telephony.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    direction = models.CharField(max_length=10, choices=CallDirection.choices)
+    from_number = models.CharField(max_length=64, blank=True, default="")
+    to_number = models.CharField(max_length=64, blank=True, default="")
+    carrier = models.CharField(max_length=10, blank=True, default="")
+    carrier_call_id = models.CharField(max_length=128, blank=True, default="")
+    room_name = models.CharField(max_length=128, unique=True)
+    is_simulation = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=CallStatus.choices, default=CallStatus.RINGING)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="Whole seconds")
+    recording_url = models.URLField(max_length=500, null=True, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, default="USD")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-started_at", "-id"], name="call_customer_started_idx"),
+            models.Index(fields=["status", "started_at"], name="call_status_started_idx"),
+        ]
+        constraints = [
+            # Carrier webhooks retry: one call row per carrier call id.
+            models.UniqueConstraint(
+                fields=["carrier", "carrier_call_id"],
+                condition=~models.Q(carrier_call_id=""),
+                name="call_unique_carrier_call_id",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Call {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CALL_STATUSES
+
+
+class TurnRole(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+    SYSTEM = "system", "System"
+    TOOL = "tool", "Tool"
+
+
+class TranscriptTurn(models.Model):
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    role = models.CharField(max_length=10, choices=TurnRole.choices)
+    content = models.TextField(blank=True, default="")
+    # Tool turns: the tool's name, arguments and result.
+    tool_name = models.CharField(max_length=100, blank=True, default="")
+    tool_payload = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Per-turn latency (milliseconds) of the pipeline, as measured by the voice worker.
+    end_of_turn_delay_ms = models.FloatField(null=True, blank=True)
+    llm_ttft_ms = models.FloatField(null=True, blank=True)
+    tts_ttfb_ms = models.FloatField(null=True, blank=True)
+    e2e_latency_ms = models.FloatField(null=True, blank=True)
+    # Usage, for cost accounting.
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    tts_characters = models.PositiveIntegerField(null=True, blank=True)
+    audio_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["call", "id"], name="turn_call_id_idx")]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:40]}"

@@ -1,0 +1,73 @@
+"""Shared fixtures: the alice/bob/charlie tenants of every cross-tenant test.
+
+alice owns customer A, charlie is a member of A, bob owns customer B, and
+platform_admin runs the platform with no customer.
+"""
+
+import pytest
+
+from accounts.models import Role
+from accounts.tests.factories import UserFactory
+from morpheus.testing import client_for
+from tenants.tests.factories import CustomerFactory
+
+
+@pytest.fixture
+def api_client():
+    return client_for(None)
+
+
+@pytest.fixture
+def customer_a(db):
+    return CustomerFactory(company_name="Alice Corp")
+
+
+@pytest.fixture
+def customer_b(db):
+    return CustomerFactory(company_name="Bob Corp")
+
+
+@pytest.fixture
+def alice(customer_a):
+    user = UserFactory(email="alice@example.com", name="Alice", customer=customer_a, role=Role.OWNER)
+    customer_a.created_by = user
+    customer_a.save(update_fields=["created_by"])
+    return user
+
+
+@pytest.fixture
+def charlie(customer_a, alice):
+    return UserFactory(email="charlie@example.com", name="Charlie", customer=customer_a, role=Role.MEMBER)
+
+
+@pytest.fixture
+def bob(customer_b):
+    user = UserFactory(email="bob@example.com", name="Bob", customer=customer_b, role=Role.OWNER)
+    customer_b.created_by = user
+    customer_b.save(update_fields=["created_by"])
+    return user
+
+
+@pytest.fixture
+def platform_admin(db):
+    return UserFactory(email="root@example.com", name="Root", role=Role.PLATFORM_ADMIN)
+
+
+@pytest.fixture
+def alice_client(alice):
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob):
+    return client_for(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie):
+    return client_for(charlie)
+
+
+@pytest.fixture
+def platform_admin_client(platform_admin):
+    return client_for(platform_admin)

@@ -1,0 +1,123 @@
+"""Every API error becomes the error envelope here; views and services just raise.
+
+Services raise Django's ValidationError (model-field names) or the API errors below;
+serializers raise DRF's ValidationError (already camelCase field names).
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from .casing import to_camel
+
+logger = logging.getLogger("morpheus.api")
+
+NOT_FOUND_MESSAGE = "Resource not found!!"
+INTERNAL_ERROR_MESSAGE = "Internal server error!!"
+FORBIDDEN_MESSAGE = "You do not have permission to access this resource"
+VALIDATION_FAILED_MESSAGE = "Validation failed"
+NON_FIELD = "nonFieldErrors"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Resource already exists"
+    default_code = "conflict"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Service temporarily unavailable"
+    default_code = "service_unavailable"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large"
+    default_code = "payload_too_large"
+
+
+def flatten_errors(detail, prefix: str = "") -> list[dict]:
+    """DRF's nested error detail as [{field, message}] with dotted paths."""
+    if isinstance(detail, dict):
+        items = []
+        for key, value in detail.items():
+            name = NON_FIELD if key in (api_settings.NON_FIELD_ERRORS_KEY, "__all__") else str(key)
+            path = f"{prefix}.{name}" if prefix and name != NON_FIELD else (prefix or name)
+            items.extend(flatten_errors(value, path))
+        return items
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [{"field": prefix or NON_FIELD, "message": str(item)} for item in detail]
+        items = []
+        for index, item in enumerate(detail):
+            if item in ({}, [], None):
+                continue
+            items.extend(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+        return items
+    return [{"field": prefix or NON_FIELD, "message": str(detail)}]
+
+
+def _django_validation_detail(exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        return {
+            (key if key == "__all__" else to_camel(key)): [m for err in errors for m in err.messages]
+            for key, errors in exc.error_dict.items()
+        }
+    return {"__all__": exc.messages}
+
+
+def _error(message: str, http_status: int, errors=None, headers=None) -> Response:
+    data = {"message": message}
+    if errors is not None:
+        data["errors"] = errors
+    return Response(data, status=http_status, headers=headers)
+
+
+def envelope_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_validation_detail(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(NOT_FOUND_MESSAGE)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(FORBIDDEN_MESSAGE)
+
+    if not isinstance(exc, exceptions.APIException):
+        request = context.get("request")
+        logger.exception("Unhandled error on %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
+        return _error(INTERNAL_ERROR_MESSAGE, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(round(exc.wait))))
+
+    if isinstance(exc, exceptions.ValidationError):
+        return _error(VALIDATION_FAILED_MESSAGE, exc.status_code, flatten_errors(exc.detail))
+    return _error(_message_for(exc), exc.status_code, headers=headers or None)
+
+
+def _message_for(exc: exceptions.APIException) -> str:
+    detail = exc.detail
+    if isinstance(detail, (list, dict)):
+        flat = flatten_errors(detail)
+        detail = flat[0]["message"] if flat else exc.default_detail
+    detail = str(detail)
+    if isinstance(exc, exceptions.PermissionDenied) and detail == str(exceptions.PermissionDenied.default_detail):
+        return FORBIDDEN_MESSAGE
+    if isinstance(exc, exceptions.NotFound) and detail == str(exceptions.NotFound.default_detail):
+        return NOT_FOUND_MESSAGE
+    if isinstance(exc, exceptions.ParseError):
+        return "Malformed JSON in request body"
+    if isinstance(exc, exceptions.Throttled):
+        return f"Too many requests. Try again in {max(1, int(round(exc.wait or 1)))} seconds."
+    return detail

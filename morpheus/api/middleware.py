@@ -1,0 +1,72 @@
+"""Request ids for logs, and the body-size limit answered in the envelope."""
+
+import contextvars
+import logging
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from .envelope import error_envelope
+from .json import MorpheusJSONEncoder
+
+API_PREFIX = "/api/"
+_request_id = contextvars.ContextVar("request_id", default="-")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = _request_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Tags the request (and its log lines) with an id, echoed as X-Request-ID."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def envelope_error_response(request, status: int, message: str, headers=None) -> JsonResponse:
+    """An error envelope for the few answers produced outside DRF views."""
+    response = JsonResponse(
+        error_envelope(request, status=status, message=message),
+        status=status,
+        encoder=MorpheusJSONEncoder,
+    )
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+class ApiBodySizeMiddleware:
+    """Refuses an API body over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before reading it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            if limit is not None and length > limit:
+                return envelope_error_response(request, 413, "Request body too large")
+        return self.get_response(request)

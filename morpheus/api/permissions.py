@@ -1,0 +1,51 @@
+"""Who may call what: tenant membership, roles and platform admins."""
+
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+from accounts.models import TENANT_ROLES
+from tenants.ip_rules import ip_allowed
+
+from .exceptions import FORBIDDEN_MESSAGE
+from .request_info import client_ip
+
+ONBOARDING_REQUIRED_MESSAGE = "Please complete onboarding to access this resource"
+CUSTOMER_SUSPENDED_MESSAGE = "Your organization's account is suspended"
+IP_NOT_ALLOWED_MESSAGE = "Access from your IP address is not allowed for this organization"
+
+
+class IsTenantMember(BasePermission):
+    """The user belongs to an active customer and calls from an allowed address."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not getattr(user, "is_authenticated", False):
+            return False
+        if user.customer_id is None:
+            raise PermissionDenied(ONBOARDING_REQUIRED_MESSAGE)
+        customer = user.customer
+        if not customer.is_active:
+            raise PermissionDenied(CUSTOMER_SUSPENDED_MESSAGE)
+        if not ip_allowed(customer.allowed_ips, client_ip(request)):
+            raise PermissionDenied(IP_NOT_ALLOWED_MESSAGE)
+        return True
+
+
+class HasActionRole(BasePermission):
+    """Roles per action from the view's `action_roles` {action: roles}; absent means any
+    tenant role. A refused role gets the spec's 403 message."""
+
+    message = FORBIDDEN_MESSAGE
+
+    def has_permission(self, request, view):
+        action = getattr(view, "action", None) or request.method.lower()
+        roles = (getattr(view, "action_roles", None) or {}).get(action, TENANT_ROLES)
+        return request.user.role in roles
+
+
+class IsPlatformAdmin(BasePermission):
+    message = FORBIDDEN_MESSAGE
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and getattr(user, "is_authenticated", False) and user.is_platform_admin)

@@ -1,0 +1,46 @@
+"""Wraps every API payload in the envelope; views return bare data."""
+
+from rest_framework.renderers import JSONRenderer
+
+from .envelope import error_envelope, success_envelope
+from .json import MorpheusJSONEncoder
+
+DEFAULT_SUCCESS_MESSAGE = "Request successful"
+
+
+class EnvelopeRenderer(JSONRenderer):
+    encoder_class = MorpheusJSONEncoder
+    # The spec's examples use JSON without unicode escapes.
+    ensure_ascii = False
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        renderer_context = renderer_context or {}
+        response = renderer_context.get("response")
+        request = renderer_context.get("request")
+        if response is None or request is None:
+            return super().render(data, accepted_media_type, renderer_context)
+        status = response.status_code
+        explicit_message = getattr(response, "message", None)
+        if status >= 400 and explicit_message:
+            # A view's own failure answer that still carries data (health when the DB is down).
+            body = error_envelope(request, status=status, message=explicit_message, data=data)
+        elif status >= 400:
+            data = data if isinstance(data, dict) else {}
+            body = error_envelope(
+                request,
+                status=status,
+                message=data.get("message", "Request failed"),
+                errors=data.get("errors"),
+            )
+        else:
+            message = explicit_message or _view_message(renderer_context)
+            body = success_envelope(request, status=status, message=message, data=data)
+        return super().render(body, accepted_media_type, renderer_context)
+
+
+def _view_message(renderer_context) -> str:
+    """A view may declare `success_messages = {"list": "...", ...}` per action."""
+    view = renderer_context.get("view")
+    messages = getattr(view, "success_messages", None) or {}
+    action = getattr(view, "action", None) or getattr(renderer_context.get("request"), "method", "").lower()
+    return messages.get(action) or getattr(view, "success_message", None) or DEFAULT_SUCCESS_MESSAGE

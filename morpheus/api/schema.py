@@ -1,0 +1,88 @@
+"""OpenAPI post-processing: the schema shows the envelope every response really has."""
+
+REQUEST_INFO = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "example": "/api/v1/agents"},
+        "ip": {"type": "string", "example": "::1"},
+        "method": {"type": "string", "example": "GET"},
+    },
+    "required": ["url", "ip", "method"],
+}
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "success": {"type": "boolean", "enum": [False]},
+        "statusCode": {"type": "integer", "example": 404},
+        "message": {"type": "string", "example": "Resource not found!!"},
+        "data": {"nullable": True, "example": None},
+        "errors": {
+            "type": "array",
+            "description": "Present on validation errors (message 'Validation failed'); nested fields are dotted.",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+        "requestInfo": {"$ref": "#/components/schemas/RequestInfo"},
+    },
+    "required": ["success", "statusCode", "message", "data", "requestInfo"],
+}
+
+STANDARD_ERRORS = {
+    "400": "Validation failed, or malformed JSON",
+    "401": "Missing, invalid or expired token ('Token expired')",
+    "403": "You do not have permission to access this resource",
+    "404": "Resource not found!!",
+    "500": "Internal server error!!",
+}
+
+
+def _success_envelope(data_schema: dict | None) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "success": {"type": "boolean", "enum": [True]},
+            "status": {"type": "integer", "example": 200},
+            "message": {"type": "string"},
+            "data": data_schema or {"nullable": True},
+            "requestInfo": {"$ref": "#/components/schemas/RequestInfo"},
+        },
+        "required": ["success", "status", "message", "data", "requestInfo"],
+    }
+
+
+def wrap_responses_in_envelope(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["RequestInfo"] = REQUEST_INFO
+    schemas["ErrorEnvelope"] = ERROR_ENVELOPE
+    error_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for code, response in list(responses.items()):
+                content = response.get("content") or {"application/json": {}}
+                media = content.setdefault("application/json", {})
+                if str(code).startswith("2"):
+                    media["schema"] = _success_envelope(media.get("schema"))
+                    response["content"] = {"application/json": media}
+                else:
+                    response["content"] = {"application/json": {"schema": error_ref}}
+            needs = {"500"}
+            if operation.get("security") != [{}] and operation.get("security", True) != []:
+                needs |= {"401", "403"}
+            if "requestBody" in operation or operation.get("parameters"):
+                needs.add("400")
+            if "{" in path:
+                needs.add("404")
+            for code in sorted(needs):
+                responses.setdefault(
+                    code,
+                    {"description": STANDARD_ERRORS[code], "content": {"application/json": {"schema": error_ref}}},
+                )
+    return result

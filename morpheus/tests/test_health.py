@@ -1,0 +1,59 @@
+import copy
+import os
+import re
+
+import pytest
+from django.db import connection, connections
+
+from morpheus import health
+from morpheus.testing import assert_error, assert_success
+
+pytestmark = pytest.mark.django_db
+
+MEGABYTES = re.compile(r"^\d+\.\d MB$")
+
+
+def test_it_reports_a_healthy_system(api_client):
+    data = assert_success(api_client.get("/api/v1/health"), 200, "System status retrieved")
+    assert data["status"] == "healthy"
+    assert data["database"] == "connected"
+    assert re.fullmatch(r"\d+d \d+h \d+m \d+s", data["uptime"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["timestamp"])
+    assert all(MEGABYTES.match(data["memory"][key]) for key in ("rss", "heapTotal", "heapUsed"))
+    system = data["system"]
+    assert system["pid"] == os.getpid()
+    assert system["platform"] == "linux"
+    assert re.fullmatch(r"3\.\d+\.\d+", system["pythonVersion"])
+    assert len(system["loadAvg"]) == 3
+
+
+def test_it_needs_no_token(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
+    assert_success(api_client.get("/api/v1/health"))
+
+
+@pytest.fixture
+def dead_database(monkeypatch):
+    """A real connection to a database that is not there (closed port / missing file)."""
+    settings_dict = copy.deepcopy(connection.settings_dict)
+    if connection.vendor == "sqlite":
+        settings_dict["NAME"] = "/nonexistent-dir/morpheus/db.sqlite3"
+    else:
+        settings_dict.update(HOST="127.0.0.1", PORT="1")
+    dead = connections["default"].__class__(settings_dict, alias="dead")
+    monkeypatch.setattr(health, "connection", dead)
+    yield dead
+    dead.close()
+
+
+def test_it_answers_503_unhealthy_when_the_database_is_down(api_client, dead_database):
+    response = api_client.get("/api/v1/health")
+    body = assert_error(response, 503, "System is unhealthy")
+    assert body["data"]["status"] == "unhealthy"
+    assert body["data"]["database"] == "disconnected"
+    assert MEGABYTES.match(body["data"]["memory"]["rss"])
+
+
+def test_it_formats_uptime_and_sizes():
+    assert health.format_uptime(2 * 86400 + 4 * 3600 + 12 * 60 + 30.7) == "2d 4h 12m 30s"
+    assert health.format_megabytes(int(50.5 * 1024 * 1024)) == "50.5 MB"
