@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("agents.urls")),
     path("", include("telephony.urls")),
     path("", include("calls.urls")),
+    path("", include("voice_worker.urls")),
     # Anything else under /api/v1 is the envelope's 404, never Django's HTML page.
     re_path(r"^.*$", views.api_not_found, name="api-not-found"),
 ]
