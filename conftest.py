@@ -11,6 +11,9 @@ from accounts.tests.factories import UserFactory
 from morpheus.testing import client_for
 from tenants.tests.factories import CustomerFactory
 
+# Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests.
+pytest_plugins = ["morpheus.tests.browser"]
+
 
 @pytest.fixture
 def api_client():

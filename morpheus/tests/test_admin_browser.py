@@ -5,7 +5,6 @@ import pytest
 from accounts.tests.factories import TEST_PASSWORD
 from morpheus.tests.browser import admin_sign_in, screenshot
 
-pytest_plugins = ["morpheus.tests.browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
