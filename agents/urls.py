@@ -1,5 +1,12 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=False)
+from .views import AgentViewSet, ProviderCatalogueView
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=False)
+router.register("agents", AgentViewSet, basename="agent")
+
+urlpatterns = [
+    path("providers", ProviderCatalogueView.as_view(), name="providers"),
+    *router.urls,
+]

@@ -277,3 +277,12 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- agents/telephony (voice configuration): OpenAPI enum names --------------------
+# Several apps have a field called "status" with different choices; name the agents'
+# set explicitly so drf-spectacular need not invent a hashed name (and warn).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "AgentStatusEnum": "agents.models.AgentStatus",
+    "PhoneNumberCarrierEnum": "telephony.models.Carrier",
+}

@@ -1,0 +1,170 @@
+"""Django admin for the provider catalogue and agents.
+
+The forms run the same service validation as the API, so an admin cannot save a
+configuration the API would refuse (or the voice pipeline could not run).
+"""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count
+
+from .models import Agent, LLMProvider, STTProvider, TTSProvider
+from .services import PROVIDER_KINDS, agent_validate, provider_validate
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError, aliases: dict | None = None) -> None:
+    """Attaches a service's ValidationError to the form's fields.
+
+    Service keys are model field names, possibly dotted into JSON (`functions.0.url`)
+    or aliased (`llm_provider_id`); the head names the form field, the rest of the
+    path prefixes the message.
+    """
+    aliases = aliases or {}
+    for key, messages in exc.message_dict.items():
+        head, _, rest = key.partition(".")
+        field = aliases.get(head, head)
+        if field not in form.fields:
+            field, rest = None, key
+        for message in messages:
+            form.add_error(field, f"{rest}: {message}" if rest else message)
+
+
+# --- Provider catalogue ------------------------------------------------------------
+
+
+class ProviderAdminForm(forms.ModelForm):
+    def _post_clean(self):
+        super()._post_clean()  # builds self.instance from the cleaned data
+        try:
+            provider_validate(provider=self.instance)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+
+
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderAdminForm
+    list_display = ("id", "name", "vendor", "default_model", "is_active", "agent_count", "updated_at")
+    list_display_links = ("id", "name")
+    list_filter = ("vendor", "is_active")
+    search_fields = ("name", "default_model")
+    ordering = ("id",)
+    readonly_fields = ("created_at", "updated_at")
+    # Django 6 default, set now: a base URL typed without a scheme means https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(agent_total=Count("agents"))
+
+    @admin.display(description="Agents", ordering="agent_total")
+    def agent_count(self, obj):
+        return obj.agent_total
+
+
+@admin.register(LLMProvider)
+class LLMProviderAdmin(ProviderAdmin):
+    fields = ("name", "vendor", "default_model", "available_models", "base_url", "is_active", "created_at")
+
+
+@admin.register(STTProvider)
+class STTProviderAdmin(ProviderAdmin):
+    fields = ("name", "vendor", "default_model", "available_models", "is_active", "created_at")
+
+
+@admin.register(TTSProvider)
+class TTSProviderAdmin(ProviderAdmin):
+    list_display = (*ProviderAdmin.list_display[:4], "default_voice", *ProviderAdmin.list_display[4:])
+    fields = (
+        "name",
+        "vendor",
+        "default_model",
+        "available_models",
+        "default_voice",
+        "voices",
+        "is_active",
+        "created_at",
+    )
+
+
+# --- Agents ------------------------------------------------------------------------
+
+# The form's field for each service key that differs from it.
+AGENT_ERROR_ALIASES = {f"{kind}_provider_id": f"{kind}_provider" for kind, _, _ in PROVIDER_KINDS}
+JSON_DEFAULTS = {"end_call_phrases": list, "transfers": list, "functions": list, "metadata": dict}
+
+
+class AgentAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # field-level problems first; the service needs typed values
+        if self.instance.pk:
+            candidate = Agent.objects.get(pk=self.instance.pk)
+        else:
+            candidate = Agent(customer=cleaned["customer"])
+        data = {}
+        for name in self.fields:
+            if name == "customer":
+                continue
+            value = cleaned.get(name)
+            if name in JSON_DEFAULTS and value is None:
+                value = JSON_DEFAULTS[name]()
+            if name.endswith("_provider"):
+                data[f"{name}_id"] = value.pk if value else None
+            else:
+                data[name] = value
+        try:
+            agent_validate(agent=candidate, data=data)
+        except ValidationError as exc:
+            add_service_errors(self, exc, AGENT_ERROR_ALIASES)
+            return cleaned
+        # Store what the service normalised (default model and voice, E.164 destinations...).
+        for name in self.fields:
+            if name != "customer":
+                cleaned[name] = getattr(candidate, name)
+        return cleaned
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    form = AgentAdminForm
+    list_display = ("id", "name", "customer", "status", "llm_provider", "stt_provider", "tts_provider", "updated_at")
+    list_display_links = ("id", "name")
+    list_filter = ("status", "llm_provider", "stt_provider", "tts_provider")
+    list_select_related = ("customer", "llm_provider", "stt_provider", "tts_provider")
+    search_fields = ("name", "customer__company_name")
+    raw_id_fields = ("customer",)
+    readonly_fields = ("created_at", "updated_at")
+    ordering = ("-created_at",)
+    fieldsets = (
+        (None, {"fields": ("customer", "name", "description", "status")}),
+        ("Conversation", {"fields": ("system_prompt", "first_message", "language", "end_call_phrases")}),
+        (
+            "Models and voice",
+            {
+                "fields": (
+                    ("llm_provider", "llm_model", "llm_temperature"),
+                    ("stt_provider", "stt_model"),
+                    ("tts_provider", "tts_model", "voice_id"),
+                )
+            },
+        ),
+        (
+            "Turn-taking and limits",
+            {
+                "fields": (
+                    "allow_interruptions",
+                    "interruption_min_duration",
+                    "silence_timeout_seconds",
+                    "max_duration_seconds",
+                )
+            },
+        ),
+        ("Tools", {"fields": ("transfers", "functions", "metadata")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an agent to another tenant would leave its numbers and calls behind.
+        return (*self.readonly_fields, "customer") if obj else self.readonly_fields

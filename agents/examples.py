@@ -1,0 +1,207 @@
+"""OpenAPI examples for /agents and /providers: the spec's bodies, in the full envelope
+the renderer really produces."""
+
+from drf_spectacular.utils import OpenApiExample
+
+from .catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
+
+CUSTOMER_ID = "880e8400-e29b-41d4-a716-446655440000"
+
+
+def envelope(data, message: str, url: str, method: str, status: int = 200) -> dict:
+    return {
+        "success": True,
+        "status": status,
+        "message": message,
+        "data": data,
+        "requestInfo": {"url": url, "ip": "::1", "method": method},
+    }
+
+
+AGENT = {
+    "id": 2,
+    "name": "Support Bot",
+    "description": "",
+    "voiceId": "echo",
+    "language": "en",
+    "status": "draft",
+    "llmProviderId": 1,
+    "llmProviderName": "OpenAI",
+    "llmModel": "gpt-4o-mini",
+    "sttProviderId": 1,
+    "sttProviderName": "Deepgram",
+    "sttModel": "nova-3",
+    "ttsProviderId": 1,
+    "ttsProviderName": "OpenAI",
+    "ttsModel": "gpt-4o-mini-tts",
+    "customerId": CUSTOMER_ID,
+    "createdAt": "2026-02-05T22:05:00.000Z",
+    "updatedAt": "2026-02-05T22:05:00.000Z",
+    "systemPrompt": "You are a helpful assistant.",
+    "firstMessage": "",
+    "llmTemperature": 0.7,
+    "allowInterruptions": True,
+    "interruptionMinDuration": 0.5,
+    "silenceTimeoutSeconds": 30,
+    "maxDurationSeconds": 1800,
+    "endCallPhrases": [],
+    "transfers": [],
+    "functions": [],
+    "metadata": {},
+}
+
+LIST_ITEM = {
+    key: value
+    for key, value in AGENT.items()
+    if key
+    not in {
+        "systemPrompt",
+        "firstMessage",
+        "llmTemperature",
+        "allowInterruptions",
+        "interruptionMinDuration",
+        "silenceTimeoutSeconds",
+        "maxDurationSeconds",
+        "endCallPhrases",
+        "transfers",
+        "functions",
+        "metadata",
+    }
+} | {
+    "id": 1,
+    "name": "Sales Bot",
+    "description": "Handles inbound sales calls",
+    "voiceId": "alloy",
+    "status": "active",
+    "createdAt": "2026-02-05T10:00:00.000Z",
+    "updatedAt": "2026-02-05T10:00:00.000Z",
+}
+
+AGENT_LIST = OpenApiExample(
+    "Agents",
+    response_only=True,
+    value=envelope(
+        {"agents": [LIST_ITEM], "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1}},
+        "Agents retrieved successfully",
+        "/api/v1/agents",
+        "GET",
+    ),
+)
+
+AGENT_CREATE_REQUEST = OpenApiExample(
+    "Minimal (the spec's example)",
+    request_only=True,
+    value={
+        "name": "Support Bot",
+        "voiceId": "echo",
+        "systemPrompt": "You are a helpful assistant.",
+        "llmProviderId": 1,
+        "ttsProviderId": 1,
+        "sttProviderId": 1,
+    },
+)
+
+AGENT_CREATE_FULL_REQUEST = OpenApiExample(
+    "With tools and transfers",
+    request_only=True,
+    value={
+        "name": "Order Desk",
+        "description": "Answers order questions and hands billing to people",
+        "systemPrompt": "You help callers with their orders. Be brief.",
+        "firstMessage": "Hi, this is the order desk. How can I help?",
+        "voiceId": "nova",
+        "language": "en-US",
+        "llmProviderId": 1,
+        "llmModel": "gpt-4o",
+        "llmTemperature": 0.4,
+        "sttProviderId": 1,
+        "sttModel": "nova-3",
+        "ttsProviderId": 1,
+        "allowInterruptions": True,
+        "interruptionMinDuration": 0.4,
+        "silenceTimeoutSeconds": 20,
+        "maxDurationSeconds": 900,
+        "endCallPhrases": ["goodbye", "that's all"],
+        "transfers": [
+            {
+                "name": "Billing desk",
+                "destination": "+14155550123",
+                "description": "When the caller asks about an invoice or a refund",
+                "message": "Let me connect you with billing.",
+            }
+        ],
+        "functions": [
+            {
+                "name": "lookup_order",
+                "description": "Finds an order by its number",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"orderId": {"type": "string", "description": "The order number"}},
+                    "required": ["orderId"],
+                },
+                "url": "https://api.example.com/tools/lookup-order",
+            }
+        ],
+        "metadata": {"team": "support"},
+    },
+)
+
+AGENT_CREATE_RESPONSE = OpenApiExample(
+    "Created",
+    response_only=True,
+    status_codes=["201"],
+    value=envelope(AGENT, "Agent created successfully", "/api/v1/agents", "POST", 201),
+)
+
+AGENT_RESPONSE = OpenApiExample(
+    "Agent",
+    response_only=True,
+    value=envelope(AGENT, "Agent retrieved successfully", "/api/v1/agents/2", "GET"),
+)
+
+AGENT_UPDATE_REQUEST = OpenApiExample("Rename", request_only=True, value={"name": "Advanced Support Bot"})
+
+AGENT_UPDATE_RESPONSE = OpenApiExample(
+    "Updated",
+    response_only=True,
+    value=envelope(
+        AGENT | {"name": "Advanced Support Bot", "updatedAt": "2026-02-05T22:10:00.000Z"},
+        "Agent updated successfully",
+        "/api/v1/agents/2",
+        "PATCH",
+    ),
+)
+
+AGENT_DELETE_RESPONSE = OpenApiExample(
+    "Deleted",
+    response_only=True,
+    value=envelope({"id": 2, "detachedPhoneNumberIds": []}, "Agent deleted successfully", "/api/v1/agents/2", "DELETE"),
+)
+
+
+def _provider(index: int, row: dict) -> dict:
+    item = {
+        "id": index,
+        "name": row["name"],
+        "vendor": row["vendor"],
+        "defaultModel": row["default_model"],
+        "models": row["available_models"],
+    }
+    if "voices" in row:
+        item |= {"defaultVoice": row["default_voice"], "voices": row["voices"]}
+    return item
+
+
+PROVIDERS_RESPONSE = OpenApiExample(
+    "Default catalogue",
+    response_only=True,
+    value=envelope(
+        {
+            kind: [_provider(index, row) for index, row in enumerate(rows, start=1)]
+            for kind, rows in (("llm", LLM_PROVIDERS), ("stt", STT_PROVIDERS), ("tts", TTS_PROVIDERS))
+        },
+        "Providers retrieved successfully",
+        "/api/v1/providers",
+        "GET",
+    ),
+)

@@ -1,0 +1,30 @@
+"""Reads for the agents app. Tenant scoping is the caller's: views pass the
+base viewset's already-scoped queryset in."""
+
+from django.db.models import QuerySet
+
+from .models import Agent, LLMProvider, STTProvider, TTSProvider
+
+PROVIDER_RELATIONS = ("llm_provider", "stt_provider", "tts_provider")
+
+
+def agent_with_providers(queryset: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Joins the three catalogue rows, so provider names cost no query per agent."""
+    return queryset.select_related(*PROVIDER_RELATIONS)
+
+
+def agent_filter(queryset: QuerySet[Agent], *, status: str | None = None, search: str = "") -> QuerySet[Agent]:
+    if status:
+        queryset = queryset.filter(status=status)
+    if search:
+        queryset = queryset.filter(name__icontains=search)
+    return queryset
+
+
+def provider_catalogue() -> dict[str, QuerySet]:
+    """The active catalogue rows a dashboard may offer, by kind, in id order."""
+    return {
+        "llm": LLMProvider.objects.filter(is_active=True).order_by("id"),
+        "stt": STTProvider.objects.filter(is_active=True).order_by("id"),
+        "tts": TTSProvider.objects.filter(is_active=True).order_by("id"),
+    }

@@ -1,0 +1,276 @@
+"""Parse and render only; every configuration rule is in services/validation.
+
+Input serializers check JSON types and declare the same limits as `validation`
+(so the OpenAPI schema shows them); the JSON documents (transfers, functions, ...)
+are passed through untouched and validated by the service.
+"""
+
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from . import validation as v
+from .models import AgentStatus
+
+# --- JSON documents: typed for the schema, validated by the service ----------------
+
+TRANSFER_SCHEMA = {
+    "type": "object",
+    "required": ["name", "destination"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "maxLength": v.TRANSFER_NAME_MAX, "example": "Billing desk"},
+        "destination": {
+            "type": "string",
+            "description": "An E.164 number or a sip:/sips: URI.",
+            "example": "+14155550123",
+        },
+        "description": {
+            "type": "string",
+            "maxLength": v.TRANSFER_TEXT_MAX,
+            "description": "When the agent should transfer here; shown to the model.",
+            "example": "When the caller asks about an invoice or a refund",
+        },
+        "message": {
+            "type": "string",
+            "maxLength": v.TRANSFER_TEXT_MAX,
+            "description": "What the agent says before transferring.",
+            "example": "Let me connect you with billing.",
+        },
+    },
+}
+
+FUNCTION_SCHEMA = {
+    "type": "object",
+    "required": ["name", "description", "url"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": v.FUNCTION_NAME.pattern,
+            "description": f"Tool name; unique, and not one of the built-ins {', '.join(v.BUILT_IN_TOOLS)}.",
+            "example": "lookup_order",
+        },
+        "description": {"type": "string", "maxLength": v.FUNCTION_DESCRIPTION_MAX, "example": "Finds an order"},
+        "parameters": {
+            "type": "object",
+            "description": 'A JSON Schema (2020-12) with "type": "object"; defaults to no parameters.',
+            "example": {
+                "type": "object",
+                "properties": {"orderId": {"type": "string"}},
+                "required": ["orderId"],
+            },
+        },
+        "url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": v.FUNCTION_URL_MAX,
+            "description": "HTTPS endpoint the pipeline POSTs the arguments to (http://localhost only with DEBUG).",
+            "example": "https://api.example.com/tools/lookup-order",
+        },
+    },
+}
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": v.END_CALL_PHRASES_MAX,
+        "items": {"type": "string", "maxLength": v.END_CALL_PHRASE_MAX},
+        "example": ["goodbye", "that's all"],
+    }
+)
+class EndCallPhrasesField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "array", "maxItems": v.TRANSFERS_MAX, "items": TRANSFER_SCHEMA})
+class TransfersField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "array", "maxItems": v.FUNCTIONS_MAX, "items": FUNCTION_SCHEMA})
+class FunctionsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "example": {"team": "support"}})
+class MetadataField(serializers.JSONField):
+    pass
+
+
+# --- Providers -----------------------------------------------------------------------
+
+
+class ProviderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    vendor = serializers.CharField()
+    defaultModel = serializers.CharField(source="default_model")
+    models = serializers.ListField(
+        child=serializers.CharField(),
+        source="available_models",
+        help_text="The models an agent may choose; empty means any model name is accepted.",
+    )
+
+
+class TTSProviderOutput(ProviderOutput):
+    defaultVoice = serializers.CharField(source="default_voice")
+    voices = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The voice ids an agent may choose; empty means any voice id (e.g. per-account voices).",
+    )
+
+
+class ProviderCatalogueOutput(serializers.Serializer):
+    llm = ProviderOutput(many=True)
+    stt = ProviderOutput(many=True)
+    tts = TTSProviderOutput(many=True)
+
+
+# --- Agents ----------------------------------------------------------------------------
+
+
+class AgentListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AgentStatus.choices, required=False, help_text="Only this status.")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Case-insensitive match on the name."
+    )
+
+
+class AgentCreateInput(serializers.Serializer):
+    """Everything but `name` is optional: providers default to the catalogue's first
+    active row of each kind, models and voice to the provider's defaults."""
+
+    name = serializers.CharField(max_length=v.NAME_MAX)
+    description = serializers.CharField(max_length=v.DESCRIPTION_MAX, allow_blank=True, required=False)
+    systemPrompt = serializers.CharField(
+        source="system_prompt", max_length=v.SYSTEM_PROMPT_MAX, allow_blank=True, required=False, trim_whitespace=False
+    )
+    firstMessage = serializers.CharField(
+        source="first_message",
+        max_length=v.FIRST_MESSAGE_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="What the agent says when the call connects; blank waits for the caller.",
+    )
+    voiceId = serializers.CharField(
+        source="voice_id",
+        max_length=v.VOICE_ID_MAX,
+        allow_blank=True,
+        required=False,
+        help_text="One of the TTS provider's voices (when it has a fixed list); blank means its default.",
+    )
+    language = serializers.CharField(max_length=v.LANGUAGE_MAX, required=False, help_text="BCP 47 tag, e.g. en-US.")
+    llmProviderId = serializers.IntegerField(source="llm_provider_id", required=False)
+    llmModel = serializers.CharField(source="llm_model", max_length=v.MODEL_MAX, allow_blank=True, required=False)
+    llmTemperature = serializers.FloatField(
+        source="llm_temperature", min_value=v.TEMPERATURE_MIN, max_value=v.TEMPERATURE_MAX, required=False
+    )
+    sttProviderId = serializers.IntegerField(source="stt_provider_id", required=False)
+    sttModel = serializers.CharField(source="stt_model", max_length=v.MODEL_MAX, allow_blank=True, required=False)
+    ttsProviderId = serializers.IntegerField(source="tts_provider_id", required=False)
+    ttsModel = serializers.CharField(source="tts_model", max_length=v.MODEL_MAX, allow_blank=True, required=False)
+    status = serializers.ChoiceField(
+        choices=AgentStatus.choices, required=False, help_text="New agents are always draft."
+    )
+    allowInterruptions = serializers.BooleanField(source="allow_interruptions", required=False)
+    interruptionMinDuration = serializers.FloatField(
+        source="interruption_min_duration",
+        min_value=0,
+        max_value=v.INTERRUPTION_MIN_DURATION_MAX,
+        required=False,
+        help_text="Seconds of caller speech before the agent stops talking.",
+    )
+    silenceTimeoutSeconds = serializers.IntegerField(
+        source="silence_timeout_seconds",
+        min_value=v.SILENCE_TIMEOUT_MIN,
+        max_value=v.SILENCE_TIMEOUT_MAX,
+        required=False,
+        help_text="Seconds of silence after which the agent ends the call.",
+    )
+    maxDurationSeconds = serializers.IntegerField(
+        source="max_duration_seconds", min_value=v.MAX_DURATION_MIN, max_value=v.MAX_DURATION_MAX, required=False
+    )
+    endCallPhrases = EndCallPhrasesField(source="end_call_phrases", required=False)
+    transfers = TransfersField(required=False)
+    functions = FunctionsField(required=False)
+    metadata = MetadataField(required=False)
+
+
+class AgentUpdateInput(AgentCreateInput):
+    """Partial: only the fields sent change. Changing a provider without a model or
+    voice resets them to the new provider's defaults unless it also offers the old ones."""
+
+    name = serializers.CharField(max_length=v.NAME_MAX, required=False)
+    status = serializers.ChoiceField(
+        choices=AgentStatus.choices,
+        required=False,
+        help_text="Activating needs a system prompt and active providers.",
+    )
+
+
+class AgentListItemOutput(serializers.Serializer):
+    """A row of the agents list: the configuration summary, without the long texts."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    voiceId = serializers.CharField(source="voice_id")
+    language = serializers.CharField()
+    status = serializers.ChoiceField(choices=AgentStatus.choices)
+    llmProviderId = serializers.IntegerField(source="llm_provider_id")
+    llmProviderName = serializers.CharField(source="llm_provider.name")
+    llmModel = serializers.CharField(source="llm_model")
+    sttProviderId = serializers.IntegerField(source="stt_provider_id")
+    sttProviderName = serializers.CharField(source="stt_provider.name")
+    sttModel = serializers.CharField(source="stt_model")
+    ttsProviderId = serializers.IntegerField(source="tts_provider_id")
+    ttsProviderName = serializers.CharField(source="tts_provider.name")
+    ttsModel = serializers.CharField(source="tts_model")
+    customerId = serializers.UUIDField(source="customer_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class PaginationOutput(serializers.Serializer):
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+    totalPages = serializers.IntegerField()
+
+
+# Declared as one object (not "many") so the schema shows the real page and the example
+# (a whole envelope) is used as written instead of being re-paginated by drf-spectacular.
+@extend_schema_serializer(many=False)
+class AgentPageOutput(serializers.Serializer):
+    agents = AgentListItemOutput(many=True)
+    pagination = PaginationOutput()
+
+
+class AgentOutput(AgentListItemOutput):
+    """The whole configuration."""
+
+    systemPrompt = serializers.CharField(source="system_prompt")
+    firstMessage = serializers.CharField(source="first_message")
+    llmTemperature = serializers.FloatField(source="llm_temperature")
+    allowInterruptions = serializers.BooleanField(source="allow_interruptions")
+    interruptionMinDuration = serializers.FloatField(source="interruption_min_duration")
+    silenceTimeoutSeconds = serializers.IntegerField(source="silence_timeout_seconds")
+    maxDurationSeconds = serializers.IntegerField(source="max_duration_seconds")
+    endCallPhrases = EndCallPhrasesField(source="end_call_phrases")
+    transfers = TransfersField()
+    functions = FunctionsField()
+    metadata = MetadataField()
+
+
+class AgentDeleteQuery(serializers.Serializer):
+    detachNumbers = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Unassign the agent from its phone numbers and delete it (owners and admins only).",
+    )
+
+
+class AgentDeleteOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    detachedPhoneNumberIds = serializers.ListField(child=serializers.IntegerField())

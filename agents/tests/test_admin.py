@@ -1,0 +1,152 @@
+"""Django admin runs the same service validation as the API."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from agents.models import Agent, AgentStatus, LLMProvider, TTSProvider
+from agents.tests.factories import AgentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(platform_admin):
+    client = Client()
+    client.force_login(platform_admin)
+    return client
+
+
+def agent_form(customer, **overrides):
+    form = {
+        "customer": str(customer.pk),
+        "name": "Admin-made",
+        "description": "",
+        "status": "draft",
+        "system_prompt": "You help.",
+        "first_message": "",
+        "language": "en",
+        "end_call_phrases": "[]",
+        "llm_provider": "1",
+        "llm_model": "",
+        "llm_temperature": "0.7",
+        "stt_provider": "1",
+        "stt_model": "",
+        "tts_provider": "1",
+        "tts_model": "",
+        "voice_id": "",
+        "allow_interruptions": "on",
+        "interruption_min_duration": "0.5",
+        "silence_timeout_seconds": "30",
+        "max_duration_seconds": "1800",
+        "transfers": "[]",
+        "functions": "[]",
+        "metadata": "{}",
+    }
+    form.update(overrides)
+    return form
+
+
+def form_errors(response) -> dict:
+    form = response.context["adminform"].form
+    return {field: list(errors) for field, errors in form.errors.items()}
+
+
+def test_the_admin_lists_agents_with_a_constant_query_count(admin_client, customer_a):
+    AgentFactory.create_batch(2, customer=customer_a)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get("/admin/agents/agent/").status_code == 200
+    AgentFactory.create_batch(15, customer=customer_a, tts_provider=TTSProvider.objects.get(pk=2))
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get("/admin/agents/agent/").status_code == 200
+    assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("model", ["llmprovider", "sttprovider", "ttsprovider"])
+def test_the_admin_lists_the_catalogue(admin_client, model):
+    response = admin_client.get(f"/admin/agents/{model}/")
+    assert response.status_code == 200
+    assert b"OpenAI" in response.content or b"Deepgram" in response.content
+    assert admin_client.get(f"/admin/agents/{model}/1/change/").status_code == 200
+
+
+def test_the_admin_creates_an_agent_with_resolved_defaults(admin_client, customer_a):
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a))
+    assert response.status_code == 302, form_errors(response)
+    agent = Agent.objects.get()
+    assert (agent.customer, agent.voice_id, agent.llm_model) == (customer_a, "alloy", "gpt-4o-mini")
+
+
+def test_the_admin_refuses_what_the_api_refuses(admin_client, customer_a):
+    bad = agent_form(
+        customer_a,
+        voice_id="nova2",
+        functions=json.dumps([{"name": "end_call", "description": "x", "url": "https://a.example.com"}]),
+        transfers=json.dumps([{"name": "Desk", "destination": "12"}]),
+    )
+    response = admin_client.post("/admin/agents/agent/add/", bad)
+    assert response.status_code == 200
+    errors = form_errors(response)
+    assert set(errors) == {"voice_id", "functions", "transfers"}
+    assert errors["functions"] == ["0.name: 'end_call' is a built-in tool; choose another name"]
+    assert errors["transfers"][0].startswith("0.destination: ")
+    assert not Agent.objects.exists()
+
+
+def test_the_admin_refuses_an_inactive_provider(admin_client, customer_a):
+    LLMProvider.objects.create(name="Old", vendor="openai", default_model="m", is_active=False)
+    old = LLMProvider.objects.get(name="Old")
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a, llm_provider=str(old.pk)))
+    assert form_errors(response) == {"llm_provider": [f"LLM provider Old (ID {old.pk}) is not active"]}
+
+
+def test_the_admin_edits_an_agent_but_not_its_tenant(admin_client, customer_a, customer_b):
+    agent = AgentFactory(customer=customer_a, status=AgentStatus.DRAFT)
+    form = agent_form(customer_b, name="Renamed", status="active")
+    response = admin_client.post(f"/admin/agents/agent/{agent.pk}/change/", form)
+    assert response.status_code == 302, form_errors(response)
+    agent.refresh_from_db()
+    assert (agent.name, agent.status, agent.customer_id) == ("Renamed", "active", customer_a.id)
+
+
+def test_provider_defaults_must_be_among_its_lists(admin_client):
+    form = {
+        "name": "OpenAI",
+        "vendor": "openai",
+        "default_model": "tts-2",
+        "available_models": json.dumps(["tts-1"]),
+        "default_voice": "robot",
+        "voices": json.dumps(["alloy", "alloy"]),
+        "is_active": "on",
+    }
+    response = admin_client.post("/admin/agents/ttsprovider/1/change/", form)
+    assert response.status_code == 200
+    assert set(form_errors(response)) == {"default_model", "voices"}
+    form |= {"default_model": "tts-1", "voices": json.dumps(["alloy"]), "default_voice": "alloy"}
+    response = admin_client.post("/admin/agents/ttsprovider/1/change/", form)
+    assert response.status_code == 302, form_errors(response)
+    provider = TTSProvider.objects.get(pk=1)
+    assert (provider.default_model, provider.voices) == ("tts-1", ["alloy"])
+
+
+def test_a_provider_without_a_fixed_list_accepts_any_default(admin_client):
+    form = {
+        "name": "Local LLM",
+        "vendor": "openai",
+        "default_model": "llama3.1:8b",
+        "available_models": "[]",
+        "base_url": "http://127.0.0.1:11434/v1",
+        "is_active": "on",
+    }
+    response = admin_client.post("/admin/agents/llmprovider/add/", form)
+    assert response.status_code == 302, form_errors(response)
+    assert LLMProvider.objects.filter(name="Local LLM", base_url="http://127.0.0.1:11434/v1").exists()
+
+
+def test_tenant_users_cannot_use_the_admin(alice):
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/admin/agents/agent/").status_code == 302  # to the admin login page

@@ -1,0 +1,132 @@
+"""/agents and /providers: parse, call a service or selector, render."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from accounts.models import MANAGER_ROLES
+from morpheus.api.responses import created, ok
+from morpheus.api.viewsets import TenantScopedViewSet
+
+from . import examples, selectors, services
+from .models import Agent
+from .serializers import (
+    AgentCreateInput,
+    AgentDeleteOutput,
+    AgentDeleteQuery,
+    AgentListItemOutput,
+    AgentListQuery,
+    AgentOutput,
+    AgentPageOutput,
+    AgentUpdateInput,
+    ProviderCatalogueOutput,
+)
+
+CONFLICT = OpenApiResponse(description="In use: assigned to phone numbers, or on a ringing/active call")
+
+
+@extend_schema(tags=["Agents"])
+class AgentViewSet(TenantScopedViewSet):
+    # Members build and test agents, so every tenant role may create, edit and delete
+    # them; detaching phone numbers on delete is a phone-number write (owners/admins).
+
+    queryset = Agent.objects.all()
+    serializer_class = AgentOutput
+    list_key = "agents"
+    not_found_label = "Agent"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    success_messages = {
+        "list": "Agents retrieved successfully",
+        "retrieve": "Agent retrieved successfully",
+    }
+
+    def safely_get_queryset(self, queryset):
+        return selectors.agent_with_providers(queryset)
+
+    @extend_schema(
+        summary="List agents",
+        parameters=[AgentListQuery],
+        responses=AgentPageOutput,
+        examples=[examples.AGENT_LIST],
+    )
+    def list(self, request):
+        query = AgentListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        agents = selectors.agent_filter(self.get_queryset(), **query.validated_data)
+        page = self.paginate_queryset(agents)
+        return self.get_paginated_response(AgentListItemOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Create an agent (starts as draft)",
+        request=AgentCreateInput,
+        responses={201: AgentOutput},
+        examples=[
+            examples.AGENT_CREATE_REQUEST,
+            examples.AGENT_CREATE_FULL_REQUEST,
+            examples.AGENT_CREATE_RESPONSE,
+        ],
+    )
+    def create(self, request):
+        body = AgentCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent = services.agent_create(customer=request.user.customer, data=body.validated_data)
+        return created(AgentOutput(agent).data, "Agent created successfully")
+
+    @extend_schema(summary="Get an agent", responses=AgentOutput, examples=[examples.AGENT_RESPONSE])
+    def retrieve(self, request, pk=None):
+        return ok(AgentOutput(self.get_object()).data, "Agent retrieved successfully")
+
+    @extend_schema(
+        summary="Update an agent (partial)",
+        request=AgentUpdateInput,
+        responses=AgentOutput,
+        examples=[examples.AGENT_UPDATE_REQUEST, examples.AGENT_UPDATE_RESPONSE],
+    )
+    def partial_update(self, request, pk=None):
+        agent = self.get_object()
+        body = AgentUpdateInput(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        agent = services.agent_update(agent=agent, data=body.validated_data)
+        return ok(AgentOutput(agent).data, "Agent updated successfully")
+
+    @extend_schema(
+        summary="Delete an agent",
+        description=(
+            "Refused with 409 while a call is ringing or active with the agent, and while phone numbers "
+            "route to it unless `detachNumbers=true` (owners and admins), which unassigns them first."
+        ),
+        parameters=[AgentDeleteQuery],
+        responses={200: AgentDeleteOutput, 409: CONFLICT},
+        examples=[examples.AGENT_DELETE_RESPONSE],
+    )
+    def destroy(self, request, pk=None):
+        query = AgentDeleteQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        detach = query.validated_data["detachNumbers"]
+        if detach and request.user.role not in MANAGER_ROLES:
+            raise PermissionDenied()
+        agent = self.get_object()
+        agent_id = agent.pk
+        detached = services.agent_delete(agent=agent, detach_numbers=detach)
+        return ok({"id": agent_id, "detachedPhoneNumberIds": detached}, "Agent deleted successfully")
+
+
+@extend_schema(
+    tags=["Agents"],
+    summary="The provider catalogue",
+    description=(
+        "The active LLM, STT and TTS providers an agent may use, with the models and voices each offers. "
+        "An empty `models` or `voices` list means the vendor has no fixed list and any name is accepted."
+    ),
+    responses=ProviderCatalogueOutput,
+    examples=[examples.PROVIDERS_RESPONSE],
+)
+class ProviderCatalogueView(APIView):
+    # Not tenant data: any signed-in user may read it (the dashboard's pickers).
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        catalogue = selectors.provider_catalogue()
+        return ok(ProviderCatalogueOutput(catalogue).data, "Providers retrieved successfully")

@@ -1,0 +1,77 @@
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from agents.tests.factories import AgentFactory
+from telephony.models import PhoneNumber
+from telephony.tests.factories import PhoneNumberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(platform_admin):
+    client = Client()
+    client.force_login(platform_admin)
+    return client
+
+
+def number_form(customer, **overrides):
+    form = {
+        "customer": str(customer.pk),
+        "phone_number": "+1 555 999 8888",
+        "friendly_name": "Support Line",
+        "country": "",
+        "capabilities": '["voice"]',
+        "agent": "",
+        "carrier": "twilio",
+    }
+    return form | overrides
+
+
+def form_errors(response) -> dict:
+    return {field: list(errors) for field, errors in response.context["adminform"].form.errors.items()}
+
+
+def test_the_admin_lists_numbers_with_a_constant_query_count(admin_client, customer_a):
+    PhoneNumberFactory.create_batch(2, customer=customer_a, agent=AgentFactory(customer=customer_a))
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get("/admin/telephony/phonenumber/").status_code == 200
+    for _ in range(10):
+        PhoneNumberFactory(customer=customer_a, agent=AgentFactory(customer=customer_a))
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get("/admin/telephony/phonenumber/").status_code == 200
+    assert len(many) == len(few)
+
+
+def test_the_admin_adds_a_normalised_number(admin_client, customer_a):
+    response = admin_client.post("/admin/telephony/phonenumber/add/", number_form(customer_a))
+    assert response.status_code == 302, form_errors(response)
+    number = PhoneNumber.objects.get()
+    assert (number.phone_number, number.country, number.customer) == ("+15559998888", "US", customer_a)
+
+
+def test_the_admin_refuses_bad_numbers_and_other_tenants_agents(admin_client, customer_a, customer_b):
+    theirs = AgentFactory(customer=customer_b)
+    form = number_form(customer_a, phone_number="555-0123", agent=str(theirs.pk), capabilities='["fax"]')
+    response = admin_client.post("/admin/telephony/phonenumber/add/", form)
+    assert set(form_errors(response)) == {"phone_number", "agent", "capabilities"}
+    assert not PhoneNumber.objects.exists()
+
+
+def test_the_admin_refuses_a_duplicate_number(admin_client, customer_a, customer_b):
+    PhoneNumberFactory(customer=customer_b, phone_number="+15559998888")
+    response = admin_client.post("/admin/telephony/phonenumber/add/", number_form(customer_a))
+    assert "phone_number" in form_errors(response)
+    assert PhoneNumber.objects.count() == 1
+
+
+def test_the_admin_assigns_an_agent_of_the_same_tenant(admin_client, customer_a):
+    number = PhoneNumberFactory(customer=customer_a)
+    agent = AgentFactory(customer=customer_a)
+    form = number_form(customer_a, agent=str(agent.pk), friendly_name="Routed", country="US")
+    response = admin_client.post(f"/admin/telephony/phonenumber/{number.pk}/change/", form)
+    assert response.status_code == 302, form_errors(response)
+    number.refresh_from_db()
+    assert (number.agent, number.friendly_name) == (agent, "Routed")
