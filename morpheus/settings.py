@@ -25,6 +25,8 @@ if not SECRET_KEY:
             "for local development with the embedded development key."
         )
     SECRET_KEY = _DEV_SECRET_KEY
+# Old keys still accepted for signatures (sessions, emailed links) while rotating SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -250,8 +252,10 @@ TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")
 TELNYX_TIMESTAMP_TOLERANCE_SECONDS = 300
 
 # --- Security headers (production) -----------------------------------------------
-if not DEBUG:
+if NUM_PROXIES > 0:
+    # Only a proxy we run may tell us the original scheme; without one, any client could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
     SESSION_COOKIE_SECURE = True
