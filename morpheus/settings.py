@@ -277,3 +277,12 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- accounts (identity issue): OpenAPI names for the user enums ---------------------
+# Several components have a `status`/`role` field; naming these choice sets keeps
+# drf-spectacular from inventing hashed names (and warning) when they collide.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "UserRoleEnum": "accounts.models.Role",
+    "UserStatusEnum": "accounts.models.UserStatus",
+}
