@@ -55,7 +55,6 @@ from .selectors import (
 # Refresh tokens expired longer than this are deleted by the periodic purge; until
 # then a replayed one is still recognised (and answered "expired", not "invalid").
 EXPIRED_TOKEN_GRACE = timedelta(days=1)
-_PURGE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ def user_sessions_revoke(*, user: User) -> int:
     return RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def refresh_tokens_purge_expired(*, grace: timedelta = EXPIRED_TOKEN_GRACE) -> int:
+def refresh_tokens_purge_expired(*, grace: timedelta = EXPIRED_TOKEN_GRACE, batch_size: int = 1000) -> int:
     """Deletes refresh tokens expired for longer than `grace`; returns how many.
 
     In batches, so a large backlog never loads into memory or locks the table long.
@@ -177,7 +176,7 @@ def refresh_tokens_purge_expired(*, grace: timedelta = EXPIRED_TOKEN_GRACE) -> i
     cutoff = timezone.now() - grace
     purged = 0
     while True:
-        batch = list(RefreshToken.objects.filter(expires_at__lt=cutoff).values_list("pk", flat=True)[:_PURGE_BATCH])
+        batch = list(RefreshToken.objects.filter(expires_at__lt=cutoff).values_list("pk", flat=True)[:batch_size])
         if not batch:
             return purged
         with transaction.atomic():
