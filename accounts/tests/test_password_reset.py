@@ -13,7 +13,7 @@ from accounts.tokens import (
 from morpheus.testing import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory
-from .helpers import STRONG_PASSWORD, backdated_token, mailed_link, tamper, token_of
+from .helpers import backdated_token, mailed_link, tamper, token_of
 
 pytestmark = pytest.mark.django_db
 
