@@ -92,7 +92,9 @@ class PasswordChangeInput(serializers.Serializer):
 
 
 class ProfileUpdateInput(serializers.Serializer):
-    name = StringField(max_length=150)
+    """PATCH: fields left out stay as they are."""
+
+    name = StringField(max_length=150, required=False)
 
 
 # --- Output -----------------------------------------------------------------------

@@ -409,7 +409,11 @@ def user_password_change(*, user: User, current_password: str, new_password: str
 
 
 @transaction.atomic
-def user_profile_update(*, user: User, name: str) -> User:
+def user_profile_update(*, user: User, name: str | None = None) -> User:
+    """The user's own editable fields (only the name: email, role and status change
+    through their own flows). Nothing given, nothing written."""
+    if name is None:
+        return user
     user.name = name.strip()
     user.full_clean(exclude=["password", "customer"], validate_unique=False, validate_constraints=False)
     user.save(update_fields=["name", "updated_at"])

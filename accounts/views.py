@@ -125,7 +125,7 @@ class ProfileView(APIView):
     @schema.profile_update
     def patch(self, request):
         data = _valid(ProfileUpdateInput, request)
-        user = services.user_profile_update(user=request.user, name=data["name"])
+        user = services.user_profile_update(user=request.user, **data)
         return ok(ProfileOutput(user).data, "Profile updated successfully")
 
 

@@ -166,7 +166,15 @@ def test_it_renames_the_user_and_ignores_other_fields(alice_client, alice):
     assert (alice.name, alice.role, alice.email) == ("Alice Liddell", "owner", "alice@example.com")
 
 
-@pytest.mark.parametrize("payload", [{}, {"name": ""}, {"name": 7}, {"name": "n" * 151}])
+def test_an_empty_patch_changes_nothing(alice_client, alice):
+    updated_at = alice.updated_at
+    data = assert_success(alice_client.patch(URL, {}, format="json"), 200, "Profile updated successfully")
+    assert data["name"] == "Alice"
+    alice.refresh_from_db()
+    assert alice.updated_at == updated_at
+
+
+@pytest.mark.parametrize("payload", [{"name": ""}, {"name": "   "}, {"name": None}, {"name": 7}, {"name": "n" * 151}])
 def test_it_validates_the_new_name(alice_client, alice, payload):
     assert_error(alice_client.patch(URL, payload, format="json"), 400, "Validation failed", fields=["name"])
     alice.refresh_from_db()
