@@ -4,8 +4,6 @@ The links carry signed tokens (accounts.tokens); the dashboard page reads `token
 from the query string and posts it back to the API.
 """
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -18,7 +16,9 @@ RESET_PASSWORD_PATH = "/reset-password"
 
 
 def frontend_link(path: str, token: str) -> str:
-    return f"{settings.FRONTEND_URL}{path}?{urlencode({'token': token})}"
+    # Signed tokens are URL-safe base64 joined by ":", which a query string may carry
+    # as is; left unescaped, the token reads the same in the link as in the API call.
+    return f"{settings.FRONTEND_URL}{path}?token={token}"
 
 
 def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> None:

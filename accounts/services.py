@@ -313,7 +313,7 @@ def invitation_accept(*, token: str, password: str, name: str | None = None, cli
     """Activates an invited user with their chosen password (and name), marks the
     email verified (the link proved it) and signs them in."""
     try:
-        claims = tokens.read_invitation_token(token)
+        claims = tokens.read_invitation_claims(token)
     except tokens.TokenExpired:
         raise InvalidLink(INVITATION_EXPIRED_MESSAGE) from None
     except tokens.TokenInvalid:

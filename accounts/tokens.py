@@ -107,12 +107,19 @@ def make_invitation_token(user) -> str:
     )
 
 
-def read_invitation_token(token) -> dict:
-    """{"uid", "email", "fp"}; raises TokenInvalid or TokenExpired. Check "fp" against the user."""
+def read_invitation_claims(token) -> dict:
+    """{"uid", "email", "fp", "purpose"}; raises TokenInvalid or TokenExpired.
+    Check "fp" against the user before trusting it."""
     claims = read_token(INVITATION, token)
     if not all(isinstance(claims.get(key), str) for key in ("uid", "email", "fp")):
         raise TokenInvalid
     return claims
+
+
+def read_invitation_token(token) -> dict:
+    """Whom the invitation is for: {"uid", "email"}; raises TokenInvalid or TokenExpired."""
+    claims = read_invitation_claims(token)
+    return {"uid": claims["uid"], "email": claims["email"]}
 
 
 def make_password_reset_token(user) -> str:

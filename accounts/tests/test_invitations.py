@@ -1,11 +1,19 @@
 """Invited users (created by the team-management endpoints) accept and sign in."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
 from accounts.models import RefreshToken, User, UserStatus
 from accounts.services import user_invitation_send
-from accounts.tokens import INVITATION, make_email_verification_token, make_invitation_token, password_fingerprint
+from accounts.tokens import (
+    INVITATION,
+    make_email_verification_token,
+    make_invitation_token,
+    password_fingerprint,
+    read_invitation_token,
+)
 from morpheus.testing import assert_error, assert_success
 
 from .factories import UserFactory
@@ -42,12 +50,15 @@ def accept(client, token, **payload):
     return client.post(URL, {"token": token, "password": STRONG_PASSWORD, **payload}, format="json")
 
 
-def test_the_invitation_email_links_to_the_dashboard(invitation_link, mailoutbox):
+def test_the_invitation_email_links_to_the_dashboard(invitation_link, mailoutbox, invited):
     message = mailoutbox[0]
     assert message.to == ["newbie@example.com"]
     assert message.subject == "You're invited to Alice Corp on Morpheus"
-    assert "Alice invited you" in message.body and "7 days" in message.body
+    assert "Alice invited you to join Alice Corp" in message.body and "7 days" in message.body
     assert invitation_link.startswith("https://app.example.com/accept-invite?token=")
+    # The token stands in the link as is, and says whom it is for.
+    raw = re.search(r"accept-invite\?token=(\S+)", message.body).group(1)
+    assert read_invitation_token(raw) == {"uid": str(invited.id), "email": "newbie@example.com"}
 
 
 def test_accepting_activates_verifies_and_signs_in(api_client, invited, invitation_link, customer_a):

@@ -1,4 +1,4 @@
-"""Two registrations of one address at the same moment: one user, one 409.
+"""Races on PostgreSQL: two registrations of one address, two uses of one refresh token.
 
 PostgreSQL only: SQLite serialises writers by locking the whole file, so there is
 no race to lose there.
@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import RefreshToken, User
 from accounts.tokens import make_email_verification_token
 
-from .factories import UserFactory
+from .factories import TEST_PASSWORD, UserFactory
 from .helpers import STRONG_PASSWORD
 
 pytestmark = [
@@ -82,3 +82,33 @@ def test_a_registration_that_loses_the_race_at_the_insert_gets_409_and_writes_no
     assert (status, body["message"], body["data"]) == (409, "Email already registered", None)
     assert list(User.objects.filter(email="late@example.com").values_list("name", flat=True)) == ["First"]
     assert RefreshToken.objects.count() == 0
+
+
+def _refresh(raw: str, results: list, barrier: threading.Barrier):
+    try:
+        barrier.wait(timeout=30)
+        response = APIClient().post("/api/v1/auth/refresh", {"refreshToken": raw}, format="json")
+        results.append((response.status_code, response.json()))
+    finally:
+        connections.close_all()
+
+
+def test_one_refresh_token_presented_twice_at_once_rotates_once_and_kills_the_family(alice):
+    login = APIClient().post(
+        "/api/v1/auth/login", {"email": "alice@example.com", "password": TEST_PASSWORD}, format="json"
+    )
+    raw = login.json()["data"]["auth"]["tokens"]["refreshToken"]
+    results, barrier = [], threading.Barrier(2)
+    threads = [threading.Thread(target=_refresh, args=(raw, results, barrier)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # The row lock lets one rotate; the other then sees a used token: reuse.
+    assert sorted(status for status, _ in results) == [200, 401]
+    assert next(body for status, body in results if status == 401)["message"] == (
+        "Refresh token has been revoked. Please log in again."
+    )
+    assert RefreshToken.objects.filter(user=alice).count() == 2
+    assert not RefreshToken.objects.filter(user=alice, revoked_at__isnull=True).exists()
