@@ -180,7 +180,7 @@ def refresh_tokens_purge_expired(*, grace: timedelta = EXPIRED_TOKEN_GRACE, batc
         if not batch:
             return purged
         with transaction.atomic():
-            # Newer tokens of a family point at older ones (replaced_by); clear those links first.
+            # A used token points at the one that replaced it; unlink rows pointing into the batch.
             RefreshToken.objects.filter(replaced_by__in=batch).update(replaced_by=None)
             purged += RefreshToken.objects.filter(pk__in=batch).delete()[0]
 
