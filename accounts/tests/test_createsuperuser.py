@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from accounts.models import Role, User
+from accounts.models import RefreshToken, Role, User
 from morpheus.testing import assert_success
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +70,25 @@ def test_noinput_refuses_a_taken_email(superuser_env, alice, monkeypatch):
     with pytest.raises(CommandError, match="already taken"):
         call_command("createsuperuser", interactive=False, verbosity=0)
     assert User.objects.filter(role=Role.PLATFORM_ADMIN).count() == 0
+
+
+def test_the_admin_lists_users_and_tokens_without_hashes(superuser_env, alice, api_client):
+    call_command("createsuperuser", interactive=False, verbosity=0)
+    login = {"email": "alice@example.com", "password": "Correct-Horse-Battery-9"}
+    assert_success(api_client.post("/api/v1/auth/login", login, format="json"))
+    token = RefreshToken.objects.get()
+    browser = Client()
+    browser.force_login(User.objects.get(email="root@example.com"))
+    alice_row = User.objects.get(email="alice@example.com")
+    pages = [
+        "/admin/accounts/user/",
+        f"/admin/accounts/user/{alice_row.pk}/change/",
+        "/admin/accounts/refreshtoken/",
+        f"/admin/accounts/refreshtoken/{token.pk}/change/",
+    ]
+    for page in pages:
+        response = browser.get(page)
+        assert response.status_code == 200, page
+        assert alice_row.password not in response.content.decode()
+        assert token.token_hash not in response.content.decode()
+    assert "alice@example.com" in browser.get("/admin/accounts/user/?q=alice").content.decode()
