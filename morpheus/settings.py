@@ -194,6 +194,14 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"bearerAuth": []}],
     "AUTHENTICATION_WHITELIST": [],
+    # Several models have `status`/`role` fields with different choices; naming each
+    # set keeps drf-spectacular from inventing hashed enum names (and warning).
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.Role",
+        "UserStatusEnum": "accounts.models.UserStatus",
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "PhoneNumberCarrierEnum": "telephony.models.Carrier",
+    },
 }
 
 # --- Tokens -----------------------------------------------------------------------
@@ -280,13 +288,4 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
-}
-
-# --- agents/telephony (voice configuration): OpenAPI enum names --------------------
-# Several apps have a field called "status" with different choices; name the agents'
-# set explicitly so drf-spectacular need not invent a hashed name (and warn).
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
-    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
-    "AgentStatusEnum": "agents.models.AgentStatus",
-    "PhoneNumberCarrierEnum": "telephony.models.Carrier",
 }

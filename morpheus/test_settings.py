@@ -17,3 +17,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Each test run gets its own cache namespace so parallel runs on one Redis never share counters.
 CACHES["default"]["KEY_PREFIX"] = f"morpheus-test-{os.getpid()}"  # noqa: F405
+# Tasks run inline in tests even when REDIS_URL is set; the tests that prove a real
+# worker consumes the broker switch this off for themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,0 +1,312 @@
+"""OpenAPI documentation of the /auth endpoints (drf-spectacular), kept out of the views.
+
+Success schemas are wrapped in the envelope by morpheus.api.schema; examples here
+are whole response bodies, as the dashboard receives them.
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+
+from .serializers import (
+    AuthOutput,
+    EmailInput,
+    InviteAcceptInput,
+    LoginInput,
+    PasswordChangeInput,
+    PasswordResetInput,
+    PasswordResetRequestedOutput,
+    ProfileOutput,
+    ProfileUpdateInput,
+    RefreshInput,
+    RegisterCompleteInput,
+    RegistrationOutput,
+    TokensOutput,
+    VerificationSentOutput,
+)
+
+TAG = "auth"
+PUBLIC = [{}]  # OpenAPI's "no credentials needed"
+
+USER_ID = "550e8400-e29b-41d4-a716-446655440000"
+CUSTOMER_ID = "880e8400-e29b-41d4-a716-446655440000"
+TOKENS = {"accessToken": "eyJhbGciOiJIUzI1Ni...", "refreshToken": "kq3V9yY0cJb2m8lB4o1o7x0b8sZ2vF3hT5nW6eR1aQc"}
+STAMP = "2026-02-05T21:30:00.000Z"
+
+
+def _body(path: str, method: str, status: int, message: str, data) -> dict:
+    return {
+        "success": True,
+        "status": status,
+        "message": message,
+        "data": data,
+        "requestInfo": {"url": f"/api/v1{path}", "ip": "::1", "method": method},
+    }
+
+
+def _example(path: str, method: str, status: int, message: str, data) -> OpenApiExample:
+    return OpenApiExample(
+        message, value=_body(path, method, status, message, data), response_only=True, status_codes=[str(status)]
+    )
+
+
+def _request(name: str, value: dict) -> OpenApiExample:
+    return OpenApiExample(name, value=value, request_only=True)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(description=description)
+
+
+THROTTLED = _error("Too many requests (see Retry-After)")
+
+LOGIN_USER = {
+    "id": USER_ID,
+    "email": "user@example.com",
+    "name": "Jane User",
+    "customerId": CUSTOMER_ID,
+    "role": "owner",
+    "status": "active",
+    "provider": "local",
+    "emailVerified": True,
+    "needsOnboarding": False,
+    "createdAt": STAMP,
+    "updatedAt": STAMP,
+}
+
+PROFILE = {
+    "id": USER_ID,
+    "email": "user@example.com",
+    "name": "Jane User",
+    "customerId": CUSTOMER_ID,
+    "role": "owner",
+    "status": "active",
+    "provider": "local",
+    "providerId": None,
+    "emailVerified": True,
+    "lastLoginAt": "2026-02-05T21:35:00.000Z",
+    "needsOnboarding": False,
+    "createdAt": STAMP,
+    "updatedAt": STAMP,
+    "deletedAt": None,
+}
+
+REGISTERED_USER = {
+    "id": USER_ID,
+    "email": "user@example.com",
+    "name": "Jane User",
+    "customerId": None,
+    "role": "member",
+    "status": "active",
+    "provider": "local",
+    "providerId": None,
+    "emailVerified": True,
+    "lastLoginAt": None,
+    "needsOnboarding": True,
+    "tokens": TOKENS,
+    "createdAt": STAMP,
+    "updatedAt": STAMP,
+    "deletedAt": None,
+}
+
+request_verification = extend_schema(
+    tags=[TAG],
+    summary="Start sign-up: mail a verification link",
+    description=(
+        "Checks the address is not registered, then mails `FRONTEND_URL/verify-email?token=...`. The token is "
+        "signed, carries the email, and is valid 24 hours; nothing is stored until registration completes. "
+        "Throttled per email and per IP."
+    ),
+    auth=PUBLIC,
+    request=EmailInput,
+    responses={
+        200: VerificationSentOutput,
+        409: _error("Email already registered"),
+        429: THROTTLED,
+    },
+    examples=[
+        _request("Request", {"email": "user@example.com"}),
+        _example(
+            "/auth/register/request-verification",
+            "POST",
+            200,
+            "Verification email sent. Please check your inbox.",
+            {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}},
+        ),
+    ],
+)
+
+register_complete = extend_schema(
+    tags=[TAG],
+    summary="Finish sign-up with the verification token",
+    description=(
+        "Creates an active, verified user (role `member`, no customer yet: `needsOnboarding` is true) and signs "
+        "them in; the tokens are inside `data.user`. A token already used (the email is registered) or an "
+        "address registered in parallel answers 409. Invalid or expired tokens answer 400."
+    ),
+    auth=PUBLIC,
+    request=RegisterCompleteInput,
+    responses={
+        201: RegistrationOutput,
+        400: _error("Validation failed (name, password), or an invalid or expired verification token"),
+        409: _error("Email already registered"),
+    },
+    examples=[
+        _request("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
+        _example(
+            "/auth/register/complete",
+            "POST",
+            201,
+            "Registration completed successfully",
+            {"user": REGISTERED_USER},
+        ),
+    ],
+)
+
+login = extend_schema(
+    tags=[TAG],
+    summary="Log in with email and password",
+    description=(
+        "Unknown email and wrong password get the same 401. Invited users (who have not accepted yet) and "
+        "suspended users get 403. Updates `lastLoginAt`. Throttled per IP and per email."
+    ),
+    auth=PUBLIC,
+    request=LoginInput,
+    responses={
+        200: AuthOutput,
+        401: _error("Invalid email or password"),
+        403: _error("Account suspended, or invitation not accepted yet"),
+        429: THROTTLED,
+    },
+    examples=[
+        _request("Request", {"email": "user@example.com", "password": "SecurePassword123!"}),
+        _example("/auth/login", "POST", 200, "Login successful", {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
+    ],
+)
+
+refresh = extend_schema(
+    tags=[TAG],
+    summary="Trade a refresh token for a new token pair",
+    description=(
+        "Refresh tokens are single use: store the new one. Presenting one already used (or revoked by logout) "
+        "revokes every token descended from the same login and answers 401; the user must log in again. "
+        "Expired or unknown tokens answer 401 too."
+    ),
+    auth=PUBLIC,
+    request=RefreshInput,
+    responses={200: TokensOutput, 401: _error("Invalid, expired or revoked refresh token")},
+    examples=[
+        _request("Request", {"refreshToken": TOKENS["refreshToken"]}),
+        _example("/auth/refresh", "POST", 200, "Token refreshed successfully", {"tokens": TOKENS}),
+    ],
+)
+
+logout = extend_schema(
+    tags=[TAG],
+    summary="Log out this session",
+    description=(
+        "Revokes the presented refresh token and every token rotated from the same login. Needs no access "
+        "token (it may have expired). Logging out twice is fine; an unknown token answers 401."
+    ),
+    auth=PUBLIC,
+    request=RefreshInput,
+    responses={200: OpenApiResponse(description="Logged out; `data` is null"), 401: _error("Invalid refresh token")},
+)
+
+logout_all = extend_schema(
+    tags=[TAG],
+    summary="Log out every session of the current user",
+    description="Revokes all the user's refresh tokens; access tokens already issued live out their 15 minutes.",
+    request=None,
+    responses={200: OpenApiResponse(description="All sessions revoked; `data` is null")},
+)
+
+profile = extend_schema(
+    tags=[TAG],
+    summary="The current user",
+    responses={200: ProfileOutput},
+    examples=[_example("/auth/profile", "GET", 200, "Profile retrieved successfully", PROFILE)],
+)
+
+profile_update = extend_schema(
+    tags=[TAG],
+    summary="Change the current user's name",
+    description="Only `name` can change here; email, role and status are managed elsewhere.",
+    request=ProfileUpdateInput,
+    responses={200: ProfileOutput},
+)
+
+invite_accept = extend_schema(
+    tags=[TAG],
+    summary="Accept an invitation: set a password and log in",
+    description=(
+        "With the token of the invitation email (valid 7 days), the invited user chooses a password (and "
+        "optionally corrects their name), becomes active with a verified email, and is logged in (same answer "
+        "as login). A link that was used, or whose user was removed or invited again, answers 400."
+    ),
+    auth=PUBLIC,
+    request=InviteAcceptInput,
+    responses={200: AuthOutput, 400: _error("Validation failed, or an invalid, expired or used invitation token")},
+    examples=[
+        _request("Request", {"token": "eyJ1aWQiOi...", "password": "SecurePassword123!", "name": "Bob Member"}),
+        _example(
+            "/auth/invite/accept",
+            "POST",
+            200,
+            "Invitation accepted successfully",
+            {"auth": {"user": {**LOGIN_USER, "role": "member"}, "tokens": TOKENS}},
+        ),
+    ],
+)
+
+password_forgot = extend_schema(
+    tags=[TAG],
+    summary="Mail a password-reset link",
+    description=(
+        "Always answers 200 with the same body, so it never reveals whether an account exists; the link "
+        "(`FRONTEND_URL/reset-password?token=...`, valid 1 hour, single use) is mailed only to an active user. "
+        "Throttled per email and per IP."
+    ),
+    auth=PUBLIC,
+    request=EmailInput,
+    responses={200: PasswordResetRequestedOutput, 429: THROTTLED},
+    examples=[
+        _request("Request", {"email": "user@example.com"}),
+        _example(
+            "/auth/password/forgot",
+            "POST",
+            200,
+            "If an account exists for this email, a password reset link has been sent.",
+            {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}},
+        ),
+    ],
+)
+
+password_reset = extend_schema(
+    tags=[TAG],
+    summary="Set a new password with a reset token",
+    description=(
+        "Sets the password, marks the email verified, and logs the user out everywhere (every refresh token "
+        "revoked; access tokens issued before stop working). The link works once."
+    ),
+    auth=PUBLIC,
+    request=PasswordResetInput,
+    responses={
+        200: OpenApiResponse(description="Password reset; `data` is null. Log in with the new password."),
+        400: _error("Validation failed (password), or an invalid, expired or used reset token"),
+    },
+    examples=[_request("Request", {"token": "eyJ1aWQiOi...", "password": "NewSecurePassword456!"})],
+)
+
+password_change = extend_schema(
+    tags=[TAG],
+    summary="Change the current user's password",
+    description=(
+        "Needs the current password. Every other session is logged out; this one continues with the new token "
+        "pair in the answer. Throttled like login."
+    ),
+    request=PasswordChangeInput,
+    responses={200: TokensOutput, 429: THROTTLED},
+    examples=[
+        _request("Request", {"currentPassword": "SecurePassword123!", "newPassword": "NewSecurePassword456!"}),
+        _example("/auth/password/change", "POST", 200, "Password changed successfully", {"tokens": TOKENS}),
+    ],
+)

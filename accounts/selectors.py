@@ -1,0 +1,47 @@
+"""Reads for identity."""
+
+import hashlib
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import RefreshToken, User, UserStatus
+
+
+def normalize_email(email: str) -> str:
+    """Emails are stored and compared lower-cased and trimmed."""
+    return email.strip().lower()
+
+
+def refresh_token_hash(raw_token: str) -> str:
+    # Refresh tokens are 256 random bits, so a plain SHA-256 is enough: there is
+    # nothing to brute-force, and the lookup must be an exact index match.
+    return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
+
+
+def user_email_taken(*, email: str) -> bool:
+    """Any row with the address counts, removed users included: the address stays
+    reserved by the unique constraint."""
+    return User.objects.filter(email__iexact=normalize_email(email)).exists()
+
+
+def user_get_for_login(*, email: str) -> User | None:
+    """The not-deleted user with this email, whatever their status."""
+    return User.objects.filter(email__iexact=normalize_email(email), deleted_at__isnull=True).first()
+
+
+def user_get_active_by_email(*, email: str) -> User | None:
+    return User.objects.filter(
+        email__iexact=normalize_email(email), deleted_at__isnull=True, status=UserStatus.ACTIVE
+    ).first()
+
+
+def refresh_token_family(*, family) -> QuerySet[RefreshToken]:
+    return RefreshToken.objects.filter(family=family)
+
+
+def refresh_tokens_live(*, user: User) -> QuerySet[RefreshToken]:
+    """The user's unexpired, unused, unrevoked refresh tokens: one per open session."""
+    return RefreshToken.objects.filter(
+        user=user, revoked_at__isnull=True, used_at__isnull=True, expires_at__gt=timezone.now()
+    )

@@ -1,0 +1,41 @@
+"""Fixtures for identity tests: eager Celery, fresh throttle counters, a real SMTP server."""
+
+import pytest
+from django.core.cache import cache
+
+from morpheus.celery import app as celery_app
+
+from .smtp import SmtpServer
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run inline (as with no REDIS_URL), even when the suite runs against a real
+    broker; the one test that needs a real worker turns this off."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A local aiosmtpd server; Django's SMTP backend pointed at it."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = server.host
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 10
+        yield server

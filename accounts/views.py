@@ -1,0 +1,182 @@
+"""The /auth endpoints: parse, call a service, render. Envelopes come from the renderer.
+
+Public endpoints run without authentication classes, so a stale or expired access
+token a client sends along never blocks logging in, refreshing or logging out.
+"""
+
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+from morpheus.api.request_info import client_ip
+from morpheus.api.responses import created, ok
+
+from . import schema, services
+from .selectors import normalize_email
+from .serializers import (
+    AuthOutput,
+    EmailInput,
+    InviteAcceptInput,
+    LoginInput,
+    PasswordChangeInput,
+    PasswordResetInput,
+    PasswordResetRequestedOutput,
+    ProfileOutput,
+    ProfileUpdateInput,
+    RefreshInput,
+    RegisterCompleteInput,
+    RegistrationOutput,
+    TokensOutput,
+    VerificationSentOutput,
+)
+from .throttles import LoginEmailThrottle, LoginIpThrottle, MailEmailThrottle, MailIpThrottle
+from .tokens import EMAIL_VERIFICATION, PASSWORD_RESET, lifetime_seconds
+
+
+def _client(request) -> services.ClientInfo:
+    return services.ClientInfo.build(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"))
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def _duration(seconds: int) -> str:
+    """24 * 3600 -> "24 hours", 3600 -> "1 hour", 1800 -> "30 minutes"."""
+    if seconds % 3600 == 0:
+        return _plural(seconds // 3600, "hour")
+    return _plural(max(1, seconds // 60), "minute")
+
+
+class PublicView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+class RegisterRequestVerificationView(PublicView):
+    throttle_classes = [MailIpThrottle, MailEmailThrottle]
+
+    @schema.request_verification
+    def post(self, request):
+        data = _valid(EmailInput, request)
+        email = services.email_verification_request(email=data["email"])
+        payload = {"verification": {"email": email, "expiresIn": _duration(lifetime_seconds(EMAIL_VERIFICATION))}}
+        return ok(VerificationSentOutput(payload).data, "Verification email sent. Please check your inbox.")
+
+
+class RegisterCompleteView(PublicView):
+    @schema.register_complete
+    def post(self, request):
+        data = _valid(RegisterCompleteInput, request)
+        session = services.user_register(
+            token=data["token"], name=data["name"], password=data["password"], client=_client(request)
+        )
+        body = RegistrationOutput({"user": session.user}, context={"session": session}).data
+        return created(body, "Registration completed successfully")
+
+
+class LoginView(PublicView):
+    throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
+
+    @schema.login
+    def post(self, request):
+        data = _valid(LoginInput, request)
+        session = services.user_login(email=data["email"], password=data["password"], client=_client(request))
+        return ok(AuthOutput(session).data, "Login successful")
+
+
+class RefreshView(PublicView):
+    @schema.refresh
+    def post(self, request):
+        data = _valid(RefreshInput, request)
+        session = services.refresh_token_rotate(raw_token=data["refreshToken"], client=_client(request))
+        return ok(TokensOutput(session).data, "Token refreshed successfully")
+
+
+class LogoutView(PublicView):
+    @schema.logout
+    def post(self, request):
+        data = _valid(RefreshInput, request)
+        services.refresh_token_family_revoke(raw_token=data["refreshToken"])
+        return ok(None, "Logged out successfully")
+
+
+class LogoutAllView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @schema.logout_all
+    def post(self, request):
+        services.user_sessions_revoke(user=request.user)
+        return ok(None, "Logged out of all sessions")
+
+
+class ProfileView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @schema.profile
+    def get(self, request):
+        return ok(ProfileOutput(request.user).data, "Profile retrieved successfully")
+
+    @schema.profile_update
+    def patch(self, request):
+        data = _valid(ProfileUpdateInput, request)
+        user = services.user_profile_update(user=request.user, **data)
+        return ok(ProfileOutput(user).data, "Profile updated successfully")
+
+
+class InviteAcceptView(PublicView):
+    @schema.invite_accept
+    def post(self, request):
+        data = _valid(InviteAcceptInput, request)
+        session = services.invitation_accept(
+            token=data["token"], password=data["password"], name=data.get("name"), client=_client(request)
+        )
+        return ok(AuthOutput(session).data, "Invitation accepted successfully")
+
+
+class PasswordForgotView(PublicView):
+    throttle_classes = [MailIpThrottle, MailEmailThrottle]
+
+    @schema.password_forgot
+    def post(self, request):
+        data = _valid(EmailInput, request)
+        services.password_reset_request(email=data["email"])
+        payload = {
+            "passwordReset": {
+                "email": normalize_email(data["email"]),
+                "expiresIn": _duration(lifetime_seconds(PASSWORD_RESET)),
+            }
+        }
+        return ok(
+            PasswordResetRequestedOutput(payload).data,
+            "If an account exists for this email, a password reset link has been sent.",
+        )
+
+
+class PasswordResetView(PublicView):
+    @schema.password_reset
+    def post(self, request):
+        data = _valid(PasswordResetInput, request)
+        services.password_reset_complete(token=data["token"], password=data["password"])
+        return ok(None, "Password has been reset successfully. Please log in with your new password.")
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
+
+    @schema.password_change
+    def post(self, request):
+        data = _valid(PasswordChangeInput, request)
+        session = services.user_password_change(
+            user=request.user,
+            current_password=data["currentPassword"],
+            new_password=data["newPassword"],
+            client=_client(request),
+        )
+        return ok(TokensOutput(session).data, "Password changed successfully")
