@@ -46,7 +46,7 @@ def test_the_platform_admin_signs_in_to_the_django_admin(superuser_env):
     assert response.status_code == 302 and response["Location"] == "/admin/"
     index = browser.get("/admin/")
     assert index.status_code == 200
-    assert "Site administration" in index.content.decode()
+    assert "Morpheus platform admin" in index.content.decode()
 
 
 def test_a_tenant_user_cannot_use_the_django_admin(alice):
