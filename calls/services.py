@@ -66,9 +66,12 @@ def _discard_room(room_name: str) -> None:
         logger.warning("Could not delete room %s after a failed start; its empty timeout will close it", room_name)
 
 
+@transaction.atomic
 def _remember_dispatch(call: Call, dispatch_id: str) -> None:
-    call.metadata = {**call.metadata, "agentDispatchId": dispatch_id}
-    Call.objects.filter(pk=call.pk).update(metadata=call.metadata, updated_at=timezone.now())
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    locked.metadata = {**locked.metadata, "agentDispatchId": dispatch_id}
+    locked.save(update_fields=["metadata", "updated_at"])
+    call.metadata = locked.metadata
 
 
 # --- Starting calls -------------------------------------------------------------------
@@ -230,6 +233,7 @@ def call_end(
     error_message: str = "",
     teardown: str = TEARDOWN_LATER,
     carrier_duration: int | None = None,
+    metadata: dict | None = None,
     now: datetime.datetime | None = None,
 ) -> Call:
     """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep
@@ -239,6 +243,7 @@ def call_end(
     teardown: TEARDOWN_NOW deletes the room first (LiveKit down -> LiveKitUnavailable,
     nothing changed); TEARDOWN_LATER enqueues teardown_call_room; TEARDOWN_NONE skips it.
     carrier_duration: the carrier's billed seconds, trusted for an unanswered-looking call.
+    metadata: merged into the call's metadata (e.g. the carrier's own status).
     Raises CallAlreadyEnded (409) when the call is not open: callers that only need the call
     closed catch it. Returns the updated call.
     """
@@ -260,12 +265,23 @@ def call_end(
     locked.end_reason = reason
     if error_message:
         locked.error_message = error_message[:2000]
+    if metadata:
+        locked.metadata = {**locked.metadata, **metadata}
     if locked.answered_at is not None:
         locked.duration = max(0, int((ended_at - locked.answered_at).total_seconds()))
     else:
         locked.duration = 0
     locked.save(
-        update_fields=["answered_at", "ended_at", "status", "end_reason", "error_message", "duration", "updated_at"]
+        update_fields=[
+            "answered_at",
+            "ended_at",
+            "status",
+            "end_reason",
+            "error_message",
+            "duration",
+            "metadata",
+            "updated_at",
+        ]
     )
     call_id = locked.pk
     if teardown == TEARDOWN_LATER:

@@ -28,6 +28,14 @@ def _backoff(retries: int, cap: int) -> int:
     return min(2**retries, cap)
 
 
+def _retry(task, exc: Exception, countdown: int):
+    """A worker schedules the retry. An eager run (tests, development without a broker) has
+    to *return* the retry for Celery to re-run it inline: raised, it propagates instead."""
+    if task.request.is_eager:
+        return task.retry(exc=exc, countdown=countdown, throw=False)
+    raise task.retry(exc=exc, countdown=countdown)
+
+
 def _fail(call: Call, message: str) -> None:
     with contextlib.suppress(CallAlreadyEnded):
         call_end(
@@ -54,7 +62,7 @@ def dispatch_agent(self, call_id: int) -> str:
             logger.error("Agent dispatch for call %s failed for good: %s", call_id, exc)
             _fail(call, f"Agent dispatch failed: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, cap=30))
+        return _retry(self, exc, _backoff(self.request.retries, cap=30))
     return "dispatched"
 
 
@@ -70,7 +78,7 @@ def teardown_call_room(self, call_id: int) -> str:
         if exc.twirp_code == "not_configured" or self.request.retries >= self.max_retries:
             logger.error("Could not delete room %s of call %s: %s", call.room_name, call_id, exc)
             return "failed"
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, cap=60))
+        return _retry(self, exc, _backoff(self.request.retries, cap=60))
     return "deleted"
 
 

@@ -1,5 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
+from .webhooks.urls import urlpatterns as webhook_urlpatterns
+
 router = SimpleRouter(trailing_slash=False)
 
-urlpatterns = [*router.urls]
+urlpatterns = [*router.urls, *webhook_urlpatterns]

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from .views import CallStatusWebhook, InboundCallWebhook
+
+urlpatterns = [
+    path("webhooks/voice/inbound", InboundCallWebhook.as_view(), name="voice-inbound-webhook"),
+    path("webhooks/voice/status", CallStatusWebhook.as_view(), name="voice-status-webhook"),
+]
