@@ -258,8 +258,9 @@ def call_end(
         livekit_client.delete_room(locked.room_name)
 
     ended_at = now or timezone.now()
-    if locked.answered_at is None and carrier_duration:
-        locked.answered_at = ended_at - datetime.timedelta(seconds=carrier_duration)
+    if locked.answered_at is None and (carrier_duration or status == CallStatus.COMPLETED):
+        # The carrier knows it was answered (and for how long) though nobody told us.
+        locked.answered_at = ended_at - datetime.timedelta(seconds=carrier_duration or 0)
     locked.ended_at = ended_at
     locked.status = status or (CallStatus.COMPLETED if locked.answered_at else CallStatus.CANCELED)
     locked.end_reason = reason

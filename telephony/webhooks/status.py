@@ -20,14 +20,20 @@ FINAL = {
 CARRIER_STATUSES = sorted(PROGRESS | ANSWERED | set(FINAL))
 
 
-def apply_carrier_status(*, call: Call, carrier_status: str, carrier_duration: int | None) -> Call:
+def apply_carrier_status(*, call: Call, carrier_status: str, carrier_duration: int | None, dial_ended=False) -> Call:
     """Moves the call along: answered, or closed with the carrier's reason (the room is torn
-    down by a task). Repeated and late callbacks are no-ops: carriers retry and reorder."""
+    down by a task). Repeated and late callbacks are no-ops: carriers retry and reorder.
+
+    dial_ended: a <Dial action> callback; the bridged leg is over whatever status it
+    reached, so an answered leg means a completed call."""
     if carrier_status in PROGRESS or not call.is_open:
         return call
-    if carrier_status in ANSWERED:
+    if carrier_status in ANSWERED and not dial_ended:
         return call_services.call_mark_answered(call=call)
-    status, reason = FINAL[carrier_status]
+    if carrier_status in ANSWERED:
+        status, reason = CallStatus.COMPLETED, EndReason.CALLER_HUNG_UP
+    else:
+        status, reason = FINAL[carrier_status]
     try:
         return call_services.call_end(
             call=call,

@@ -20,7 +20,7 @@ from . import twiml
 from .carriers import read_carrier_request
 from .routing import NotAnswering, UnknownNumber, route_inbound
 from .serializers import CallStatusInput, CallStatusOutput, InboundCallInput, InboundConnectOutput
-from .status import ANSWERED, apply_carrier_status
+from .status import apply_carrier_status
 
 logger = logging.getLogger(__name__)
 
@@ -173,11 +173,9 @@ class CallStatusWebhook(VoiceWebhookView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         sid = data["CallSid"]
-        if data.get("DialCallStatus"):
-            # The Dial action fires when the bridged leg is over, whatever it reached.
-            dial_status = data["DialCallStatus"]
-            carrier_status = "completed" if dial_status in ANSWERED else dial_status
-            duration = data.get("DialCallDuration")
+        dial_ended = bool(data.get("DialCallStatus"))
+        if dial_ended:  # the <Dial action> callback: the bridged leg is over
+            carrier_status, duration = data["DialCallStatus"], data.get("DialCallDuration")
         else:
             carrier_status, duration = data["CallStatus"], data.get("CallDuration")
 
@@ -187,7 +185,9 @@ class CallStatusWebhook(VoiceWebhookView):
             if incoming.answers_xml:
                 return twiml.empty()
             raise NotFound(f"Call with SID {sid} does not exist")
-        call = apply_carrier_status(call=call, carrier_status=carrier_status, carrier_duration=duration)
+        call = apply_carrier_status(
+            call=call, carrier_status=carrier_status, carrier_duration=duration, dial_ended=dial_ended
+        )
         if incoming.answers_xml:
             return twiml.empty()
         return ok({"callId": call.id, "status": call.status}, "Call status updated")
