@@ -277,3 +277,12 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- calls / telephony (issue 6): OpenAPI names of their enums, so that `status` of a call
+# and the carriers' CallStatus/DialCallStatus do not collide with other `status` fields.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "CallStatusEnum": "calls.models.CallStatus",
+        "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
+    }
+)
