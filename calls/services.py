@@ -330,3 +330,35 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
     if closed:
         logger.warning("Closed %s stale call(s)", closed)
     return closed
+
+
+# --- LiveKit room events ------------------------------------------------------------------
+
+
+def call_apply_room_event(*, event: str, room_name: str, participant_kind: int | None = None) -> Call | None:
+    """What LiveKit's webhooks tell us about a phone call's room. The caller's SIP leg
+    joining means answered; leaving, or the room finishing, means the call is over.
+    Simulations are left alone: their tester may carry on in text without the room.
+    Returns the call when the event changed or concerned one, None otherwise."""
+    from livekit.protocol.models import ParticipantInfo
+
+    call = Call.objects.filter(room_name=room_name, is_simulation=False).first()
+    if call is None or not call.is_open:
+        return None
+    is_sip = participant_kind == ParticipantInfo.Kind.SIP
+    if event == "participant_joined" and is_sip:
+        return call_mark_answered(call=call)
+    ending = None
+    if event == "participant_left" and is_sip:
+        ending = (EndReason.CALLER_HUNG_UP, TEARDOWN_LATER)
+    elif event == "room_finished":
+        reason = EndReason.CALLER_HUNG_UP if call.answered_at else EndReason.NO_ANSWER
+        ending = (reason, TEARDOWN_NONE)
+    if ending is None:
+        return None
+    reason, teardown = ending
+    status = None if call.answered_at or reason != EndReason.NO_ANSWER else CallStatus.NO_ANSWER
+    try:
+        return call_end(call=call, reason=reason, status=status, teardown=teardown)
+    except CallAlreadyEnded:
+        return None
