@@ -58,3 +58,8 @@ class InboundConnectOutput(serializers.Serializer):
 class CallStatusOutput(serializers.Serializer):
     callId = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class TransferInput(serializers.Serializer):
+    CallSid = serializers.CharField(max_length=128)
+    ReferTransferTarget = serializers.CharField(max_length=500, help_text="The REFER's Refer-To URI")

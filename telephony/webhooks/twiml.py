@@ -8,18 +8,31 @@ from twilio.twiml.voice_response import VoiceResponse
 
 XML = "text/xml; charset=utf-8"
 UNAVAILABLE_MESSAGE = "Sorry, this number cannot take calls right now. Please try again later. Goodbye."
+TRANSFER_REFUSED_MESSAGE = "Sorry, this call cannot be transferred. Goodbye."
 
 
 def _xml(response: VoiceResponse, status: int = 200) -> HttpResponse:
     return HttpResponse(str(response), content_type=XML, status=status)
 
 
-def connect(*, sip_uri: str, time_limit: int, action_url: str) -> HttpResponse:
+def connect(*, sip_uri: str, time_limit: int, action_url: str, refer_url: str) -> HttpResponse:
     """Bridge the caller to LiveKit SIP. timeLimit enforces the agent's max duration at the
-    carrier too; the Dial action posts the leg's outcome to our status webhook."""
+    carrier too; the Dial action posts the leg's outcome to our status webhook; referUrl
+    lets the agent transfer the caller (LiveKit sends a SIP REFER, Twilio asks us where to)."""
     response = VoiceResponse()
-    dial = response.dial(action=action_url, method="POST", time_limit=time_limit)
+    dial = response.dial(action=action_url, method="POST", time_limit=time_limit, refer_url=refer_url)
     dial.sip(sip_uri)
+    return _xml(response)
+
+
+def transfer(destination: str) -> HttpResponse:
+    """Dial the transfer target: an E.164 number or a sip: URI."""
+    response = VoiceResponse()
+    dial = response.dial()
+    if destination.lower().startswith(("sip:", "sips:")):
+        dial.sip(destination)
+    else:
+        dial.number(destination)
     return _xml(response)
 
 

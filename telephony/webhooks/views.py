@@ -12,15 +12,17 @@ from rest_framework.views import APIView
 
 from calls import services as call_services
 from calls.livekit_client import NOT_CONFIGURED_MESSAGE, LiveKitUnavailable
-from calls.models import Call
+from calls.models import Call, CallStatus, EndReason
 from morpheus.api.responses import ok
 from telephony import livekit_sip
 
 from . import twiml
 from .carriers import read_carrier_request
 from .routing import NotAnswering, UnknownNumber, route_inbound
-from .serializers import CallStatusInput, CallStatusOutput, InboundCallInput, InboundConnectOutput
+from .serializers import CallStatusInput, CallStatusOutput, InboundCallInput, InboundConnectOutput, TransferInput
+from .signatures import MISSING_SIGNATURE, WebhookForbidden
 from .status import apply_carrier_status
+from .transfers import allowed_destination
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class InboundCallWebhook(VoiceWebhookView):
             "retries). Carrier retries with the same `CallSid` return the same call.\n\n"
             f"{XML_NOTE}\n\n"
             'Carrier answers: `<Response><Dial action=".../webhooks/voice/status" timeLimit="<agent max '
-            'duration>"><Sip>sip:&lt;room suffix&gt;@&lt;LIVEKIT_SIP_URI host&gt;?X-Morpheus-Call-Id=&lt;id&gt;'
+            'duration>" referUrl=".../webhooks/voice/transfer"><Sip>sip:<room suffix>@'
+            "<LIVEKIT_SIP_URI host>?X-Morpheus-Call-Id=<id>"
             "</Sip></Dial></Response>` (the LiveKit SIP callee dispatch rule with prefix `call-` puts the "
             'caller in room `call-<suffix>`); unknown number: `<Reject reason="rejected"/>`; number without '
             "an active agent or of a suspended organization: a polite `<Say>` then `<Hangup/>`.\n\n"
@@ -142,6 +145,7 @@ class InboundCallWebhook(VoiceWebhookView):
                 sip_uri=sip_uri,
                 time_limit=number.agent.max_duration_seconds,
                 action_url=request.build_absolute_uri(reverse("voice-status-webhook")),
+                refer_url=request.build_absolute_uri(reverse("voice-transfer-webhook")),
             )
         connected = {"action": "connect", "roomName": call.room_name, "agentId": call.agent_id, "callId": call.id}
         return ok({**connected, "sipUri": sip_uri, "reason": None}, "Inbound call connected")
@@ -191,3 +195,45 @@ class CallStatusWebhook(VoiceWebhookView):
         if incoming.answers_xml:
             return twiml.empty()
         return ok({"callId": call.id, "status": call.status}, "Call status updated")
+
+
+class TransferWebhook(VoiceWebhookView):
+    @extend_schema(
+        tags=["telephony"],
+        summary="Carrier transfer request (SIP REFER)",
+        auth=[],
+        description=(
+            "The `referUrl` of the inbound TwiML: when the agent transfers the caller, LiveKit sends the carrier a "
+            "SIP REFER and the carrier asks here what to dial (`ReferTransferTarget`). Only destinations listed in "
+            "the agent's `transfers` are dialled (`<Dial><Number>` or `<Dial><Sip>`) and the call is closed as "
+            "`transferred`; any other target gets a polite goodbye and the call ends with reason `error`. "
+            "Carriers only (signed); answered in TwiML/TeXML."
+        ),
+        request={"application/x-www-form-urlencoded": TransferInput},
+        responses={200: OpenApiResponse(description="TwiML/TeXML (text/xml)"), 403: FORBIDDEN},
+    )
+    def post(self, request):
+        incoming = read_carrier_request(request)
+        if not incoming.answers_xml:
+            raise WebhookForbidden(MISSING_SIGNATURE)
+        body = TransferInput(data=incoming.params)
+        body.is_valid(raise_exception=True)
+        sid, target = body.validated_data["CallSid"], body.validated_data["ReferTransferTarget"]
+        call = Call.objects.select_related("agent").filter(carrier=incoming.carrier, carrier_call_id=sid).first()
+        destination = allowed_destination(call.agent, target) if call is not None else None
+        if destination is None:
+            logger.warning("Refused transfer of %s call %s to %r", incoming.carrier, sid, target)
+            if call is not None and call.is_open:
+                call_services.call_end(
+                    call=call, reason=EndReason.ERROR, error_message=f"Transfer to {target} is not allowed"
+                )
+            return twiml.unavailable(twiml.TRANSFER_REFUSED_MESSAGE)
+        if call.is_open:
+            call_services.call_end(
+                call=call,
+                reason=EndReason.TRANSFERRED,
+                status=CallStatus.COMPLETED,
+                metadata={"transferredTo": destination},
+            )
+        logger.info("Transferring %s call %s to %s", incoming.carrier, call.id, destination)
+        return twiml.transfer(destination)

@@ -25,7 +25,12 @@ def assert_connects(root, call, *, time_limit: int):
     """TwiML that bridges the caller into the call's LiveKit room over SIP."""
     [dial] = list(root)
     assert dial.tag == "Dial"
-    assert dial.attrib == {"action": STATUS_URL, "method": "POST", "timeLimit": str(time_limit)}
+    assert dial.attrib == {
+        "action": STATUS_URL,
+        "method": "POST",
+        "timeLimit": str(time_limit),
+        "referUrl": f"{BASE}/api/v1/webhooks/voice/transfer",
+    }
     [sip] = list(dial)
     assert sip.tag == "Sip"
     uri = urlsplit(sip.text)
