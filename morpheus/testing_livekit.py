@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -105,6 +106,13 @@ def _now_ns() -> int:
     return time.time_ns()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that timed out and hung up (stall_next) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LiveKitServer:
     """The fake LiveKit server. Thread-safe: handlers run on the server's threads."""
 
@@ -121,7 +129,7 @@ class LiveKitServer:
 
     def start(self) -> LiveKitServer:
         handler = type("BoundHandler", (_TwirpHandler,), {"backend": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port or 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", self._port or 0), handler)
         self._httpd.daemon_threads = True
         self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(
