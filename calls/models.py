@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from morpheus.models import TimestampedModel
@@ -61,11 +62,17 @@ class Call(TimestampedModel):
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, default="USD")
     metadata = models.JSONField(default=dict, blank=True)
+    # Who started it from the dashboard (simulations); null for carrier calls.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-started_at", "-id"], name="call_customer_started_idx"),
+            # The history filtered by agent, the dashboard's most common filter.
+            models.Index(fields=["customer", "agent", "-started_at"], name="call_customer_agent_idx"),
             models.Index(fields=["status", "started_at"], name="call_status_started_idx"),
         ]
         constraints = [

@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "accounts.models.UserStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
         "PhoneNumberCarrierEnum": "telephony.models.Carrier",
+        "CallStatusEnum": "calls.models.CallStatus",
+        "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
     },
 }
 

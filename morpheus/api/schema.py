@@ -70,11 +70,14 @@ def wrap_responses_in_envelope(result, generator, request, public):
                 media = content.setdefault("application/json", {})
                 if str(code).startswith("2"):
                     media["schema"] = _success_envelope(media.get("schema"))
-                    response["content"] = {"application/json": media}
+                    others = {k: v for k, v in content.items() if k != "application/json"}
+                    response["content"] = {"application/json": media, **others}
                 else:
                     response["content"] = {"application/json": {"schema": error_ref}}
             needs = {"500"}
-            if operation.get("security") != [{}] and operation.get("security", True) != []:
+            # Authenticated operations carry their security inline; public ones (health,
+            # webhooks) have none or an empty entry and never answer 401.
+            if any(requirement for requirement in operation.get("security") or []):
                 needs |= {"401", "403"}
             if "requestBody" in operation or operation.get("parameters"):
                 needs.add("400")

@@ -1,0 +1,239 @@
+"""The one module that talks to LiveKit's server API (`livekit-api`, Twirp over HTTP).
+
+Django code is synchronous; `livekit-api` is asyncio. Every public function here is sync
+and runs its coroutine in a fresh event loop (in a helper thread when the caller is itself
+inside a running loop, e.g. the voice worker), with a short timeout from
+settings.LIVEKIT_TIMEOUT_SECONDS and no client-side failover: retries belong to Celery.
+The `a`-prefixed coroutines are the same operations for async callers.
+
+Every transport or Twirp failure becomes `LiveKitUnavailable`, an API 503, so a view that
+lets it escape answers "Voice service is unavailable" in the envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+from django.conf import settings
+from livekit import api
+
+from morpheus.api.exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NOT_CONFIGURED_MESSAGE = "Voice service is not configured"
+UNAVAILABLE_MESSAGE = "Voice service is unavailable, please try again later"
+
+
+class LiveKitUnavailable(ServiceUnavailable):
+    """LiveKit is not configured, unreachable, timed out or answered an error."""
+
+    default_detail = UNAVAILABLE_MESSAGE
+
+    def __init__(self, detail: str | None = None, *, code: str = "unavailable", reason: str = ""):
+        super().__init__(detail or UNAVAILABLE_MESSAGE)
+        self.twirp_code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.detail} ({self.twirp_code}: {self.reason})" if self.reason else str(self.detail)
+
+
+def livekit_configured() -> bool:
+    return bool(settings.LIVEKIT_URL and settings.LIVEKIT_API_KEY and settings.LIVEKIT_API_SECRET)
+
+
+def _require_configured() -> None:
+    if not livekit_configured():
+        raise LiveKitUnavailable(NOT_CONFIGURED_MESSAGE, code="not_configured", reason="LIVEKIT_URL/KEY/SECRET unset")
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, api.TwirpError) and exc.code == api.TwirpErrorCode.NOT_FOUND
+
+
+def _as_unavailable(exc: BaseException) -> LiveKitUnavailable:
+    if isinstance(exc, api.TwirpError):
+        return LiveKitUnavailable(code=exc.code, reason=f"HTTP {exc.status}: {exc.message}")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return LiveKitUnavailable(code="timeout", reason="request timed out")
+    return LiveKitUnavailable(code="transport", reason=f"{type(exc).__name__}: {exc}")
+
+
+async def _with_api(operation: Callable[[api.LiveKitAPI], Awaitable[T]], *, not_found_ok: bool = False) -> T | None:
+    _require_configured()
+    timeout = aiohttp.ClientTimeout(total=settings.LIVEKIT_TIMEOUT_SECONDS)
+    try:
+        async with api.LiveKitAPI(
+            settings.LIVEKIT_URL,
+            settings.LIVEKIT_API_KEY,
+            settings.LIVEKIT_API_SECRET,
+            timeout=timeout,
+            failover=False,
+        ) as lkapi:
+            # livekit-api passes `timeout=None` per request, which disables the session's
+            # timeout in aiohttp; bound the whole operation here instead.
+            async with asyncio.timeout(settings.LIVEKIT_TIMEOUT_SECONDS):
+                return await operation(lkapi)
+    except LiveKitUnavailable:
+        raise
+    except Exception as exc:  # every failure of the edge is one 503, logged with its cause
+        if not_found_ok and _is_not_found(exc):
+            return None
+        unavailable = _as_unavailable(exc)
+        logger.warning("LiveKit request failed: %s", unavailable)
+        raise unavailable from exc
+
+
+def _run(coroutine: Awaitable[T]) -> T:
+    """Runs a coroutine to completion from sync code, inside or outside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from a thread that runs a loop: blocking it is the caller's choice, but a
+    # second loop cannot run in the same thread, so use a short-lived helper thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# --- Rooms --------------------------------------------------------------------------
+
+
+async def acreate_room(name: str, *, empty_timeout: int, max_participants: int, metadata: dict | None = None):
+    request = api.CreateRoomRequest(
+        name=name,
+        empty_timeout=empty_timeout,
+        max_participants=max_participants,
+        metadata=json.dumps(metadata or {}),
+    )
+    return await _with_api(lambda lk: lk.room.create_room(request))
+
+
+def create_room(name: str, *, empty_timeout: int, max_participants: int, metadata: dict | None = None):
+    """Creates (or finds: LiveKit's CreateRoom is idempotent) the room; returns livekit Room."""
+    return _run(acreate_room(name, empty_timeout=empty_timeout, max_participants=max_participants, metadata=metadata))
+
+
+async def adelete_room(name: str) -> bool:
+    result = await _with_api(lambda lk: lk.room.delete_room(api.DeleteRoomRequest(room=name)), not_found_ok=True)
+    return result is not None
+
+
+def delete_room(name: str) -> bool:
+    """Deletes the room, disconnecting everyone. A room LiveKit no longer knows counts as
+    deleted: returns False then, True when this call removed it."""
+    return _run(adelete_room(name))
+
+
+async def alist_rooms(names: list[str] | None = None) -> list:
+    response = await _with_api(lambda lk: lk.room.list_rooms(api.ListRoomsRequest(names=names or [])))
+    return list(response.rooms)
+
+
+def list_rooms(names: list[str] | None = None) -> list:
+    return _run(alist_rooms(names))
+
+
+async def alist_participants(room_name: str) -> list:
+    response = await _with_api(
+        lambda lk: lk.room.list_participants(api.ListParticipantsRequest(room=room_name)), not_found_ok=True
+    )
+    return list(response.participants) if response is not None else []
+
+
+def list_participants(room_name: str) -> list:
+    """Participants in the room; [] when the room does not exist."""
+    return _run(alist_participants(room_name))
+
+
+async def aremove_participant(room_name: str, identity: str) -> bool:
+    result = await _with_api(
+        lambda lk: lk.room.remove_participant(api.RoomParticipantIdentity(room=room_name, identity=identity)),
+        not_found_ok=True,
+    )
+    return result is not None
+
+
+def remove_participant(room_name: str, identity: str) -> bool:
+    return _run(aremove_participant(room_name, identity))
+
+
+# --- Agent dispatch -----------------------------------------------------------------
+
+
+async def acreate_agent_dispatch(room_name: str, *, metadata: dict):
+    request = api.CreateAgentDispatchRequest(
+        agent_name=settings.VOICE_AGENT_NAME, room=room_name, metadata=json.dumps(metadata)
+    )
+    return await _with_api(lambda lk: lk.agent_dispatch.create_dispatch(request))
+
+
+def create_agent_dispatch(room_name: str, *, metadata: dict):
+    """Explicitly dispatches VOICE_AGENT_NAME into the room; returns livekit AgentDispatch."""
+    return _run(acreate_agent_dispatch(room_name, metadata=metadata))
+
+
+async def alist_agent_dispatches(room_name: str) -> list:
+    return await _with_api(lambda lk: lk.agent_dispatch.list_dispatch(room_name))
+
+
+def list_agent_dispatches(room_name: str) -> list:
+    """Dispatches of the room (every agent name)."""
+    return _run(alist_agent_dispatches(room_name))
+
+
+# --- SIP ----------------------------------------------------------------------------
+
+
+async def atransfer_sip_participant(
+    room_name: str, participant_identity: str, transfer_to: str, *, play_dialtone: bool = False
+):
+    request = api.TransferSIPParticipantRequest(
+        room_name=room_name,
+        participant_identity=participant_identity,
+        transfer_to=transfer_to,
+        play_dialtone=play_dialtone,
+    )
+    return await _with_api(lambda lk: lk.sip.transfer_sip_participant(request))
+
+
+def transfer_sip_participant(room_name: str, participant_identity: str, transfer_to: str, *, play_dialtone=False):
+    """SIP REFER of a caller to a phone number (tel:/E.164) or sip: URI."""
+    return _run(atransfer_sip_participant(room_name, participant_identity, transfer_to, play_dialtone=play_dialtone))
+
+
+# --- Tokens (signed locally; no request to LiveKit) ---------------------------------
+
+
+def participant_token(
+    *, room_name: str, identity: str, name: str = "", ttl: datetime.timedelta, metadata: dict | None = None
+) -> str:
+    """A join token for one room only: publish and subscribe audio, send data, nothing else."""
+    _require_configured()
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room_name,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=True,
+    )
+    token = (
+        api.AccessToken(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
+        .with_identity(identity)
+        .with_name(name)
+        .with_ttl(ttl)
+        .with_grants(grants)
+    )
+    if metadata:
+        token = token.with_metadata(json.dumps(metadata))
+    return token.to_jwt()

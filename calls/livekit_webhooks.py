@@ -1,0 +1,78 @@
+"""POST /webhooks/livekit: LiveKit's room webhooks keep phone calls' state true.
+
+LiveKit signs each webhook with a JWT (our API key and secret) whose `sha256` claim is the
+body's hash, sent in the Authorization header; livekit-api's WebhookReceiver checks both.
+Point LiveKit's `webhook.urls` at this endpoint (docs/calls.md).
+"""
+
+import logging
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from google.protobuf.json_format import ParseError
+from livekit import api
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError as DrfParseError
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from morpheus.api.responses import ok
+
+from .livekit_client import livekit_configured
+from .services import call_apply_room_event
+
+logger = logging.getLogger(__name__)
+
+LiveKitWebhookOutput = inline_serializer(
+    "LiveKitWebhookOutput",
+    {
+        "event": serializers.CharField(),
+        "callId": serializers.IntegerField(allow_null=True, help_text="The call the event changed, if any"),
+    },
+)
+
+
+class LiveKitWebhook(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "webhook"
+
+    @extend_schema(
+        tags=["calls"],
+        summary="LiveKit webhook",
+        auth=[],
+        description=(
+            "LiveKit room events (`application/webhook+json`, signed JWT with the body's sha256 in Authorization). "
+            "For phone calls: the caller's SIP participant joining marks the call answered; leaving, or "
+            "`room_finished`, ends it. Other events are acknowledged and ignored."
+        ),
+        request={
+            "application/webhook+json": inline_serializer("LiveKitWebhookEvent", {"event": serializers.CharField()})
+        },
+        responses={200: LiveKitWebhookOutput, 403: OpenApiResponse(description="Missing or invalid signature")},
+    )
+    def post(self, request):
+        if not livekit_configured():
+            raise PermissionDenied("LiveKit webhooks are not configured")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DrfParseError()
+        receiver = api.WebhookReceiver(api.TokenVerifier(settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET))
+        try:
+            event = receiver.receive(body, token)
+        except ParseError:
+            raise DrfParseError()
+        except Exception:  # a bad JWT, a missing or mismatched body hash: all forged
+            raise PermissionDenied("Invalid webhook signature")
+        call = call_apply_room_event(
+            event=event.event,
+            room_name=event.room.name,
+            participant_kind=event.participant.kind if event.HasField("participant") else None,
+        )
+        logger.info("LiveKit %s for room %s: %s", event.event, event.room.name, f"call {call.id}" if call else "no-op")
+        return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")

@@ -1,0 +1,94 @@
+"""Reads of calls: the tenant's history with its filters, a call with its transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from statistics import fmean
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Call, TranscriptTurn
+
+LATENCY_FIELDS = {
+    "endOfTurnDelayMs": "end_of_turn_delay_ms",
+    "llmTtftMs": "llm_ttft_ms",
+    "ttsTtfbMs": "tts_ttfb_ms",
+    "e2eLatencyMs": "e2e_latency_ms",
+}
+USAGE_FIELDS = {
+    "promptTokens": "prompt_tokens",
+    "completionTokens": "completion_tokens",
+    "ttsCharacters": "tts_characters",
+    "audioSeconds": "audio_seconds",
+}
+
+
+def calls_filtered(
+    queryset: QuerySet[Call],
+    *,
+    statuses: list[str] | None = None,
+    agent_id: int | None = None,
+    phone_number_id: int | None = None,
+    direction: str | None = None,
+    started_after=None,
+    started_before=None,
+    simulation: bool | None = None,
+) -> QuerySet[Call]:
+    """The history, newest first; every filter optional. The tenant filter is the caller's."""
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if agent_id is not None:
+        queryset = queryset.filter(agent_id=agent_id)
+    if phone_number_id is not None:
+        queryset = queryset.filter(phone_number_id=phone_number_id)
+    if direction:
+        queryset = queryset.filter(direction=direction)
+    if started_after is not None:
+        queryset = queryset.filter(started_at__gte=started_after)
+    if started_before is not None:
+        queryset = queryset.filter(started_at__lt=started_before)
+    if simulation is not None:
+        queryset = queryset.filter(is_simulation=simulation)
+    return queryset.order_by("-started_at", "-id")
+
+
+def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:
+    """One query for the call, one for its turns in order, whatever the transcript's length."""
+    return queryset.prefetch_related(Prefetch("turns", queryset=TranscriptTurn.objects.order_by("id")))
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(fmean(values), 1) if values else None
+
+
+def turns_summary(turns: Iterable[TranscriptTurn]) -> dict:
+    """Turn counts, mean latency per pipeline stage and usage totals of a transcript."""
+    turns = list(turns)
+    latency = {
+        key: _mean([getattr(t, name) for t in turns if getattr(t, name) is not None])
+        for key, name in LATENCY_FIELDS.items()
+    }
+    usage = {}
+    for key, name in USAGE_FIELDS.items():
+        values = [getattr(t, name) for t in turns if getattr(t, name) is not None]
+        usage[key] = (round(sum(values), 2) if name == "audio_seconds" else sum(values)) if values else 0
+    roles = [t.role for t in turns]
+    return {
+        "turns": len(turns),
+        "userTurns": roles.count("user"),
+        "assistantTurns": roles.count("assistant"),
+        "toolTurns": roles.count("tool"),
+        "averageLatency": latency,
+        "usage": usage,
+    }
+
+
+def agent_for_simulation(*, customer_id, agent_id: int | None):
+    """The agent a simulation tests: the given one (any status, so drafts can be tried before
+    going live) or the tenant's most recently updated active agent. None when there is none."""
+    from agents.models import Agent, AgentStatus
+
+    agents = Agent.objects.filter(customer_id=customer_id)
+    if agent_id is not None:
+        return agents.filter(pk=agent_id).first()
+    return agents.filter(status=AgentStatus.ACTIVE).order_by("-updated_at", "-id").first()

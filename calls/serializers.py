@@ -1,0 +1,203 @@
+"""Shapes of the /calls API: query and body inputs, and outputs in the spec's camelCase."""
+
+from rest_framework import serializers
+
+from .models import Call, CallDirection, CallStatus, TranscriptTurn
+from .selectors import turns_summary
+
+# --- Inputs ---------------------------------------------------------------------------
+
+
+class CallListQuery(serializers.Serializer):
+    status = serializers.CharField(
+        required=False,
+        help_text="One status or several separated by commas: " + ", ".join(CallStatus.values),
+    )
+    agentId = serializers.IntegerField(required=False, min_value=1)
+    phoneNumberId = serializers.IntegerField(required=False, min_value=1)
+    direction = serializers.ChoiceField(choices=CallDirection.choices, required=False)
+    startedAfter = serializers.DateTimeField(
+        required=False, help_text="ISO-8601 date or datetime; calls started at or after it (UTC if no offset)."
+    )
+    startedBefore = serializers.DateTimeField(
+        required=False, help_text="ISO-8601 date or datetime; calls started before it (UTC if no offset)."
+    )
+    simulation = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: only simulations; false: only real calls."
+    )
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [s for s in statuses if s not in CallStatus.values]
+        if unknown or not statuses:
+            raise serializers.ValidationError(f"Must be one or more of: {', '.join(CallStatus.values)}")
+        return statuses
+
+    def validate(self, attrs):
+        after, before = attrs.get("startedAfter"), attrs.get("startedBefore")
+        if after and before and after >= before:
+            raise serializers.ValidationError({"startedBefore": "Must be later than startedAfter"})
+        return attrs
+
+
+class SimulateInput(serializers.Serializer):
+    agentId = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The agent to test (any status). Omitted: the most recently updated active agent.",
+    )
+
+
+# --- Outputs --------------------------------------------------------------------------
+
+
+class CallListItem(serializers.ModelSerializer):
+    agentId = serializers.IntegerField(source="agent_id", allow_null=True)
+    phoneNumberId = serializers.IntegerField(source="phone_number_id", allow_null=True)
+    endReason = serializers.CharField(source="end_reason")
+    fromNumber = serializers.CharField(source="from_number")
+    toNumber = serializers.CharField(source="to_number")
+    isSimulation = serializers.BooleanField(source="is_simulation")
+    duration = serializers.IntegerField(allow_null=True, help_text="Whole seconds from answer to end")
+    recordingUrl = serializers.URLField(source="recording_url", allow_null=True)
+    cost = serializers.DecimalField(max_digits=10, decimal_places=4, allow_null=True, coerce_to_string=False)
+    costCurrency = serializers.CharField(source="cost_currency")
+    startedAt = serializers.DateTimeField(source="started_at")
+    answeredAt = serializers.DateTimeField(source="answered_at", allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "agentId",
+            "phoneNumberId",
+            "direction",
+            "status",
+            "endReason",
+            "fromNumber",
+            "toNumber",
+            "isSimulation",
+            "duration",
+            "recordingUrl",
+            "cost",
+            "costCurrency",
+            "startedAt",
+            "answeredAt",
+            "endedAt",
+        ]
+
+
+class TranscriptTurnOutput(serializers.ModelSerializer):
+    toolName = serializers.CharField(source="tool_name")
+    toolPayload = serializers.JSONField(source="tool_payload", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    endOfTurnDelayMs = serializers.FloatField(source="end_of_turn_delay_ms", allow_null=True)
+    llmTtftMs = serializers.FloatField(source="llm_ttft_ms", allow_null=True, help_text="LLM time to first token")
+    ttsTtfbMs = serializers.FloatField(source="tts_ttfb_ms", allow_null=True, help_text="TTS time to first byte")
+    e2eLatencyMs = serializers.FloatField(source="e2e_latency_ms", allow_null=True)
+    promptTokens = serializers.IntegerField(source="prompt_tokens", allow_null=True)
+    completionTokens = serializers.IntegerField(source="completion_tokens", allow_null=True)
+    ttsCharacters = serializers.IntegerField(source="tts_characters", allow_null=True)
+    audioSeconds = serializers.FloatField(source="audio_seconds", allow_null=True)
+
+    class Meta:
+        model = TranscriptTurn
+        fields = [
+            "id",
+            "role",
+            "content",
+            "toolName",
+            "toolPayload",
+            "createdAt",
+            "endOfTurnDelayMs",
+            "llmTtftMs",
+            "ttsTtfbMs",
+            "e2eLatencyMs",
+            "promptTokens",
+            "completionTokens",
+            "ttsCharacters",
+            "audioSeconds",
+        ]
+
+
+class LatencySummary(serializers.Serializer):
+    endOfTurnDelayMs = serializers.FloatField(allow_null=True)
+    llmTtftMs = serializers.FloatField(allow_null=True)
+    ttsTtfbMs = serializers.FloatField(allow_null=True)
+    e2eLatencyMs = serializers.FloatField(allow_null=True)
+
+
+class UsageSummary(serializers.Serializer):
+    promptTokens = serializers.IntegerField()
+    completionTokens = serializers.IntegerField()
+    ttsCharacters = serializers.IntegerField()
+    audioSeconds = serializers.FloatField()
+
+
+class CallSummaryOutput(serializers.Serializer):
+    turns = serializers.IntegerField()
+    userTurns = serializers.IntegerField()
+    assistantTurns = serializers.IntegerField()
+    toolTurns = serializers.IntegerField()
+    averageLatency = LatencySummary(help_text="Mean per-turn latency of each pipeline stage, ms")
+    usage = UsageSummary()
+
+
+class CallDetail(CallListItem):
+    roomName = serializers.CharField(source="room_name")
+    carrier = serializers.CharField()
+    carrierCallId = serializers.CharField(source="carrier_call_id")
+    errorMessage = serializers.CharField(source="error_message")
+    metadata = serializers.JSONField()
+    transcript = TranscriptTurnOutput(source="turns", many=True, help_text="In conversation order")
+    summary = serializers.SerializerMethodField()
+
+    class Meta(CallListItem.Meta):
+        fields = [
+            *CallListItem.Meta.fields,
+            "roomName",
+            "carrier",
+            "carrierCallId",
+            "errorMessage",
+            "metadata",
+            "transcript",
+            "summary",
+        ]
+
+    def get_summary(self, call) -> CallSummaryOutput:
+        # Built from the prefetched turns: no extra query.
+        return turns_summary(call.turns.all())
+
+
+class CallEndOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=CallStatus.choices)
+    endReason = serializers.CharField(source="end_reason")
+    duration = serializers.IntegerField(allow_null=True)
+    endedAt = serializers.DateTimeField(source="ended_at")
+
+
+class JoinAgentOutput(serializers.Serializer):
+    pipelineStatus = serializers.ChoiceField(
+        choices=["connected", "dispatched"],
+        source="pipeline_status",
+        help_text=(
+            "connected: the agent's job is running in the call's room; dispatched: LiveKit accepted the "
+            "dispatch and a voice worker is joining."
+        ),
+    )
+    agentId = serializers.IntegerField(source="agent_id")
+    connectedAt = serializers.DateTimeField(
+        source="connected_at", help_text="When the agent joined (connected) or the dispatch was accepted (dispatched)"
+    )
+    dispatchId = serializers.CharField(source="dispatch_id")
+
+
+class SimulationOutput(serializers.Serializer):
+    callId = serializers.IntegerField(source="call.id")
+    agentId = serializers.IntegerField(source="call.agent_id")
+    roomName = serializers.CharField(source="call.room_name")
+    token = serializers.CharField(help_text="LiveKit join token for this room only, identity = your user id")
+    tokenExpiresAt = serializers.DateTimeField(source="token_expires_at")
+    status = serializers.ChoiceField(choices=CallStatus.choices, source="call.status")

@@ -1,0 +1,364 @@
+"""Writes of a call's life: start (simulation, inbound), agent dispatch, answer, end, clean-up.
+
+LiveKit is called inside the database transaction that creates the call, so a LiveKit
+failure rolls the row back (no half-created call); a room that was created before a later
+step failed is deleted again (compensation). Ending locks the row (select_for_update) so
+two enders cannot both win: the loser gets CallAlreadyEnded (409).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from livekit.protocol.agent import JobStatus
+
+from morpheus.api.exceptions import Conflict
+
+from . import livekit_client, rooms
+from .livekit_client import LiveKitUnavailable
+from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
+from .selectors import turns_summary
+
+logger = logging.getLogger(__name__)
+
+# How call_end treats the LiveKit room.
+TEARDOWN_NOW = "now"  # delete it before closing the row; LiveKit down -> 503 and nothing changes
+TEARDOWN_LATER = "later"  # close the row, then delete the room in a Celery task with retries
+TEARDOWN_NONE = "none"  # the room is already gone (LiveKit said so)
+
+
+class CallAlreadyEnded(Conflict):
+    def __init__(self, call: Call):
+        super().__init__(f"Call with ID {call.pk} has already ended")
+        self.call = call
+
+
+class CallHasNoAgent(Conflict):
+    def __init__(self, call: Call):
+        super().__init__(f"Call with ID {call.pk} has no agent")
+
+
+@dataclass(frozen=True)
+class SimulationStarted:
+    call: Call
+    token: str
+    token_expires_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class AgentJoin:
+    pipeline_status: str  # "connected": the agent's job runs in the room; "dispatched": on its way
+    agent_id: int
+    connected_at: datetime.datetime
+    dispatch_id: str
+
+
+def _discard_room(room_name: str) -> None:
+    """Compensation after a failed start: best effort, LiveKit's empty timeout is the backstop."""
+    try:
+        livekit_client.delete_room(room_name)
+    except LiveKitUnavailable:
+        logger.warning("Could not delete room %s after a failed start; its empty timeout will close it", room_name)
+
+
+@transaction.atomic
+def _remember_dispatch(call: Call, dispatch_id: str) -> None:
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    locked.metadata = {**locked.metadata, "agentDispatchId": dispatch_id}
+    locked.save(update_fields=["metadata", "updated_at"])
+    call.metadata = locked.metadata
+
+
+# --- Starting calls -------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_start_simulation(*, user, agent) -> SimulationStarted:
+    """A web call from the dashboard: room, agent dispatch, and a join token for the user."""
+    now = timezone.now()
+    call = Call.objects.create(
+        customer_id=user.customer_id,
+        agent=agent,
+        direction=CallDirection.WEB,
+        is_simulation=True,
+        status=CallStatus.ACTIVE,
+        started_at=now,
+        answered_at=now,
+        room_name=rooms.new_room_name(rooms.SIMULATION_ROOM_PREFIX),
+        created_by=user,
+    )
+    ttl = rooms.simulation_token_ttl()
+    token = livekit_client.participant_token(
+        room_name=call.room_name,
+        identity=str(user.id),
+        name=user.name,
+        ttl=ttl,
+        metadata={"callId": call.id, "role": "tester"},
+    )
+    livekit_client.create_room(
+        call.room_name,
+        empty_timeout=rooms.simulation_empty_timeout(),
+        max_participants=rooms.SIMULATION_MAX_PARTICIPANTS,
+        metadata=rooms.room_metadata(call),
+    )
+    try:
+        dispatch = livekit_client.create_agent_dispatch(call.room_name, metadata=rooms.dispatch_metadata(call))
+    except LiveKitUnavailable:
+        _discard_room(call.room_name)
+        raise
+    call.metadata = {"agentDispatchId": dispatch.id}
+    call.save(update_fields=["metadata", "updated_at"])
+    return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
+
+
+def call_start_inbound(
+    *, phone_number, carrier: str, carrier_call_id: str, from_number: str, to_number: str
+) -> tuple[Call, bool]:
+    """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
+    in a Celery task after commit. A carrier retry of the same call id returns the existing
+    call (created=False) without touching LiveKit again."""
+    if carrier_call_id:
+        existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        return _create_inbound(
+            phone_number=phone_number,
+            carrier=carrier,
+            carrier_call_id=carrier_call_id,
+            from_number=from_number,
+            to_number=to_number,
+        ), True
+    except IntegrityError:
+        # A concurrent retry inserted the same carrier call id first (the unique constraint).
+        if not carrier_call_id:
+            raise
+        return Call.objects.get(carrier=carrier, carrier_call_id=carrier_call_id), False
+
+
+@transaction.atomic
+def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
+    from .tasks import dispatch_agent
+
+    call = Call.objects.create(
+        customer_id=phone_number.customer_id,
+        agent_id=phone_number.agent_id,
+        phone_number=phone_number,
+        direction=CallDirection.INBOUND,
+        from_number=from_number,
+        to_number=to_number,
+        carrier=carrier,
+        carrier_call_id=carrier_call_id,
+        status=CallStatus.RINGING,
+        started_at=timezone.now(),
+        room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
+    )
+    livekit_client.create_room(
+        call.room_name,
+        empty_timeout=rooms.inbound_empty_timeout(),
+        max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
+        metadata=rooms.room_metadata(call),
+    )
+    transaction.on_commit(lambda: dispatch_agent.delay(call.id))
+    return call
+
+
+# --- The agent ------------------------------------------------------------------------
+
+
+def call_dispatch_agent(*, call: Call):
+    """Makes sure VOICE_AGENT_NAME is dispatched to the call's room, once: a dispatch that
+    already exists (a retried task, a second join-agent) is reused, so the room never gets
+    two agents. Returns the livekit AgentDispatch."""
+    if not call.is_open:
+        raise CallAlreadyEnded(call)
+    if call.agent_id is None:
+        raise CallHasNoAgent(call)
+    existing = [
+        d for d in livekit_client.list_agent_dispatches(call.room_name) if d.agent_name == settings.VOICE_AGENT_NAME
+    ]
+    dispatch = existing[0] if existing else None
+    if dispatch is None:
+        dispatch = livekit_client.create_agent_dispatch(call.room_name, metadata=rooms.dispatch_metadata(call))
+    if call.metadata.get("agentDispatchId") != dispatch.id:
+        _remember_dispatch(call, dispatch.id)
+    return dispatch
+
+
+def call_join_agent(*, call: Call) -> AgentJoin:
+    """Dispatches the call's agent (or finds its dispatch) and says how far it got."""
+    dispatch = call_dispatch_agent(call=call)
+    running = [job for job in dispatch.state.jobs if job.state.status == JobStatus.JS_RUNNING]
+    if running:
+        started_ns = running[0].state.started_at
+        connected_at = (
+            datetime.datetime.fromtimestamp(started_ns / 1e9, tz=datetime.UTC) if started_ns else timezone.now()
+        )
+        return AgentJoin("connected", call.agent_id, connected_at, dispatch.id)
+    return AgentJoin("dispatched", call.agent_id, timezone.now(), dispatch.id)
+
+
+# --- Answer and end -------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> Call:
+    """The caller and the agent are connected: ringing -> active. Idempotent; no-op once ended."""
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    if not locked.is_open:
+        return locked
+    fields = []
+    if locked.answered_at is None:
+        locked.answered_at = now or timezone.now()
+        fields.append("answered_at")
+    if locked.status == CallStatus.RINGING:
+        locked.status = CallStatus.ACTIVE
+        fields.append("status")
+    if fields:
+        locked.save(update_fields=[*fields, "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def call_end(
+    *,
+    call: Call,
+    reason: str,
+    status: str | None = None,
+    error_message: str = "",
+    teardown: str = TEARDOWN_LATER,
+    carrier_duration: int | None = None,
+    metadata: dict | None = None,
+    now: datetime.datetime | None = None,
+) -> Call:
+    """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep
+    and the voice worker all use.
+
+    status: a final status; default completed if the call was answered, else canceled.
+    teardown: TEARDOWN_NOW deletes the room first (LiveKit down -> LiveKitUnavailable,
+    nothing changed); TEARDOWN_LATER enqueues teardown_call_room; TEARDOWN_NONE skips it.
+    carrier_duration: the carrier's billed seconds, trusted for an unanswered-looking call.
+    metadata: merged into the call's metadata (e.g. the carrier's own status).
+    Raises CallAlreadyEnded (409) when the call is not open: callers that only need the call
+    closed catch it. Returns the updated call.
+    """
+    from .tasks import finalize_call, teardown_call_room
+
+    if status is not None and status in OPEN_CALL_STATUSES:
+        raise ValueError(f"{status} is not a final status")
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    if not locked.is_open:
+        raise CallAlreadyEnded(locked)
+    if teardown == TEARDOWN_NOW:
+        livekit_client.delete_room(locked.room_name)
+
+    ended_at = now or timezone.now()
+    if locked.answered_at is None and (carrier_duration or status == CallStatus.COMPLETED):
+        # The carrier knows it was answered (and for how long) though nobody told us.
+        locked.answered_at = ended_at - datetime.timedelta(seconds=carrier_duration or 0)
+    locked.ended_at = ended_at
+    locked.status = status or (CallStatus.COMPLETED if locked.answered_at else CallStatus.CANCELED)
+    locked.end_reason = reason
+    if error_message:
+        locked.error_message = error_message[:2000]
+    if metadata:
+        locked.metadata = {**locked.metadata, **metadata}
+    if locked.answered_at is not None:
+        locked.duration = max(0, int((ended_at - locked.answered_at).total_seconds()))
+    else:
+        locked.duration = 0
+    locked.save(
+        update_fields=[
+            "answered_at",
+            "ended_at",
+            "status",
+            "end_reason",
+            "error_message",
+            "duration",
+            "metadata",
+            "updated_at",
+        ]
+    )
+    call_id = locked.pk
+    if teardown == TEARDOWN_LATER:
+        transaction.on_commit(lambda: teardown_call_room.delay(call_id))
+    transaction.on_commit(lambda: finalize_call.delay(call_id))
+    logger.info("Call %s ended: %s (%s)", call_id, locked.status, reason)
+    return locked
+
+
+def call_teardown_room(*, call: Call) -> bool:
+    """Deletes the call's room; a room already gone is fine. Raises LiveKitUnavailable."""
+    return livekit_client.delete_room(call.room_name)
+
+
+def call_finalize(*, call: Call) -> Call:
+    """Post-call: usage and latency figures from the transcript into the call's metadata."""
+    summary = turns_summary(list(call.turns.all()))
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        locked.metadata = {**locked.metadata, "summary": summary}
+        locked.save(update_fields=["metadata", "updated_at"])
+    return locked
+
+
+def calls_close_stale(now: datetime.datetime | None = None) -> int:
+    """Closes calls still ringing/active past their agent's max duration plus a margin
+    (a worker died, a carrier callback was lost). Returns how many were closed."""
+    now = now or timezone.now()
+    margin = rooms.stale_margin()
+    candidates = (
+        Call.objects.filter(status__in=OPEN_CALL_STATUSES, started_at__lt=now - margin)
+        .select_related("agent")
+        .order_by("started_at")
+    )
+    closed = 0
+    for call in list(candidates):
+        max_duration = call.agent.max_duration_seconds if call.agent else rooms.DEFAULT_MAX_DURATION_SECONDS
+        if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
+            continue
+        try:
+            call_end(call=call, reason=EndReason.STALE, teardown=TEARDOWN_LATER, now=now)
+        except CallAlreadyEnded:
+            continue
+        closed += 1
+    if closed:
+        logger.warning("Closed %s stale call(s)", closed)
+    return closed
+
+
+# --- LiveKit room events ------------------------------------------------------------------
+
+
+def call_apply_room_event(*, event: str, room_name: str, participant_kind: int | None = None) -> Call | None:
+    """What LiveKit's webhooks tell us about a phone call's room. The caller's SIP leg
+    joining means answered; leaving, or the room finishing, means the call is over.
+    Simulations are left alone: their tester may carry on in text without the room.
+    Returns the call when the event changed or concerned one, None otherwise."""
+    from livekit.protocol.models import ParticipantInfo
+
+    call = Call.objects.filter(room_name=room_name, is_simulation=False).first()
+    if call is None or not call.is_open:
+        return None
+    is_sip = participant_kind == ParticipantInfo.Kind.SIP
+    if event == "participant_joined" and is_sip:
+        return call_mark_answered(call=call)
+    ending = None
+    if event == "participant_left" and is_sip:
+        ending = (EndReason.CALLER_HUNG_UP, TEARDOWN_LATER)
+    elif event == "room_finished":
+        reason = EndReason.CALLER_HUNG_UP if call.answered_at else EndReason.NO_ANSWER
+        ending = (reason, TEARDOWN_NONE)
+    if ending is None:
+        return None
+    reason, teardown = ending
+    status = None if call.answered_at or reason != EndReason.NO_ANSWER else CallStatus.NO_ANSWER
+    try:
+        return call_end(call=call, reason=reason, status=status, teardown=teardown)
+    except CallAlreadyEnded:
+        return None

@@ -1,0 +1,162 @@
+"""The /calls API: history, detail with transcript, end, join-agent, simulate."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+
+from morpheus.api.responses import ok
+from morpheus.api.viewsets import TenantScopedViewSet
+
+from . import selectors, services
+from .models import Call, EndReason
+from .permissions import CanControlCall
+from .serializers import (
+    CallDetail,
+    CallEndOutput,
+    CallListItem,
+    CallListQuery,
+    JoinAgentOutput,
+    SimulateInput,
+    SimulationOutput,
+)
+
+VOICE_DOWN = OpenApiResponse(
+    description="LiveKit is not configured or unreachable: 'Voice service is unavailable, please try again later' "
+    "or 'Voice service is not configured'. Nothing was changed."
+)
+CONTROL_403 = OpenApiResponse(
+    description="Members may only control simulations they started; owners and admins control every call."
+)
+ENDED_409 = OpenApiResponse(description="'Call with ID 101 has already ended' (or the call has no agent)")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["calls"],
+        summary="List calls",
+        description="The organization's call history, newest first, with optional filters.",
+        parameters=[CallListQuery],
+    ),
+    retrieve=extend_schema(
+        tags=["calls"],
+        summary="Get a call with its transcript",
+        description="404 'Call with ID 101 does not exist' for unknown ids and other organizations' calls.",
+    ),
+)
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    queryset = Call.objects.all()
+    serializer_class = CallListItem
+    list_key = "calls"
+    not_found_label = "Call"
+    success_messages = {"list": "Calls retrieved successfully", "retrieve": "Call retrieved successfully"}
+    list_filters: dict = {}
+
+    def get_serializer_class(self):
+        return CallDetail if self.action == "retrieve" else CallListItem
+
+    def get_permissions(self):
+        permissions = super().get_permissions()
+        if self.action in ("end", "join_agent"):
+            permissions.append(CanControlCall())
+        return permissions
+
+    def safely_get_queryset(self, queryset):
+        if self.action == "list":
+            return selectors.calls_filtered(queryset, **self.list_filters)
+        if self.action == "retrieve":
+            return selectors.call_with_transcript(queryset)
+        return queryset
+
+    def list(self, request, *args, **kwargs):
+        query = CallListQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        self.list_filters = {
+            "statuses": data.get("status"),
+            "agent_id": data.get("agentId"),
+            "phone_number_id": data.get("phoneNumberId"),
+            "direction": data.get("direction"),
+            "started_after": data.get("startedAfter"),
+            "started_before": data.get("startedBefore"),
+            "simulation": data.get("simulation"),
+        }
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["calls"],
+        summary="End a call",
+        description=(
+            "Deletes the call's LiveKit room (disconnecting the caller and the agent; a room LiveKit already "
+            "closed is fine), then sets status `completed` (or `canceled` if it was never answered), `endedAt` "
+            "and `duration`. Ending an ended call is a 409."
+        ),
+        request=None,
+        responses={200: CallEndOutput, 403: CONTROL_403, 409: ENDED_409, 503: VOICE_DOWN},
+        examples=[
+            OpenApiExample(
+                "Ended",
+                value={
+                    "id": 101,
+                    "status": "completed",
+                    "endReason": "ended_by_user",
+                    "duration": 120,
+                    "endedAt": "2026-02-05T21:02:00.000Z",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        call = self.get_object()
+        ended = services.call_end(call=call, reason=EndReason.ENDED_BY_USER, teardown=services.TEARDOWN_NOW)
+        return ok(CallEndOutput(ended).data, "Call ended successfully")
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Dispatch the call's agent into its room",
+        description=(
+            "Asks LiveKit to dispatch the voice agent into the call's room (once: an existing dispatch is reused). "
+            "`pipelineStatus` is `connected` when the agent's job already runs in the room, `dispatched` when "
+            "LiveKit accepted the dispatch and a voice worker is joining; the worker then greets the caller."
+        ),
+        request=None,
+        responses={200: JoinAgentOutput, 403: CONTROL_403, 409: ENDED_409, 503: VOICE_DOWN},
+    )
+    @action(detail=True, methods=["post"], url_path="join-agent")
+    def join_agent(self, request, pk=None):
+        call = self.get_object()
+        joined = services.call_join_agent(call=call)
+        return ok(JoinAgentOutput(joined).data, "Agent joined call successfully")
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Start a simulated call",
+        description=(
+            "Creates a web call (`isSimulation: true`) with its own LiveKit room, dispatches the agent, and "
+            "returns a LiveKit join token for you (identity = your user id, this room only, short-lived). "
+            "Without `agentId` the organization's most recently updated active agent is used. Talk to it "
+            "with a LiveKit client, or send text turns with POST /calls/{id}/messages."
+        ),
+        request=SimulateInput,
+        responses={
+            200: SimulationOutput,
+            400: OpenApiResponse(description="agentId unknown, or no active agent to use"),
+            503: VOICE_DOWN,
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def simulate(self, request):
+        body = SimulateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent_id = body.validated_data.get("agentId")
+        agent = selectors.agent_for_simulation(customer_id=request.user.customer_id, agent_id=agent_id)
+        if agent is None:
+            message = (
+                f"Agent with ID {agent_id} does not exist"
+                if agent_id is not None
+                else "No active agent to simulate: activate an agent or pass agentId"
+            )
+            raise serializers.ValidationError({"agentId": [message]})
+        started = services.call_start_simulation(user=request.user, agent=agent)
+        return ok(SimulationOutput(started).data, "Simulation started")

@@ -1,0 +1,224 @@
+"""POST /webhooks/voice/inbound, the spec's JSON form: `{From, To}` → `{action, roomName, agentId}`."""
+
+import json
+import logging
+
+import pytest
+
+from agents.models import AgentStatus
+from calls.models import Call, CallStatus
+from morpheus.testing import assert_error, assert_success
+from telephony.tests.factories import PhoneNumberFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/webhooks/voice/inbound"
+
+
+def post_json(client, body):
+    return client.post(URL, json.dumps(body), content_type="application/json")
+
+
+def test_it_connects_a_call_to_the_numbers_agent(
+    api_client, number, livekit_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
+    data = assert_success(response, 200, "Inbound call connected")
+
+    call = Call.objects.get()
+    assert data == {
+        "action": "connect",
+        "roomName": call.room_name,
+        "agentId": number.agent_id,
+        "callId": call.id,
+        "sipUri": f"sip:{call.room_name.removeprefix('call-')}@morpheus.sip.example.com;transport=tcp"
+        f"?X-Morpheus-Call-Id={call.id}",
+        "reason": None,
+    }
+    assert call.room_name.startswith("call-")
+    assert call.direction == "inbound" and call.status == CallStatus.RINGING and call.carrier == "sip"
+    assert call.customer_id == number.customer_id and call.phone_number == number and call.agent == number.agent
+    assert call.from_number == "+15550009999" and call.to_number == "+15551234567"
+
+    # The room exists, then the agent was dispatched into it with metadata naming the call.
+    assert [r.method for r in livekit_server.requests] == ["CreateRoom", "ListDispatch", "CreateDispatch"]
+    room = livekit_server.rooms[call.room_name]
+    assert json.loads(room.metadata)["callId"] == call.id and room.empty_timeout == 120
+    [dispatch] = livekit_server.dispatches_in(call.room_name)
+    assert dispatch.agent_name == "morpheus-voice-agent"
+    metadata = json.loads(dispatch.metadata)
+    assert metadata["callId"] == call.id and metadata["fromNumber"] == "+15550009999"
+    call.refresh_from_db()
+    assert call.metadata["agentDispatchId"] == dispatch.id
+
+
+def test_it_answers_without_a_sip_uri_when_livekit_sip_is_not_configured(api_client, number, settings):
+    settings.LIVEKIT_SIP_URI = ""
+    data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert data["action"] == "connect" and data["sipUri"] is None
+
+
+@pytest.mark.parametrize("to", ["tel:+15551234567", "sip:+15551234567@carrier.example.com;user=phone"])
+def test_it_accepts_tel_and_sip_uris(api_client, number, to):
+    data = assert_success(post_json(api_client, {"From": "sip:alice@example.com", "To": to}))
+    assert data["callId"] == Call.objects.get().id
+    assert Call.objects.get().to_number == "+15551234567"
+
+
+def test_a_retry_with_the_same_call_sid_returns_the_same_call(
+    api_client, number, livekit_server, django_capture_on_commit_callbacks
+):
+    body = {"From": "+15550009999", "To": "+15551234567", "CallSid": "sip-call-1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = assert_success(post_json(api_client, body))
+    with django_capture_on_commit_callbacks(execute=True):
+        second = assert_success(post_json(api_client, body), 200, "Inbound call connected")
+    assert second == first
+    assert Call.objects.count() == 1
+    assert len(livekit_server.requests_for("CreateRoom")) == 1
+    assert len(livekit_server.requests_for("CreateDispatch")) == 1
+
+
+def test_a_retry_of_an_ended_call_is_a_conflict(api_client, number):
+    body = {"From": "+15550009999", "To": "+15551234567", "CallSid": "sip-call-2"}
+    first = assert_success(post_json(api_client, body))
+    Call.objects.filter(pk=first["callId"]).update(status=CallStatus.COMPLETED)
+    assert_error(post_json(api_client, body), 409, f"Call with ID {first['callId']} has already ended")
+    assert Call.objects.count() == 1
+
+
+def test_without_a_call_sid_every_post_is_a_new_call(api_client, number):
+    first = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    second = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert first["callId"] != second["callId"] and first["roomName"] != second["roomName"]
+
+
+def test_an_unknown_number_is_a_404_and_nothing_is_created(api_client, number, livekit_server):
+    response = post_json(api_client, {"From": "+15550009999", "To": "+15557654321"})
+    assert_error(response, 404, "Phone number +15557654321 does not exist")
+    assert Call.objects.count() == 0 and livekit_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (lambda n: setattr(n, "agent", None), "no_agent"),
+        (lambda n: setattr(n.agent, "status", AgentStatus.PAUSED), "agent_inactive"),
+        (lambda n: setattr(n.agent, "status", AgentStatus.DRAFT), "agent_inactive"),
+        (lambda n: setattr(n.customer, "status", "suspended"), "customer_suspended"),
+    ],
+)
+def test_a_number_that_cannot_answer_rejects_politely(api_client, number, livekit_server, caplog, setup, reason):
+    setup(number)
+    number.save()
+    number.customer.save()
+    if number.agent:
+        number.agent.save()
+    with caplog.at_level(logging.WARNING, logger="telephony.webhooks.views"):
+        response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
+    data = assert_success(response, 200, "Inbound call rejected")
+    assert data == {
+        "action": "reject",
+        "reason": reason,
+        "roomName": None,
+        "agentId": None,
+        "callId": None,
+        "sipUri": None,
+    }
+    assert Call.objects.count() == 0 and livekit_server.requests == []
+    assert reason in caplog.text and "+15551234567" in caplog.text
+
+
+def test_another_tenants_agent_on_a_number_is_never_dispatched(api_client, customer_a, customer_b, voice_settings):
+    from agents.tests.factories import AgentFactory
+
+    PhoneNumberFactory(customer=customer_a, phone_number="+15551230000", agent=AgentFactory(customer=customer_b))
+    data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551230000"}))
+    assert data["action"] == "reject" and data["reason"] == "no_agent"
+    assert Call.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"From": "+15550009999"}, ["To"]),
+        ({"To": "+15551234567"}, ["From"]),
+        ({"From": "+15550009999", "To": "hello"}, ["To"]),
+        ({"From": "+15550009999", "To": "5551234567"}, ["To"]),
+        ({"From": "+15550009999", "To": "+1555123456789012345"}, ["To"]),
+        ({"From": "x" * 65, "To": "+15551234567"}, ["From"]),
+        ({}, ["From", "To"]),
+    ],
+)
+def test_it_rejects_malformed_bodies(api_client, number, livekit_server, body, fields):
+    assert_error(post_json(api_client, body), 400, "Validation failed", fields=fields)
+    assert Call.objects.count() == 0 and livekit_server.requests == []
+
+
+def test_it_rejects_a_body_that_is_not_an_object(api_client, number):
+    assert_error(post_json(api_client, ["+15551234567"]), 400, "Malformed JSON in request body")
+    assert_error(
+        api_client.post(URL, "{broken", content_type="application/json"), 400, "Malformed JSON in request body"
+    )
+    assert Call.objects.count() == 0
+
+
+def test_it_refuses_other_content_types(api_client, number):
+    response = api_client.post(URL, "From=1", content_type="text/plain")
+    assert_error(response, 415)
+    assert Call.objects.count() == 0
+
+
+def test_livekit_down_is_a_503_with_nothing_created(api_client, number, livekit_server):
+    livekit_server.stop()
+    response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
+    assert_error(response, 503, "Voice service is unavailable, please try again later")
+    assert Call.objects.count() == 0
+
+
+def test_livekit_not_configured_is_a_503(api_client, number, settings):
+    settings.LIVEKIT_URL = ""
+    response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
+    assert_error(response, 503, "Voice service is not configured")
+    assert Call.objects.count() == 0
+
+
+def test_the_dispatch_is_retried_while_livekit_fails(
+    api_client, number, livekit_server, django_capture_on_commit_callbacks
+):
+    livekit_server.fail_next("CreateDispatch", code="unavailable", times=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    call = Call.objects.get(pk=data["callId"])
+    assert call.status == CallStatus.RINGING
+    assert len(livekit_server.requests_for("CreateDispatch")) == 4
+    assert len(livekit_server.dispatches_in(call.room_name)) == 1
+
+
+def test_the_call_fails_when_the_dispatch_never_succeeds(
+    api_client, number, livekit_server, django_capture_on_commit_callbacks
+):
+    livekit_server.fail_next("CreateDispatch", code="unavailable", times=100)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    # The failure's own teardown and finalisation were queued on commit too.
+    for callback in callbacks[1:]:
+        callback()
+    call = Call.objects.get(pk=data["callId"])
+    assert call.status == CallStatus.FAILED and call.end_reason == "error"
+    assert "Agent dispatch failed" in call.error_message and call.ended_at is not None
+    assert len(livekit_server.requests_for("CreateDispatch")) == 6  # the first try and 5 retries
+    assert call.room_name not in livekit_server.rooms  # torn down: the caller is not left in silence
+
+
+def test_it_is_throttled(api_client, number, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"webhook": "2/min"})
+    for _ in range(2):
+        post_json(api_client, {"From": "+15550009999", "To": "+15557654321"})
+    response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
+    assert_error(response, 429)
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert Call.objects.count() == 0

@@ -1,0 +1,1 @@
+"""Carrier webhooks: inbound calls and call status callbacks (JSON, Twilio, Telnyx)."""

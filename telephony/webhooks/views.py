@@ -1,0 +1,239 @@
+"""POST /webhooks/voice/inbound and /webhooks/voice/status: public, signed, throttled."""
+
+import logging
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from calls import services as call_services
+from calls.livekit_client import NOT_CONFIGURED_MESSAGE, LiveKitUnavailable
+from calls.models import Call, CallStatus, EndReason
+from morpheus.api.responses import ok
+from telephony import livekit_sip
+
+from . import twiml
+from .carriers import read_carrier_request
+from .routing import NotAnswering, UnknownNumber, route_inbound
+from .serializers import CallStatusInput, CallStatusOutput, InboundCallInput, InboundConnectOutput, TransferInput
+from .signatures import MISSING_SIGNATURE, WebhookForbidden
+from .status import apply_carrier_status
+from .transfers import allowed_destination
+
+logger = logging.getLogger(__name__)
+
+XML_NOTE = (
+    "Twilio (form post signed with X-Twilio-Signature) and Telnyx TeXML (signed with "
+    "telnyx-signature-ed25519 + telnyx-timestamp) are answered with TwiML/TeXML (`text/xml`), the "
+    "carriers' contract, always with HTTP 200. The unsigned JSON form and every JSON error use the envelope."
+)
+FORBIDDEN = OpenApiResponse(
+    description="Missing or invalid carrier signature, a stale Telnyx timestamp, a carrier whose secret is not "
+    "configured, or a form post without a signature. Nothing is created."
+)
+VOICE_DOWN = OpenApiResponse(description="LiveKit (or LIVEKIT_SIP_URI for carriers) not configured or unreachable")
+
+
+class VoiceWebhookView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "webhook"
+    parser_classes = [JSONParser, FormParser]
+
+
+class InboundCallWebhook(VoiceWebhookView):
+    @extend_schema(
+        tags=["telephony"],
+        summary="Inbound call",
+        auth=[],
+        description=(
+            "A carrier (or SIP integration) reports an incoming call. The number called is looked up, a call "
+            "is created with its LiveKit room, and the number's agent is dispatched to the room (Celery, with "
+            "retries). Carrier retries with the same `CallSid` return the same call.\n\n"
+            f"{XML_NOTE}\n\n"
+            'Carrier answers: `<Response><Dial action=".../webhooks/voice/status" timeLimit="<agent max '
+            'duration>" referUrl=".../webhooks/voice/transfer"><Sip>sip:<room suffix>@'
+            "<LIVEKIT_SIP_URI host>?X-Morpheus-Call-Id=<id>"
+            "</Sip></Dial></Response>` (the LiveKit SIP callee dispatch rule with prefix `call-` puts the "
+            'caller in room `call-<suffix>`); unknown number: `<Reject reason="rejected"/>`; number without '
+            "an active agent or of a suspended organization: a polite `<Say>` then `<Hangup/>`.\n\n"
+            'JSON answers: 200 `{action: "connect", roomName, agentId, callId, sipUri}`; a known number that '
+            'cannot take calls: 200 `{action: "reject", reason}`; unknown number: 404.'
+        ),
+        request={"application/json": InboundCallInput, "application/x-www-form-urlencoded": InboundCallInput},
+        responses={
+            200: InboundConnectOutput,
+            403: FORBIDDEN,
+            404: OpenApiResponse(description="JSON form: 'Phone number +15551234567 does not exist'"),
+            409: OpenApiResponse(description="A retry for a call that has already ended"),
+            429: OpenApiResponse(description="Throttled (scope `webhook`)"),
+            503: VOICE_DOWN,
+        },
+        examples=[
+            OpenApiExample("Spec form", value={"From": "+15550009999", "To": "+15551234567"}, request_only=True),
+            OpenApiExample(
+                "Connected",
+                value={
+                    "action": "connect",
+                    "roomName": "call-3f2a9c0d1b7e4a55",
+                    "agentId": 1,
+                    "callId": 101,
+                    "sipUri": "sip:3f2a9c0d1b7e4a55@example.sip.livekit.cloud?X-Morpheus-Call-Id=101",
+                    "reason": None,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        incoming = read_carrier_request(request)
+        body = InboundCallInput(data=incoming.params)
+        if not body.is_valid():
+            if incoming.answers_xml and set(body.errors) == {"To"} and incoming.params.get("To"):
+                logger.info("Inbound %s call to unroutable %r rejected", incoming.carrier, incoming.params["To"])
+                return twiml.reject()
+            raise ValidationError(body.errors)
+        data = body.validated_data
+        to_number = data["To"]
+
+        try:
+            number = route_inbound(to_number)
+        except UnknownNumber:
+            logger.info("Inbound %s call to unknown number %s rejected", incoming.carrier, to_number)
+            if incoming.answers_xml:
+                return twiml.reject()
+            raise NotFound(f"Phone number {to_number} does not exist")
+        except NotAnswering as refusal:
+            logger.warning(
+                "Inbound %s call to %s (customer %s) refused: %s",
+                incoming.carrier,
+                to_number,
+                refusal.number.customer_id,
+                refusal.reason,
+            )
+            if incoming.answers_xml:
+                return twiml.unavailable()
+            rejected = {"action": "reject", "roomName": None, "agentId": None, "callId": None, "sipUri": None}
+            return ok({**rejected, "reason": refusal.reason}, "Inbound call rejected")
+
+        if incoming.answers_xml and not livekit_sip.sip_configured():
+            raise LiveKitUnavailable(NOT_CONFIGURED_MESSAGE, code="not_configured", reason="LIVEKIT_SIP_URI unset")
+        call, created = call_services.call_start_inbound(
+            phone_number=number,
+            carrier=incoming.carrier,
+            carrier_call_id=data["CallSid"],
+            from_number=data["From"],
+            to_number=to_number,
+        )
+        if not created:
+            logger.info("Carrier retry for call %s (%s %s)", call.id, incoming.carrier, data["CallSid"])
+        if not call.is_open:
+            if incoming.answers_xml:
+                return twiml.unavailable()
+            raise call_services.CallAlreadyEnded(call)
+
+        sip_uri = None
+        if livekit_sip.sip_configured():
+            sip_uri = livekit_sip.sip_uri_for_room(call.room_name, call_id=call.id)
+        if incoming.answers_xml:
+            return twiml.connect(
+                sip_uri=sip_uri,
+                time_limit=number.agent.max_duration_seconds,
+                action_url=request.build_absolute_uri(reverse("voice-status-webhook")),
+                refer_url=request.build_absolute_uri(reverse("voice-transfer-webhook")),
+            )
+        connected = {"action": "connect", "roomName": call.room_name, "agentId": call.agent_id, "callId": call.id}
+        return ok({**connected, "sipUri": sip_uri, "reason": None}, "Inbound call connected")
+
+
+class CallStatusWebhook(VoiceWebhookView):
+    @extend_schema(
+        tags=["telephony"],
+        summary="Carrier call status callback",
+        auth=[],
+        description=(
+            "Carrier status callbacks (and the `<Dial action>` callback of the inbound TwiML) move the call: "
+            "`in-progress`/`answered` mark it answered; `completed`, `busy`, `no-answer`, `failed`, `canceled` "
+            "close it with that reason (its room is deleted by a task). Repeated or late callbacks are no-ops. "
+            f"{XML_NOTE} Carriers get an empty `<Response/>` even for a call we do not know; the JSON form gets "
+            "404 then."
+        ),
+        request={"application/json": CallStatusInput, "application/x-www-form-urlencoded": CallStatusInput},
+        responses={
+            200: CallStatusOutput,
+            403: FORBIDDEN,
+            404: OpenApiResponse(description="JSON form: 'Call with SID abc does not exist'"),
+            429: OpenApiResponse(description="Throttled (scope `webhook`)"),
+        },
+    )
+    def post(self, request):
+        incoming = read_carrier_request(request)
+        body = CallStatusInput(data=incoming.params)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        sid = data["CallSid"]
+        dial_ended = bool(data.get("DialCallStatus"))
+        if dial_ended:  # the <Dial action> callback: the bridged leg is over
+            carrier_status, duration = data["DialCallStatus"], data.get("DialCallDuration")
+        else:
+            carrier_status, duration = data["CallStatus"], data.get("CallDuration")
+
+        call = Call.objects.filter(carrier=incoming.carrier, carrier_call_id=sid).first()
+        if call is None:
+            logger.info("Status %s for unknown %s call %s ignored", carrier_status, incoming.carrier, sid)
+            if incoming.answers_xml:
+                return twiml.empty()
+            raise NotFound(f"Call with SID {sid} does not exist")
+        call = apply_carrier_status(
+            call=call, carrier_status=carrier_status, carrier_duration=duration, dial_ended=dial_ended
+        )
+        if incoming.answers_xml:
+            return twiml.empty()
+        return ok({"callId": call.id, "status": call.status}, "Call status updated")
+
+
+class TransferWebhook(VoiceWebhookView):
+    @extend_schema(
+        tags=["telephony"],
+        summary="Carrier transfer request (SIP REFER)",
+        auth=[],
+        description=(
+            "The `referUrl` of the inbound TwiML: when the agent transfers the caller, LiveKit sends the carrier a "
+            "SIP REFER and the carrier asks here what to dial (`ReferTransferTarget`). Only destinations listed in "
+            "the agent's `transfers` are dialled (`<Dial><Number>` or `<Dial><Sip>`) and the call is closed as "
+            "`transferred`; any other target gets a polite goodbye and the call ends with reason `error`. "
+            "Carriers only (signed); answered in TwiML/TeXML."
+        ),
+        request={"application/x-www-form-urlencoded": TransferInput},
+        responses={200: OpenApiResponse(description="TwiML/TeXML (text/xml)"), 403: FORBIDDEN},
+    )
+    def post(self, request):
+        incoming = read_carrier_request(request)
+        if not incoming.answers_xml:
+            raise WebhookForbidden(MISSING_SIGNATURE)
+        body = TransferInput(data=incoming.params)
+        body.is_valid(raise_exception=True)
+        sid, target = body.validated_data["CallSid"], body.validated_data["ReferTransferTarget"]
+        call = Call.objects.select_related("agent").filter(carrier=incoming.carrier, carrier_call_id=sid).first()
+        destination = allowed_destination(call.agent, target) if call is not None else None
+        if destination is None:
+            logger.warning("Refused transfer of %s call %s to %r", incoming.carrier, sid, target)
+            if call is not None and call.is_open:
+                call_services.call_end(
+                    call=call, reason=EndReason.ERROR, error_message=f"Transfer to {target} is not allowed"
+                )
+            return twiml.unavailable(twiml.TRANSFER_REFUSED_MESSAGE)
+        if call.is_open:
+            call_services.call_end(
+                call=call,
+                reason=EndReason.TRANSFERRED,
+                status=CallStatus.COMPLETED,
+                metadata={"transferredTo": destination},
+            )
+        logger.info("Transferring %s call %s to %s", incoming.carrier, call.id, destination)
+        return twiml.transfer(destination)
