@@ -20,6 +20,7 @@ from .models import Customer
 from .validators import (
     merge_patch,
     normalize_allowed_ips,
+    normalize_avatar,
     normalize_company_name,
     normalize_phone,
     normalize_settings,
@@ -99,7 +100,7 @@ def customer_update(
     if "description" in data:
         changes["description"] = (data["description"] or "").strip()
     if "avatar" in data:
-        changes["avatar"] = data["avatar"] or None
+        changes["avatar"] = normalize_avatar(data["avatar"])
     if "settings" in data:
         patch = data["settings"]
         if not isinstance(patch, dict):

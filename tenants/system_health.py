@@ -137,9 +137,10 @@ def check_redis() -> dict:
 # --- Celery -----------------------------------------------------------------------
 
 
-def check_celery() -> dict:
-    """Pings the workers through the configured broker; every live worker answers."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+def check_celery(app=None) -> dict:
+    """Pings the workers through the app's broker; every live worker answers."""
+    app = app or celery_app
+    if app.conf.task_always_eager:
         return {"status": EAGER, "latencyMs": None, "workers": []}
     first_reply_ms = []
 
@@ -150,11 +151,11 @@ def check_celery() -> dict:
             first_reply_ms.append(_elapsed_ms(started))
 
     try:
-        with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        with app.connection_for_write() as conn:
             # One quick attempt: a dead broker is reported, not retried for seconds.
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=PROBE_TIMEOUT_SECONDS)
             started = time.perf_counter()
-            replies = celery_app.control.ping(timeout=PROBE_TIMEOUT_SECONDS, connection=conn, callback=on_reply)
+            replies = app.control.ping(timeout=PROBE_TIMEOUT_SECONDS, connection=conn, callback=on_reply)
     except Exception as exc:
         return {"status": DOWN, "latencyMs": None, "workers": [], "error": _failure(exc)}
     workers = sorted(name for reply in replies or [] for name in reply)

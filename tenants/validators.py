@@ -12,6 +12,7 @@ import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from .ip_rules import parse_ip_rule
 
@@ -45,6 +46,20 @@ def normalize_company_name(value: str | None) -> str:
     if not name:
         raise ValidationError({"company_name": "Company name is required"})
     return name
+
+
+_AVATAR_URL = URLValidator(schemes=["http", "https"])
+
+
+def normalize_avatar(value: str | None) -> str | None:
+    """An http(s) image URL, or None to remove the avatar."""
+    if not value:
+        return None
+    try:
+        _AVATAR_URL(value)
+    except ValidationError:
+        raise ValidationError({"avatar": "Avatar must be an http or https URL"}) from None
+    return value
 
 
 def format_ip_rule(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
