@@ -1,8 +1,9 @@
 """Writes for tenancy: onboarding, company settings and the team.
 
 Keyword-only functions named <entity>_<action>; each validates before it saves and
-runs in one transaction. Team changes lock the customer row first, so two owners
-acting at the same moment are serialised and the last-owner rule holds under races.
+runs in one transaction. Team changes lock the customer row first and then re-read
+the acting user, so two owners acting at the same moment are serialised, each is
+judged by the role the other one's change left them, and the last owner stays.
 """
 
 from django.core.exceptions import ValidationError
@@ -137,7 +138,8 @@ def user_invite(*, customer: Customer, invited_by: User, email: str, name: str =
     invitation, since the address stays reserved by the unique email constraint.
     """
     _check_role_value(role)
-    _check_actor(invited_by, customer)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    invited_by = _current_actor(invited_by, customer)
     if role == Role.OWNER and not _acts_as_owner(invited_by):
         raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
     email = User.objects.normalize_email((email or "").strip()).lower()
@@ -182,7 +184,7 @@ def user_role_change(*, user: User, role: str, changed_by: User) -> User:
     _check_role_value(role)
     customer = _lock_customer_of(user)
     target = User.objects.select_for_update().get(pk=user.pk)
-    _check_actor(changed_by, customer, target)
+    changed_by = _current_actor(changed_by, customer, target)
     if target.pk == changed_by.pk:
         raise PermissionDenied(SELF_ROLE_CHANGE_MESSAGE)
     if target.role == Role.OWNER and not _acts_as_owner(changed_by):
@@ -204,7 +206,7 @@ def user_remove(*, user: User, removed_by: User) -> User:
     stops working on the next request, because authentication re-reads the user."""
     customer = _lock_customer_of(user)
     target = User.objects.select_for_update().get(pk=user.pk)
-    _check_actor(removed_by, customer, target)
+    removed_by = _current_actor(removed_by, customer, target)
     if target.pk == removed_by.pk:
         raise PermissionDenied(SELF_REMOVAL_MESSAGE)
     if target.role == Role.OWNER and not _acts_as_owner(removed_by):
@@ -222,21 +224,31 @@ def _check_role_value(role) -> None:
         raise ValidationError({"role": INVALID_ROLE_MESSAGE})
 
 
-def _check_actor(actor: User, customer: Customer, target: User | None = None) -> None:
-    """The actor manages this customer's team: a platform admin, or its owner/admin.
+def _current_actor(actor: User, customer: Customer, target: User | None = None) -> User:
+    """The actor as stored now, checked to manage this customer's team: a platform
+    admin, or an active owner/admin of the customer.
 
-    The API already refuses other roles and scopes targets to the caller's tenant; this
-    keeps every other caller of these services fail-closed as well: a target outside
-    the actor's customer (or removed) is "not found", never "forbidden".
+    Called with the customer row locked, so the actor's role is the one committed by
+    any team change that ran before: an owner demoted a moment ago is judged as what
+    they are now, not by the copy their request loaded. The API already refuses other
+    roles and scopes targets to the caller's tenant; this keeps every other caller of
+    these services fail-closed too: a target outside the actor's customer (or
+    removed) is "not found", never "forbidden".
     """
+    actor = User.objects.filter(pk=actor.pk).first()
+    if actor is None:
+        raise PermissionDenied(FORBIDDEN_MESSAGE)
     if target is not None:
         foreign = not actor.is_platform_admin and actor.customer_id != target.customer_id
         if foreign or target.customer_id != customer.pk or target.deleted_at is not None:
             raise NotFound(f"User with ID {target.pk} does not exist")
-    if actor.is_platform_admin:
-        return
-    if actor.customer_id != customer.pk or actor.role not in MANAGER_ROLES or not actor.is_active:
+    if not actor.is_active:
         raise PermissionDenied(FORBIDDEN_MESSAGE)
+    if actor.is_platform_admin:
+        return actor
+    if actor.customer_id != customer.pk or actor.role not in MANAGER_ROLES:
+        raise PermissionDenied(FORBIDDEN_MESSAGE)
+    return actor
 
 
 def _acts_as_owner(actor: User) -> bool:

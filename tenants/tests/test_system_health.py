@@ -129,7 +129,7 @@ def test_an_unreachable_redis_is_unhealthy_and_503(platform_admin_client, quiet)
 
 
 def test_an_unreachable_celery_broker_is_down():
-    app = Celery("probe", broker=f"redis://127.0.0.1:{closed_port()}/0")
+    app = Celery("probe", broker=f"redis://127.0.0.1:{closed_port()}/0", set_as_current=False)
     celery = system_health.check_celery(app)
     assert celery["status"] == "down" and celery["workers"] == [] and celery["latencyMs"] is None
     assert "OperationalError" in celery["error"]
@@ -143,7 +143,7 @@ def test_eager_celery_has_no_worker_to_ping(eager_celery):
 @pytest.mark.services
 def test_a_broker_without_workers_is_down():
     # A Redis database no worker listens on: the broadcast ping gets no answer.
-    app = Celery("probe", broker=re.sub(r"/\d*$", "", settings.REDIS_URL) + "/15")
+    app = Celery("probe", broker=re.sub(r"/\d*$", "", settings.REDIS_URL) + "/15", set_as_current=False)
     assert system_health.check_celery(app) == {
         "status": "down",
         "latencyMs": None,

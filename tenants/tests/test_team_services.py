@@ -75,6 +75,7 @@ def test_another_tenants_actor_cannot_invite_into_a_customer(bob, customer_a):
 
 def test_an_inactive_manager_is_refused(alice, charlie, customer_a):
     alice.status = UserStatus.SUSPENDED
+    alice.save(update_fields=["status"])
     with pytest.raises(PermissionDenied):
         services.user_role_change(user=charlie, role=Role.ADMIN, changed_by=alice)
 
@@ -88,3 +89,14 @@ def test_a_removed_target_is_not_found(alice, charlie):
 def test_customer_update_refuses_fields_tenants_may_not_change(customer_a):
     with pytest.raises(ValueError, match="status"):
         services.customer_update(customer=customer_a, data={"status": "active"})
+
+
+def test_the_actor_is_judged_by_their_stored_role_not_a_stale_copy(alice, charlie, customer_a):
+    stale_admin = UserFactory(customer=customer_a, role=Role.ADMIN)
+    User.objects.filter(pk=stale_admin.pk).update(role=Role.MEMBER)  # demoted meanwhile
+    with pytest.raises(PermissionDenied):
+        services.user_role_change(user=charlie, role=Role.ADMIN, changed_by=stale_admin)
+    with pytest.raises(PermissionDenied):
+        services.user_invite(customer=customer_a, invited_by=stale_admin, email="late@example.com")
+    charlie.refresh_from_db()
+    assert charlie.role == Role.MEMBER and not User.objects.filter(email="late@example.com").exists()
