@@ -92,7 +92,11 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
             "(429 with Retry-After).\n\n" + ROLE_TABLE + ROLE_ERRORS
         ),
         request=InviteInput,
-        responses={201: InvitedUserOutput, 409: OpenApiResponse(description="A user with this email already exists")},
+        responses={
+            201: InvitedUserOutput,
+            409: OpenApiResponse(description="A user with this email already exists"),
+            429: OpenApiResponse(description="Too many invitations from this customer; see Retry-After"),
+        },
         examples=[
             OpenApiExample(
                 "Invite", value={"email": "colleague@tech.com", "role": "member", "name": "Bob"}, request_only=True
