@@ -70,7 +70,7 @@ def customer_onboard(*, user: User, company_name: str, phone: str = "", descript
     locked.role = Role.OWNER
     locked.save(update_fields=["customer", "role", "updated_at"])
     # The caller's instance reflects the change too (the view answers with it).
-    user.customer, user.customer_id, user.role = customer, customer.pk, locked.role
+    user.customer, user.role = customer, locked.role
     return customer
 
 
@@ -120,6 +120,8 @@ def customer_update(
             )
         changes["allowed_ips"] = rules
 
+    if not changes:
+        return locked
     for field, value in changes.items():
         setattr(locked, field, value)
     locked.full_clean(exclude=["created_by", "settings", "allowed_ips"])

@@ -170,9 +170,14 @@ class RemovedOutput(serializers.Serializer):
 
 
 class TeamUserQuery(serializers.Serializer):
-    role = serializers.ChoiceField(choices=TENANT_ROLE_CHOICES, required=False, error_messages=ROLE_CHOICE_ERRORS)
-    status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
-    search = serializers.CharField(max_length=200, required=False, help_text="Part of a name or email.")
+    # An empty value (`?search=`) means no filter, as a cleared search box sends it.
+    role = serializers.ChoiceField(
+        choices=TENANT_ROLE_CHOICES, required=False, allow_blank=True, error_messages=ROLE_CHOICE_ERRORS
+    )
+    status = serializers.ChoiceField(choices=UserStatus.choices, required=False, allow_blank=True)
+    search = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Part of a name or email."
+    )
 
 
 # --- Platform admin ---------------------------------------------------------------
@@ -187,8 +192,10 @@ class PlatformCustomerOutput(serializers.Serializer):
 
 
 class PlatformCustomerQuery(serializers.Serializer):
-    search = serializers.CharField(max_length=200, required=False, help_text="Part of the company name.")
-    status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False)
+    search = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Part of the company name."
+    )
+    status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False, allow_blank=True)
 
 
 class ComponentHealth(serializers.Serializer):

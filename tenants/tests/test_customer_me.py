@@ -201,3 +201,10 @@ def test_allowed_ips_are_stored_canonical_and_distinct(alice_client, customer_a)
     payload = {"allowedIps": [" 127.0.0.1 ", "127.0.0.1/32", "10.0.0.0/8", "2001:0db8:0000::/32", "::1/128"]}
     data = assert_success(alice_client.patch(URL, payload, format="json"))
     assert data["allowedIps"] == ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32", "::1"]
+
+
+def test_an_empty_patch_changes_nothing(alice_client, customer_a):
+    before = stored(customer_a)
+    data = assert_success(alice_client.patch(URL, {}, format="json"), 200, "Customer details updated")
+    assert data["companyName"] == "Alice Corp"
+    assert stored(customer_a) == before

@@ -52,6 +52,7 @@ def test_it_searches_by_company_name_and_filters_by_status(platform_admin_client
     assert names("search=acme&status=active") == ["Acme Robotics"]
     assert names("search=nothing-like-this") == []
     assert len(names("")) == 3
+    assert len(names("search=&status=")) == 3
 
 
 def test_soft_deleted_customers_are_not_listed(platform_admin_client, customer_a, customer_b):

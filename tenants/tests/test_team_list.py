@@ -58,6 +58,8 @@ def test_it_filters_by_role_status_and_search(alice_client, alice, charlie, cust
     assert emails("search=LOVELACE") == ["ada@lovelace.dev"]
     assert emails("search=char") == ["charlie@example.com"]
     assert emails("role=member&status=active") == ["charlie@example.com"]
+    # A cleared search box or filter sends an empty value: no filter.
+    assert len(emails("search=&role=&status=")) == 4
 
 
 @pytest.mark.parametrize(
