@@ -291,3 +291,19 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- tenants: OpenAPI enum names --------------------------------------------------
+# Serializers across apps share the field names "role" and "status" with different
+# choice sets; naming each set keeps `spectacular --fail-on-warn` clean. Other apps
+# add their sets to the same dict.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RoleEnum": "accounts.models.Role",
+        "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
+        "UserStatusEnum": "accounts.models.UserStatus",
+        "CustomerStatusEnum": "tenants.models.CustomerStatus",
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+        "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
+        "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
+    }
+)

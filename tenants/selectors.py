@@ -1,0 +1,36 @@
+"""Reads for tenancy, returning QuerySets the views page through."""
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+
+from .models import Customer
+
+
+def team_users() -> QuerySet[User]:
+    """Every not-removed user; the tenant viewset narrows it to the caller's customer."""
+    return User.objects.filter(deleted_at__isnull=True)
+
+
+def team_users_filter(
+    queryset: QuerySet[User], *, role: str | None = None, status: str | None = None, search: str | None = None
+) -> QuerySet[User]:
+    if role:
+        queryset = queryset.filter(role=role)
+    if status:
+        queryset = queryset.filter(status=status)
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    return queryset.order_by("created_at", "id")
+
+
+def platform_customers(*, search: str | None = None, status: str | None = None) -> QuerySet[Customer]:
+    """All tenants (not soft-deleted), newest first, with how many team members each has."""
+    queryset = Customer.objects.filter(deleted_at__isnull=True).annotate(
+        user_count=Count("users", filter=Q(users__deleted_at__isnull=True))
+    )
+    if search:
+        queryset = queryset.filter(company_name__icontains=search)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-created_at", "id")

@@ -1,0 +1,273 @@
+"""Writes for tenancy: onboarding, company settings and the team.
+
+Keyword-only functions named <entity>_<action>; each validates before it saves and
+runs in one transaction. Team changes lock the customer row first and then re-read
+the acting user, so two owners acting at the same moment are serialised, each is
+judged by the role the other one's change left them, and the last owner stays.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
+from accounts.services import user_invitation_send, user_sessions_revoke
+from morpheus.api.exceptions import FORBIDDEN_MESSAGE, Conflict
+
+from .ip_rules import ip_allowed
+from .models import Customer
+from .validators import (
+    merge_patch,
+    normalize_allowed_ips,
+    normalize_avatar,
+    normalize_company_name,
+    normalize_phone,
+    normalize_settings,
+)
+
+ALREADY_ONBOARDED_MESSAGE = "You have already completed onboarding for a customer"
+PLATFORM_ADMIN_ONBOARD_MESSAGE = "Platform admins do not belong to a customer and cannot onboard"
+EMAIL_TAKEN_MESSAGE = "A user with this email already exists"
+SELF_ROLE_CHANGE_MESSAGE = "You cannot change your own role"
+SELF_REMOVAL_MESSAGE = "You cannot remove yourself from the organization"
+ADMIN_TOUCHES_OWNER_MESSAGE = "Admins cannot change or remove an owner"
+OWNER_ROLE_GRANT_MESSAGE = "Only an owner can grant the owner role"
+LAST_OWNER_DEMOTE_MESSAGE = "The last owner of the organization cannot be demoted"
+LAST_OWNER_REMOVE_MESSAGE = "The last owner of the organization cannot be removed"
+INVALID_ROLE_MESSAGE = "Role must be one of: owner, admin, member"
+
+UPDATABLE_CUSTOMER_FIELDS = ("company_name", "phone", "description", "avatar", "settings", "allowed_ips")
+
+
+# --- Customers --------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_onboard(*, user: User, company_name: str, phone: str = "", description: str = "") -> Customer:
+    """Creates the user's customer and makes them its owner (which clears needsOnboarding).
+
+    The user row is locked first: two simultaneous onboardings by one user queue on
+    that lock, and the second sees the customer the first created and is refused.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.is_platform_admin:
+        raise PermissionDenied(PLATFORM_ADMIN_ONBOARD_MESSAGE)
+    if locked.customer_id is not None:
+        raise Conflict(ALREADY_ONBOARDED_MESSAGE)
+
+    customer = Customer(
+        company_name=normalize_company_name(company_name),
+        phone=normalize_phone(phone),
+        description=(description or "").strip(),
+        created_by=locked,
+    )
+    customer.full_clean(exclude=["created_by", "avatar", "settings", "allowed_ips"])
+    customer.save()
+
+    locked.customer = customer
+    locked.role = Role.OWNER
+    locked.save(update_fields=["customer", "role", "updated_at"])
+    # The caller's instance reflects the change too (the view answers with it).
+    user.customer, user.role = customer, locked.role
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    data: dict,
+    client_ip: str | None = None,
+    confirm_lockout: bool = False,
+) -> Customer:
+    """Partial update of the company profile and settings.
+
+    `data` holds model field names; absent keys are left alone. `settings` is applied
+    as an RFC 7396 merge patch onto the stored object. A non-empty `allowed_ips` that
+    would refuse `client_ip` is accepted only with `confirm_lockout`.
+    """
+    unknown = set(data) - set(UPDATABLE_CUSTOMER_FIELDS)
+    if unknown:
+        raise ValueError(f"customer_update cannot change {sorted(unknown)}")
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+
+    changes = {}
+    if "company_name" in data:
+        changes["company_name"] = normalize_company_name(data["company_name"])
+    if "phone" in data:
+        changes["phone"] = normalize_phone(data["phone"])
+    if "description" in data:
+        changes["description"] = (data["description"] or "").strip()
+    if "avatar" in data:
+        changes["avatar"] = normalize_avatar(data["avatar"])
+    if "settings" in data:
+        patch = data["settings"]
+        if not isinstance(patch, dict):
+            raise ValidationError({"settings": "Settings must be a JSON object"})
+        changes["settings"] = normalize_settings(merge_patch(locked.settings or {}, patch))
+    if "allowed_ips" in data:
+        rules = normalize_allowed_ips(data["allowed_ips"])
+        if rules and client_ip and not confirm_lockout and not ip_allowed(rules, client_ip):
+            raise ValidationError(
+                {
+                    "allowed_ips": (
+                        f"Your current IP address {client_ip} is not in allowedIps, so saving would lock you "
+                        "out. Add it, or send confirmLockout: true to save anyway."
+                    )
+                }
+            )
+        changes["allowed_ips"] = rules
+
+    if not changes:
+        return locked
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.full_clean(exclude=["created_by", "settings", "allowed_ips"])
+    locked.save(update_fields=[*changes, "updated_at"])
+    return locked
+
+
+# --- Team -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_invite(*, customer: Customer, invited_by: User, email: str, name: str = "", role: str = Role.MEMBER) -> User:
+    """Creates an `invited` user in the customer and mails the invitation on commit.
+
+    A user removed earlier (soft-deleted) with the same email is brought back as a new
+    invitation, since the address stays reserved by the unique email constraint.
+    """
+    _check_role_value(role)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    invited_by = _current_actor(invited_by, customer)
+    if role == Role.OWNER and not _acts_as_owner(invited_by):
+        raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Invalid email format"}) from None
+    name = (name or "").strip() or email.split("@")[0]
+
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    if user is not None and user.deleted_at is None:
+        raise Conflict(EMAIL_TAKEN_MESSAGE)
+    revived = user is not None
+    if user is None:
+        user = User(email=email)
+    user.name = name
+    user.customer = customer
+    user.role = role
+    user.status = UserStatus.INVITED
+    user.email_verified = False
+    user.provider = "local"
+    user.provider_id = None
+    user.last_login_at = None
+    user.deleted_at = None
+    user.set_unusable_password()
+    user.full_clean(exclude=["password", "customer", "email"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # Another request invited or registered the same address a moment ago.
+        raise Conflict(EMAIL_TAKEN_MESSAGE) from None
+    if revived:  # nothing from the account's earlier life may still sign in
+        user_sessions_revoke(user=user)
+    user_invitation_send(user=user, invited_by=invited_by)
+    return user
+
+
+@transaction.atomic
+def user_role_change(*, user: User, role: str, changed_by: User) -> User:
+    """Sets a team member's role under the rules in docs/tenancy.md."""
+    _check_role_value(role)
+    customer = _lock_customer_of(user)
+    target = User.objects.select_for_update().get(pk=user.pk)
+    changed_by = _current_actor(changed_by, customer, target)
+    if target.pk == changed_by.pk:
+        raise PermissionDenied(SELF_ROLE_CHANGE_MESSAGE)
+    if target.role == Role.OWNER and not _acts_as_owner(changed_by):
+        raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
+    if role == Role.OWNER and not _acts_as_owner(changed_by):
+        raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
+    if target.role == role:
+        return target
+    if role != Role.OWNER and _is_last_active_owner(target):
+        raise Conflict(LAST_OWNER_DEMOTE_MESSAGE)
+    target.role = role
+    target.save(update_fields=["role", "updated_at"])
+    return target
+
+
+@transaction.atomic
+def user_remove(*, user: User, removed_by: User) -> User:
+    """Soft-deletes a team member and revokes their refresh tokens. Their access token
+    stops working on the next request, because authentication re-reads the user."""
+    customer = _lock_customer_of(user)
+    target = User.objects.select_for_update().get(pk=user.pk)
+    removed_by = _current_actor(removed_by, customer, target)
+    if target.pk == removed_by.pk:
+        raise PermissionDenied(SELF_REMOVAL_MESSAGE)
+    if target.role == Role.OWNER and not _acts_as_owner(removed_by):
+        raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
+    if _is_last_active_owner(target):
+        raise Conflict(LAST_OWNER_REMOVE_MESSAGE)
+    target.deleted_at = timezone.now()
+    target.save(update_fields=["deleted_at", "updated_at"])
+    user_sessions_revoke(user=target)
+    return target
+
+
+def _check_role_value(role) -> None:
+    if role not in TENANT_ROLES:
+        raise ValidationError({"role": INVALID_ROLE_MESSAGE})
+
+
+def _current_actor(actor: User, customer: Customer, target: User | None = None) -> User:
+    """The actor as stored now, checked to manage this customer's team: a platform
+    admin, or an active owner/admin of the customer.
+
+    Called with the customer row locked, so the actor's role is the one committed by
+    any team change that ran before: an owner demoted a moment ago is judged as what
+    they are now, not by the copy their request loaded. The API already refuses other
+    roles and scopes targets to the caller's tenant; this keeps every other caller of
+    these services fail-closed too: a target outside the actor's customer (or
+    removed) is "not found", never "forbidden".
+    """
+    actor = User.objects.filter(pk=actor.pk).first()
+    if actor is None:
+        raise PermissionDenied(FORBIDDEN_MESSAGE)
+    if target is not None:
+        foreign = not actor.is_platform_admin and actor.customer_id != target.customer_id
+        if foreign or target.customer_id != customer.pk or target.deleted_at is not None:
+            raise NotFound(f"User with ID {target.pk} does not exist")
+    if not actor.is_active:
+        raise PermissionDenied(FORBIDDEN_MESSAGE)
+    if actor.is_platform_admin:
+        return actor
+    if actor.customer_id != customer.pk or actor.role not in MANAGER_ROLES:
+        raise PermissionDenied(FORBIDDEN_MESSAGE)
+    return actor
+
+
+def _acts_as_owner(actor: User) -> bool:
+    return actor.is_platform_admin or actor.role == Role.OWNER
+
+
+def _lock_customer_of(user: User) -> Customer:
+    if user.customer_id is None:
+        raise NotFound(f"User with ID {user.pk} does not exist")
+    return Customer.objects.select_for_update().get(pk=user.customer_id)
+
+
+def _is_last_active_owner(target: User) -> bool:
+    """Only an active, not removed owner counts: an invited owner cannot sign in yet."""
+    if not (target.role == Role.OWNER and target.is_active):
+        return False
+    others = User.objects.filter(
+        customer_id=target.customer_id, role=Role.OWNER, status=UserStatus.ACTIVE, deleted_at__isnull=True
+    ).exclude(pk=target.pk)
+    return not others.exists()
