@@ -169,6 +169,7 @@ REST_FRAMEWORK = {
         "mail_ip": env("THROTTLE_MAIL_IP", default="20/hour"),
         "mail_email": env("THROTTLE_MAIL_EMAIL", default="5/hour"),
         "webhook": env("THROTTLE_WEBHOOK", default="600/min"),
+        "invite": env("THROTTLE_INVITE", default="100/hour"),
     },
 }
 
@@ -203,6 +204,11 @@ SPECTACULAR_SETTINGS = {
         "PhoneNumberCarrierEnum": "telephony.models.Carrier",
         "CallStatusEnum": "calls.models.CallStatus",
         "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
+        "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
+        "CustomerStatusEnum": "tenants.models.CustomerStatus",
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+        "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
+        "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
     },
 }
 
@@ -291,19 +297,3 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
-
-# --- tenants: OpenAPI enum names --------------------------------------------------
-# Serializers across apps share the field names "role" and "status" with different
-# choice sets; naming each set keeps `spectacular --fail-on-warn` clean. Other apps
-# add their sets to the same dict.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {
-        "RoleEnum": "accounts.models.Role",
-        "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
-        "UserStatusEnum": "accounts.models.UserStatus",
-        "CustomerStatusEnum": "tenants.models.CustomerStatus",
-        "HealthStatusEnum": ["healthy", "unhealthy"],
-        "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
-        "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
-    }
-)
