@@ -11,8 +11,9 @@ from accounts.tests.factories import UserFactory
 from morpheus.testing import client_for
 from tenants.tests.factories import CustomerFactory
 
-# Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests.
-pytest_plugins = ["morpheus.tests.browser"]
+# Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests, and
+# `livekit_server`, the local LiveKit (Twirp) server every LiveKit test talks to.
+pytest_plugins = ["morpheus.tests.browser", "morpheus.testing_livekit"]
 
 
 @pytest.fixture

@@ -12,18 +12,16 @@ The overall status is "unhealthy" when a component every request depends on is d
 background work or calls do not), and "healthy" otherwise.
 """
 
-import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import aiohttp
 import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from livekit import api as livekit_api
 
+from calls import livekit_client
 from morpheus import health as process_health
 from morpheus.celery import app as celery_app
 
@@ -31,7 +29,6 @@ UP, DOWN, NOT_CONFIGURED, EAGER = "up", "down", "not_configured", "eager"
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 # Each network probe gives up after this long, so the report itself stays quick.
 PROBE_TIMEOUT_SECONDS = 1.0
-LIVEKIT_TIMEOUT_SECONDS = 2.0
 
 
 def _elapsed_ms(started: float) -> float:
@@ -168,7 +165,7 @@ def check_celery(app=None) -> dict:
 
 
 def check_livekit() -> dict:
-    """One RoomService.ListRooms call to the configured server (Twirp over HTTP)."""
+    """One RoomService.ListRooms call through the LiveKit client module."""
     url = settings.LIVEKIT_URL
     if not url:
         return {"status": NOT_CONFIGURED, "latencyMs": None}
@@ -177,20 +174,10 @@ def check_livekit() -> dict:
         return {"status": DOWN, "latencyMs": None, "host": host, "error": "LIVEKIT_API_KEY/SECRET are not set"}
     started = time.perf_counter()
     try:
-        rooms = asyncio.run(_list_rooms(url, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET))
-    except livekit_api.TwirpError as exc:
-        return {"status": DOWN, "latencyMs": None, "host": host, "error": f"LiveKit refused: {exc.code} {exc.message}"}
-    except Exception as exc:
-        return {"status": DOWN, "latencyMs": None, "host": host, "error": _failure(exc)}
-    return {"status": UP, "latencyMs": _elapsed_ms(started), "host": host, "rooms": rooms}
-
-
-async def _list_rooms(url: str, key: str, secret: str) -> int:
-    timeout = aiohttp.ClientTimeout(total=LIVEKIT_TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        client = livekit_api.LiveKitAPI(url, key, secret, session=session, failover=False)
-        response = await client.room.list_rooms(livekit_api.ListRoomsRequest())
-    return len(response.rooms)
+        rooms = livekit_client.list_rooms()
+    except livekit_client.LiveKitUnavailable as exc:
+        return {"status": DOWN, "latencyMs": None, "host": host, "error": f"LiveKit {exc.twirp_code}: {exc.reason}"}
+    return {"status": UP, "latencyMs": _elapsed_ms(started), "host": host, "rooms": len(rooms)}
 
 
 # --- Report -----------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""Fixtures of the calls tests. `livekit_server` (morpheus/testing_livekit.py) is re-exported
-here; other apps import it into their own conftest the same way."""
+"""Fixtures of the calls tests. `livekit_server` (morpheus/testing_livekit.py) comes from the
+root conftest, for every app."""
 
 import pytest
 
 from morpheus.celery import app as celery_app
-from morpheus.testing_livekit import livekit_server  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from calls.models import CallDirection, CallStatus, TurnRole
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from morpheus.testing import assert_error, assert_success
 from telephony.tests.factories import PhoneNumberFactory
+from tenants.tests.cross_tenant import CrossTenantMatrix
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +216,15 @@ def test_the_detail_costs_a_constant_number_of_queries(alice_client, agent):
         data = assert_success(alice_client.get(f"{URL}/{call.id}"))
     assert len(data["transcript"]) == 32
     assert len(many) == len(few)
+
+
+class TestCallsCrossTenant(CrossTenantMatrix):
+    """Reads through the matrix; end/join-agent cross-tenant cases are in test_call_control."""
+
+    list_url = URL
+    list_key = "calls"
+    not_found_label = "Call"
+    detail_requests = {"get": None}
+
+    def make_object(self, customer):
+        return CallFactory(agent=AgentFactory(customer=customer))

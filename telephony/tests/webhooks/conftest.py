@@ -2,7 +2,7 @@
 
 import pytest
 
-from calls.tests.conftest import eager_celery, livekit_server  # noqa: F401
+from calls.tests.conftest import eager_celery  # noqa: F401
 from telephony.tests.factories import PhoneNumberFactory
 
 TWILIO_TOKEN = "twilio-auth-token-for-tests-0123456789abcdef"
