@@ -49,3 +49,15 @@ TTS_PROVIDERS = [
         "voices": [],
     },
 ]
+
+
+def install_default_catalogue(llm_model, stt_model, tts_model) -> None:
+    """Creates the default rows of each provider table that is empty.
+
+    Takes the model classes so the data migration can pass its historical models.
+    """
+    for model, rows in ((llm_model, LLM_PROVIDERS), (stt_model, STT_PROVIDERS), (tts_model, TTS_PROVIDERS)):
+        if model.objects.exists():
+            continue
+        for row in rows:
+            model.objects.create(**row)

@@ -1,19 +1,14 @@
 from django.db import migrations
 
-from agents.catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
+from agents.catalogue import install_default_catalogue
 
 
 def install_catalogue(apps, schema_editor):
-    for model_name, rows in (
-        ("LLMProvider", LLM_PROVIDERS),
-        ("STTProvider", STT_PROVIDERS),
-        ("TTSProvider", TTS_PROVIDERS),
-    ):
-        model = apps.get_model("agents", model_name)
-        if model.objects.exists():
-            continue
-        for row in rows:
-            model.objects.create(**row)
+    install_default_catalogue(
+        apps.get_model("agents", "LLMProvider"),
+        apps.get_model("agents", "STTProvider"),
+        apps.get_model("agents", "TTSProvider"),
+    )
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,15 @@
 import factory
 
+from agents.catalogue import install_default_catalogue
 from agents.models import Agent, AgentStatus, LLMProvider, STTProvider, TTSProvider
 from tenants.tests.factories import CustomerFactory
+
+
+def default_provider(model):
+    """The first catalogue row; transactional tests flush the migration's rows, so
+    put the default catalogue back when it is gone."""
+    install_default_catalogue(LLMProvider, STTProvider, TTSProvider)
+    return model.objects.order_by("id").first()
 
 
 class AgentFactory(factory.django.DjangoModelFactory):
@@ -16,6 +24,6 @@ class AgentFactory(factory.django.DjangoModelFactory):
     first_message = "Hello! How can I help you today?"
     voice_id = "alloy"
     status = AgentStatus.ACTIVE
-    llm_provider = factory.LazyFunction(lambda: LLMProvider.objects.order_by("id").first())
-    stt_provider = factory.LazyFunction(lambda: STTProvider.objects.order_by("id").first())
-    tts_provider = factory.LazyFunction(lambda: TTSProvider.objects.order_by("id").first())
+    llm_provider = factory.LazyFunction(lambda: default_provider(LLMProvider))
+    stt_provider = factory.LazyFunction(lambda: default_provider(STTProvider))
+    tts_provider = factory.LazyFunction(lambda: default_provider(TTSProvider))
