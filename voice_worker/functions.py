@@ -123,10 +123,11 @@ async def invoke(
 
 
 def _is_literal_private(host: str) -> bool:
+    """An IP address in the URL itself (names are checked when they are resolved)."""
     try:
         return not ipaddress.ip_address(host.strip("[]")).is_global
     except ValueError:
-        return host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost")
+        return False
 
 
 class _PublicOnlyResolver(aiohttp.ThreadedResolver):
