@@ -148,7 +148,8 @@ class MorpheusAgent(Agent):
         # No tool output: the model has nothing more to say.
         return
 
-    async def llm_node(self, chat_ctx, tools, model_settings):
+    def llm_node(self, chat_ctx, tools, model_settings):
+        # Not a generator itself, so the model's stream reaches the pipeline unwrapped.
         message = _latest_caller_message(chat_ctx)
         if message is not None and message.id not in self._checked_messages and self.config.end_call_phrases:
             self._checked_messages.add(message.id)
@@ -157,10 +158,8 @@ class MorpheusAgent(Agent):
                 # said (`_on_item_added`), not here: this generation may be a preemptive one
                 # the framework throws away.
                 self._pending_goodbye = self.config.goodbye_message
-                yield self.config.goodbye_message
-                return
-        async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
-            yield chunk
+                return self.config.goodbye_message
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     def _on_item_added(self, event: ConversationItemAddedEvent) -> None:
         item = event.item

@@ -5,7 +5,7 @@ Kept free of LiveKit imports: the API stores these without loading the agent run
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass
@@ -26,5 +26,6 @@ class TurnRecord:
     audio_seconds: float | None = None
 
     def as_model_fields(self) -> dict:
-        """Keyword arguments for `calls.models.TranscriptTurn`."""
-        return asdict(self)
+        """Keyword arguments for `calls.models.TranscriptTurn` (shallow: no deep copies on the
+        worker's event loop)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
