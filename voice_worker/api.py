@@ -1,6 +1,7 @@
 """`POST /calls/:id/messages`: talk to a simulation call's agent in text."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 
 from calls.models import Call
@@ -31,6 +32,9 @@ class CallMessagesViewSet(TenantScopedViewSet):
             "say so. Any tenant member may use it."
         ),
         tags=["Call Simulation"],
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The simulation call.")
+        ],
         request=MessageInput,
         responses={
             200: MessageOutput,
@@ -41,7 +45,60 @@ class CallMessagesViewSet(TenantScopedViewSet):
             503: OpenApiResponse(description="The agent's LLM provider has no credentials or is unreachable."),
         },
         examples=[
-            OpenApiExample("Caller message", value={"content": "Hi, what are your opening hours?"}, request_only=True)
+            OpenApiExample("Caller message", value={"content": "Hi, what are your opening hours?"}, request_only=True),
+            OpenApiExample(
+                "Agent reply",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "callId": 999,
+                    "reply": "We're open from nine to five, Monday to Friday.",
+                    "status": "active",
+                    "endReason": "",
+                    "turns": [
+                        {
+                            "id": 41,
+                            "role": "user",
+                            "content": "Hi, what are your opening hours?",
+                            "toolName": "",
+                            "toolPayload": None,
+                            "createdAt": "2026-02-05T21:00:05.000Z",
+                            "latency": {
+                                "endOfTurnDelayMs": None,
+                                "llmTtftMs": None,
+                                "ttsTtfbMs": None,
+                                "e2eLatencyMs": None,
+                            },
+                            "usage": {
+                                "promptTokens": None,
+                                "completionTokens": None,
+                                "ttsCharacters": None,
+                                "audioSeconds": None,
+                            },
+                        },
+                        {
+                            "id": 42,
+                            "role": "assistant",
+                            "content": "We're open from nine to five, Monday to Friday.",
+                            "toolName": "",
+                            "toolPayload": None,
+                            "createdAt": "2026-02-05T21:00:05.412Z",
+                            "latency": {
+                                "endOfTurnDelayMs": None,
+                                "llmTtftMs": 388.2,
+                                "ttsTtfbMs": None,
+                                "e2eLatencyMs": 401.7,
+                            },
+                            "usage": {
+                                "promptTokens": 212,
+                                "completionTokens": 14,
+                                "ttsCharacters": None,
+                                "audioSeconds": None,
+                            },
+                        },
+                    ],
+                },
+            ),
         ],
     )
     @action(detail=True, methods=["post"], url_path="messages")

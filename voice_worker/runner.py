@@ -407,7 +407,7 @@ class CallRunner:
             timer.cancel()
         reason, error = self._end_reason, self._error_message
         if reason is None:
-            reason, error = _reason_for(event)
+            reason, error = end_reason_for(event)
         try:
             if self.writer is not None:
                 await self.writer.aclose()
@@ -449,7 +449,7 @@ class CallRunner:
         task.add_done_callback(self._tasks.discard)
 
 
-def _reason_for(event: CloseEvent | None) -> tuple[str, str]:
+def end_reason_for(event: CloseEvent | None) -> tuple[str, str]:
     """The end reason of a session that closed without us asking."""
     if event is None:
         return EndReason.ERROR, "The session ended unexpectedly."

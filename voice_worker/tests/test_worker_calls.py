@@ -69,7 +69,9 @@ def test_it_greets_converses_and_stores_every_turn_with_latency_and_usage(make_c
     assert "end_call" in request.tool_names and "transfer_call" not in request.tool_names
 
 
-def test_end_call_says_goodbye_closes_the_call_and_deletes_the_room(make_call, run_call, livekit_server):
+def test_end_call_says_goodbye_closes_the_call_and_deletes_the_room(
+    make_call, run_call, livekit_server, django_capture_on_commit_callbacks
+):
     call = make_call(first_message="")
     llm = FakeLLM([ToolCall("end_call", {"goodbye_message": "Goodbye, have a nice day!"})])
 
@@ -77,7 +79,11 @@ def test_end_call_says_goodbye_closes_the_call_and_deletes_the_room(make_call, r
         await runner.session.run(user_input="That's all, thanks.")
         await runner.wait_closed()
 
-    run_call(call, llm, scenario)
+    with django_capture_on_commit_callbacks() as after_commit:
+        run_call(call, llm, scenario)
+
+    # Closing enqueues the post-call finalisation once the close is committed.
+    assert len(after_commit) == 1
 
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.AGENT_ENDED)

@@ -3,10 +3,11 @@
 import json
 
 import pytest
+from livekit.agents import CloseEvent, CloseReason
 
 from calls.models import CallStatus, EndReason, TranscriptTurn
 from tenants.models import CustomerStatus
-from voice_worker.runner import InvalidDispatch, parse_dispatch
+from voice_worker.runner import InvalidDispatch, end_reason_for, parse_dispatch
 from voice_worker.testing import FakeLLM
 
 from .conftest import dispatch_metadata
@@ -121,3 +122,23 @@ def test_a_provider_without_credentials_fails_the_call_with_a_clear_reason(make_
     assert call.error_message == "The LLM provider 'OpenAI' has no credentials: OPENAI_API_KEY is not set."
     assert not TranscriptTurn.objects.filter(call=call).exists()
     assert livekit_server.deleted_rooms == [call.room_name]
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        (CloseReason.PARTICIPANT_DISCONNECTED, (EndReason.CALLER_HUNG_UP, "")),
+        (CloseReason.JOB_SHUTDOWN, (EndReason.ERROR, "The voice worker shut down during the call.")),
+        (CloseReason.USER_INITIATED, (EndReason.AGENT_ENDED, "")),
+    ],
+)
+def test_a_session_that_closes_by_itself_gets_an_end_reason(reason, expected):
+    assert end_reason_for(CloseEvent(reason=reason)) == expected
+
+
+def test_a_pipeline_error_is_recorded_in_the_end_reason():
+    from livekit.agents.tts import TTSError
+
+    error = TTSError(timestamp=0, label="tts", error=RuntimeError("quota exceeded"), recoverable=False)
+    reason, message = end_reason_for(CloseEvent(reason=CloseReason.ERROR, error=error))
+    assert reason == EndReason.ERROR and message == "The voice pipeline failed: tts_error: quota exceeded"
