@@ -23,7 +23,7 @@ from datetime import datetime
 
 import aiohttp
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from livekit import api, rtc
 from livekit.agents import (
@@ -119,7 +119,7 @@ async def run_job(
     """The job: returns the running call, or None when the dispatch was refused or the
     call could not start (and was closed). `build_models`, `text_mode` and
     `caller_identity` let tests run the real thing without a room or real providers."""
-    await sync_to_async(close_old_connections)()
+    await sync_to_async(release_stale_connections)()
     try:
         dispatch = parse_dispatch(ctx.job.metadata)
     except InvalidDispatch as exc:
@@ -166,6 +166,13 @@ async def run_job(
         await runner.abort(f"The agent could not start: {exc}")
         return None
     return runner
+
+
+def release_stale_connections() -> None:
+    """A job process outlives many calls: drop database connections that went stale in
+    between, as Django does around each request. Never inside a transaction."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 async def fail_call(ctx: JobContext, call: CallInfo, message: str) -> None:
@@ -419,7 +426,7 @@ class CallRunner:
             await self.models.aclose()
         except Exception:
             logger.exception("could not close the models of call %s", self.call.call_id)
-        await sync_to_async(close_old_connections)()
+        await sync_to_async(release_stale_connections)()
         self._closed.set()
         logger.info("call %s ended: %s", self.call.call_id, reason)
         self.ctx.shutdown(reason=str(reason))
