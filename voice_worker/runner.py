@@ -127,7 +127,13 @@ async def run_job(
         ctx.shutdown(reason=str(exc))
         return None
 
-    call = await acall_for_conversation(dispatch.call_id)
+    try:
+        call = await acall_for_conversation(dispatch.call_id)
+    except Exception:
+        # The database is unreachable: nothing to record; the stale-call sweep closes the call.
+        logger.exception("could not load call %s", dispatch.call_id)
+        ctx.shutdown(reason="could not load the call")
+        return None
     if problem := dispatch_problem(call, dispatch, room_name=ctx.job.room.name):
         logger.warning("refusing dispatch: %s", problem, extra={"job_id": ctx.job.id})
         ctx.shutdown(reason=problem)
@@ -148,6 +154,10 @@ async def run_job(
             models = providers.build_pipeline(config, vad=ctx.proc.userdata.get("vad"))
     except providers.ProviderNotConfigured as exc:
         await fail_call(ctx, info, str(exc))
+        return None
+    except Exception as exc:  # a plugin refusing its options, ...
+        logger.exception("could not set up the models of call %s", info.call_id)
+        await fail_call(ctx, info, f"The agent's models could not be set up: {exc}")
         return None
 
     runner = CallRunner(
@@ -293,11 +303,11 @@ class CallRunner:
         if self.text_mode:
             await session.start(agent, record=False)
         else:
+            # Recording and LiveKit Cloud observability follow the server's setting for the job.
             await session.start(
                 agent,
                 room=self.ctx.room,
                 room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
-                record=False,
             )
         await acall_mark_active(call_id=self.call.call_id)
         answered_at = self._answered_at or timezone.now()

@@ -1,10 +1,13 @@
 """`manage.py run_voice_worker`: help, refusing to start unconfigured, and stopping cleanly."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -58,21 +61,33 @@ def test_it_refuses_nonsense_limits(settings, options, message):
     assert str(error.value) == message
 
 
-def test_sigterm_stops_the_worker_cleanly(tmp_path):
-    """Started against a LiveKit that is not there (it keeps retrying), the worker still
-    stops on SIGTERM: it drains (no calls in progress) and exits 0."""
+def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_path):
+    """Started against a LiveKit that is not there (it keeps retrying), the worker serves its
+    health endpoints, registers under VOICE_AGENT_NAME (explicit dispatch only), and on
+    SIGTERM drains (no calls in progress) and exits 0."""
     log = tmp_path / "worker.log"
-    env = worker_env(LIVEKIT_URL="ws://127.0.0.1:9", LIVEKIT_API_KEY="key", LIVEKIT_API_SECRET="secret" * 6)
+    env = worker_env(
+        LIVEKIT_URL="ws://127.0.0.1:9",
+        LIVEKIT_API_KEY="key",
+        LIVEKIT_API_SECRET="secret" * 6,
+        VOICE_AGENT_NAME="acme-voice",
+    )
     with log.open("w") as out:
         process = subprocess.Popen(
             [*MANAGE, "--num-idle-processes", "0", "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env
         )
     try:
         deadline = time.monotonic() + 120
-        while "HTTP server listening" not in log.read_text():
+        while not (listening := re.search(r"HTTP server listening on [^:]*:(\d+)", log.read_text())):
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
+        base = f"http://127.0.0.1:{listening.group(1)}"
+        with urllib.request.urlopen(f"{base}/", timeout=10) as health:
+            assert health.status == 200 and health.read() == b"OK"
+        with urllib.request.urlopen(f"{base}/worker", timeout=10) as info:
+            worker = json.loads(info.read())
+        assert worker["agent_name"] == "acme-voice" and worker["worker_type"] == "JT_ROOM"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()
     finally:

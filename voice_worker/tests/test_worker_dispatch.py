@@ -142,3 +142,16 @@ def test_a_pipeline_error_is_recorded_in_the_end_reason():
     error = TTSError(timestamp=0, label="tts", error=RuntimeError("quota exceeded"), recoverable=False)
     reason, message = end_reason_for(CloseEvent(reason=CloseReason.ERROR, error=error))
     assert reason == EndReason.ERROR and message == "The voice pipeline failed: tts_error: quota exceeded"
+
+
+def test_a_model_that_cannot_be_set_up_fails_the_call(make_call, run_call):
+    call = make_call()
+
+    def broken(config):
+        raise ValueError("unknown voice 'nobody'")
+
+    assert run_call(call, broken) is None
+
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.FAILED, EndReason.ERROR)
+    assert call.error_message == "The agent's models could not be set up: unknown voice 'nobody'"
