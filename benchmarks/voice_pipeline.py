@@ -9,7 +9,8 @@ time to first token. Speech models are left out: their latency is the providers'
 
 Each concurrency level runs in a fresh process, so its memory figures start clean:
 memory per session = (peak RSS while the sessions run - RSS after a warm-up call) / sessions.
-The database is a throwaway copy: a SQLite file by default, or a test database next to
+Sessions start (staggered over a second) and greet first; the turns are measured once every
+session of the level is live. The database is a throwaway copy: a SQLite file by default, or a test database next to
 DATABASE_URL's (PostgreSQL). Prints a table; asserts nothing.
 
     .venv/bin/python benchmarks/voice_pipeline.py [--levels 1,10,50] [--turns 5] [--ttft-ms 200]
@@ -97,7 +98,7 @@ def run_level(sessions: int, turns: int, ttft: float, think: tuple[float, float]
     process = psutil.Process()
     rng = random.Random(seed)
 
-    async def one_call(call: Call, n_turns: int, start_delay: float) -> None:
+    async def one_call(call: Call, n_turns: int, start_delay: float, all_started: asyncio.Barrier | None) -> None:
         from livekit.agents.testing import fake_job_context
 
         from voice_worker.providers import PipelineModels
@@ -110,15 +111,23 @@ def run_level(sessions: int, turns: int, ttft: float, think: tuple[float, float]
             ctx.job.room.name = call.room_name  # the fake job takes place in this call's room
             runner = await run_job(ctx, build_models=lambda config: PipelineModels(llm=model), text_mode=True)
             assert runner is not None, "the benchmark call was refused"
+            await runner.session.wait_for_idle()  # greeted
+            if all_started is not None:
+                # Turns are measured with every session of the level live: call set-up is
+                # not part of a turn (and on the phone each call sets up in its own process).
+                await all_started.wait()
             for turn in range(n_turns):
                 await runner.session.wait_for_idle()
                 await asyncio.sleep(rng.uniform(*think))
                 await runner.session.run(user_input=f"Question number {turn}: when are you open?")
+            await runner.session.wait_for_idle()
+            if all_started is not None:
+                await all_started.wait()  # everyone is done before anyone hangs up
             runner.end_call("caller_hung_up")
             await runner.wait_closed()
 
     async def measure() -> tuple[float, float, float, float]:
-        await one_call(warmup, 2, 0)
+        await one_call(warmup, 2, 0, None)
         gc.collect()
         baseline = process.memory_info().rss
         peak = baseline
@@ -131,11 +140,15 @@ def run_level(sessions: int, turns: int, ttft: float, think: tuple[float, float]
                 await asyncio.sleep(0.05)
 
         sampler = asyncio.create_task(sample())
+        barrier = asyncio.Barrier(sessions + 1)
+        calls_done = asyncio.gather(*(one_call(call, turns, rng.uniform(0, 1.0), barrier) for call in calls))
+        await barrier.wait()  # all sessions live and greeted
         cpu_before = process.cpu_times()
         started = time.perf_counter()
-        await asyncio.gather(*(one_call(call, turns, rng.uniform(0, 1.0)) for call in calls))
+        await barrier.wait()  # all turns done
         wall = time.perf_counter() - started
         cpu_after = process.cpu_times()
+        await calls_done
         done.set()
         await sampler
         cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
