@@ -62,9 +62,10 @@ def test_it_refuses_nonsense_limits(settings, options, message):
 
 
 def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_path):
-    """Started against a LiveKit that is not there (it keeps retrying), the worker serves its
-    health endpoints, registers under VOICE_AGENT_NAME (explicit dispatch only), and on
-    SIGTERM drains (no calls in progress) and exits 0."""
+    """Started against a LiveKit that is not there (it keeps retrying), the worker warms a job
+    process (forkserver preload, then prewarm: Django and the VAD), serves its health
+    endpoints, registers under VOICE_AGENT_NAME (explicit dispatch only), and on SIGTERM
+    drains (no calls in progress) and exits 0."""
     log = tmp_path / "worker.log"
     env = worker_env(
         LIVEKIT_URL="ws://127.0.0.1:9",
@@ -74,14 +75,15 @@ def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_p
     )
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*MANAGE, "--num-idle-processes", "0", "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env
+            [*MANAGE, "--num-idle-processes", "1", "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env
         )
     try:
         deadline = time.monotonic() + 120
-        while not (listening := re.search(r"HTTP server listening on [^:]*:(\d+)", log.read_text())):
+        while "process initialized" not in log.read_text():
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
+        listening = re.search(r"HTTP server listening on [^:]*:(\d+)", log.read_text())
         base = f"http://127.0.0.1:{listening.group(1)}"
         with urllib.request.urlopen(f"{base}/", timeout=10) as health:
             assert health.status == 200 and health.read() == b"OK"
@@ -95,3 +97,4 @@ def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_p
             process.kill()
     output = log.read_text()
     assert "draining worker" in output and "voice worker stopped" in output
+    assert "Traceback" not in output
