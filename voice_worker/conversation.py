@@ -115,9 +115,7 @@ class MorpheusAgent(Agent):
         self.call = call
         self.control = control
         self._greet = greet
-        # The caller's messages already checked for end-call phrases (llm_node can run twice
-        # for one turn: preemptively on the interim transcript, then for real).
-        self._checked_messages: set[str] = set()
+        # The goodbye answered to a caller's end-call phrase, until it has been said.
         self._pending_goodbye: str | None = None
         tools = []
         if config.transfers:
@@ -151,14 +149,15 @@ class MorpheusAgent(Agent):
     def llm_node(self, chat_ctx, tools, model_settings):
         # Not a generator itself, so the model's stream reaches the pipeline unwrapped.
         message = _latest_caller_message(chat_ctx)
-        if message is not None and message.id not in self._checked_messages and self.config.end_call_phrases:
-            self._checked_messages.add(message.id)
+        if message is not None and self.config.end_call_phrases:
+            # Checked on every generation: a preemptive one (on the interim transcript) may be
+            # thrown away and the turn generated again from the final transcript.
             if matches_end_phrase(message.text_content or "", self.config.end_call_phrases):
                 # Answer with the goodbye instead of the model; the call ends once it has been
-                # said (`_on_item_added`), not here: this generation may be a preemptive one
-                # the framework throws away.
+                # said (`_on_item_added`), not here, in case this generation is discarded.
                 self._pending_goodbye = self.config.goodbye_message
                 return self.config.goodbye_message
+            self._pending_goodbye = None
         return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
 
     def _on_item_added(self, event: ConversationItemAddedEvent) -> None:
