@@ -75,7 +75,10 @@ def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_p
     )
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*MANAGE, "--num-idle-processes", "1", "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env
+            [*MANAGE, "--num-idle-processes", "1", "--host", "127.0.0.1", "--port", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     try:
         deadline = time.monotonic() + 120
