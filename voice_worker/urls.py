@@ -1,5 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
+from .api import CallMessagesViewSet
+
 router = SimpleRouter(trailing_slash=False)
+router.register("calls", CallMessagesViewSet, basename="call-messages")
 
 urlpatterns = [*router.urls]

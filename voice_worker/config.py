@@ -1,0 +1,231 @@
+"""Plain snapshots of what a conversation needs: the agent's configuration and the call.
+
+The conversation code runs on an event loop (the voice worker) or inside a request (the
+text simulation); it never touches the ORM. It gets these frozen dataclasses instead, built
+once from rows loaded with their providers and customer. This module imports no LiveKit
+code, so the API can validate and load cheaply before it pays for the agent runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+# Spoken when the agent has to end the call itself; an agent overrides them in its
+# `metadata` (keys below), so a customer can word them in the agent's language.
+DEFAULT_GOODBYE = "Thank you for calling. Goodbye!"
+DEFAULT_MAX_DURATION_MESSAGE = "I'm sorry, but we've reached the time limit for this call. Goodbye!"
+DEFAULT_SILENCE_MESSAGE = "It seems you're no longer there, so I'll end the call now. Goodbye!"
+DEFAULT_ERROR_MESSAGE = "I'm sorry, I'm having technical difficulties. Please call back later. Goodbye!"
+DEFAULT_RETRY_MESSAGE = "I'm sorry, I didn't quite catch that. Could you say it again?"
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """One of the agent's model providers, with the model (and voice) it runs."""
+
+    kind: str  # "llm", "stt" or "tts"
+    provider_id: int
+    name: str
+    vendor: str
+    model: str
+    is_active: bool = True
+    base_url: str = ""  # LLM only: an OpenAI-compatible server
+    voice: str = ""  # TTS only
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A custom function the agent may call: an HTTPS endpoint the customer runs."""
+
+    name: str
+    description: str
+    parameters: dict
+    url: str
+
+
+@dataclass(frozen=True)
+class TransferDestination:
+    name: str
+    destination: str  # E.164 number or sip: URI
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """The call as the conversation sees it; sent to custom functions so they know who's calling."""
+
+    call_id: int
+    customer_id: str
+    agent_id: int | None
+    direction: str
+    from_number: str
+    to_number: str
+    room_name: str
+    is_simulation: bool
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "id": self.call_id,
+            "agentId": self.agent_id,
+            "direction": self.direction,
+            "fromNumber": self.from_number,
+            "toNumber": self.to_number,
+            "simulation": self.is_simulation,
+        }
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    agent_id: int
+    name: str
+    system_prompt: str
+    first_message: str
+    language: str
+    llm: ProviderChoice
+    llm_temperature: float
+    stt: ProviderChoice
+    tts: ProviderChoice
+    allow_interruptions: bool
+    interruption_min_duration: float
+    silence_timeout_seconds: int
+    max_duration_seconds: int
+    end_call_phrases: tuple[str, ...] = ()
+    transfers: tuple[TransferDestination, ...] = ()
+    functions: tuple[FunctionSpec, ...] = ()
+    signing_secret: str = field(default="", repr=False)
+    goodbye_message: str = DEFAULT_GOODBYE
+    max_duration_message: str = DEFAULT_MAX_DURATION_MESSAGE
+    silence_message: str = DEFAULT_SILENCE_MESSAGE
+    error_message: str = DEFAULT_ERROR_MESSAGE
+    retry_message: str = DEFAULT_RETRY_MESSAGE
+
+    @classmethod
+    def from_agent(cls, agent) -> AgentConfig:
+        """`agent` must come with its providers and customer (select_related)."""
+        meta = agent.metadata if isinstance(agent.metadata, dict) else {}
+        return cls(
+            agent_id=agent.pk,
+            name=agent.name,
+            system_prompt=agent.system_prompt,
+            first_message=agent.first_message,
+            language=agent.language or "en",
+            llm=ProviderChoice(
+                kind="llm",
+                provider_id=agent.llm_provider_id,
+                name=agent.llm_provider.name,
+                vendor=agent.llm_provider.vendor,
+                model=agent.effective_llm_model,
+                is_active=agent.llm_provider.is_active,
+                base_url=agent.llm_provider.base_url,
+            ),
+            llm_temperature=agent.llm_temperature,
+            stt=ProviderChoice(
+                kind="stt",
+                provider_id=agent.stt_provider_id,
+                name=agent.stt_provider.name,
+                vendor=agent.stt_provider.vendor,
+                model=agent.effective_stt_model,
+                is_active=agent.stt_provider.is_active,
+            ),
+            tts=ProviderChoice(
+                kind="tts",
+                provider_id=agent.tts_provider_id,
+                name=agent.tts_provider.name,
+                vendor=agent.tts_provider.vendor,
+                model=agent.effective_tts_model,
+                is_active=agent.tts_provider.is_active,
+                voice=agent.effective_voice_id,
+            ),
+            allow_interruptions=agent.allow_interruptions,
+            interruption_min_duration=agent.interruption_min_duration,
+            silence_timeout_seconds=agent.silence_timeout_seconds,
+            max_duration_seconds=agent.max_duration_seconds,
+            end_call_phrases=tuple(
+                p.strip() for p in _list(agent.end_call_phrases) if isinstance(p, str) and p.strip()
+            ),
+            transfers=tuple(_transfers(agent.transfers)),
+            functions=tuple(_functions(agent.functions)),
+            signing_secret=agent.customer.signing_secret,
+            goodbye_message=_text(meta.get("goodbyeMessage"), DEFAULT_GOODBYE),
+            max_duration_message=_text(meta.get("maxDurationMessage"), DEFAULT_MAX_DURATION_MESSAGE),
+            silence_message=_text(meta.get("silenceMessage"), DEFAULT_SILENCE_MESSAGE),
+            error_message=_text(meta.get("errorMessage"), DEFAULT_ERROR_MESSAGE),
+            retry_message=_text(meta.get("retryMessage"), DEFAULT_RETRY_MESSAGE),
+        )
+
+
+def call_info(call) -> CallInfo:
+    return CallInfo(
+        call_id=call.pk,
+        customer_id=str(call.customer_id),
+        agent_id=call.agent_id,
+        direction=call.direction,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        room_name=call.room_name,
+        is_simulation=call.is_simulation,
+    )
+
+
+def function_timeout_seconds() -> float:
+    """How long a custom function may take before the model is told it timed out."""
+    return float(getattr(settings, "VOICE_FUNCTION_TIMEOUT_SECONDS", 8.0))
+
+
+def functions_allow_private_networks() -> bool:
+    """Development and tests only: let custom functions reach plain-HTTP and private addresses."""
+    return bool(getattr(settings, "VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS", False))
+
+
+# The agents API validates these JSON fields; the worker still reads them defensively,
+# because a row edited in the admin or by an older release must not crash a live call.
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _text(value, default: str) -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else default
+
+
+def _phrases(value):
+    for phrase in _list(value):
+        if isinstance(phrase, str) and phrase.strip():
+            yield phrase.strip()
+
+
+def _transfers(value):
+    for item in _list(value):
+        if not isinstance(item, dict):
+            continue
+        name, destination = item.get("name"), item.get("destination")
+        if isinstance(name, str) and name.strip() and isinstance(destination, str) and destination.strip():
+            description = item.get("description")
+            yield TransferDestination(
+                name=name.strip(),
+                destination=destination.strip(),
+                description=description.strip() if isinstance(description, str) else "",
+            )
+
+
+def _functions(value):
+    for item in _list(value):
+        if not isinstance(item, dict):
+            continue
+        name, url = item.get("name"), item.get("url")
+        if not (isinstance(name, str) and name.strip() and isinstance(url, str) and url.strip()):
+            continue
+        parameters = item.get("parameters")
+        if not isinstance(parameters, dict) or parameters.get("type") != "object":
+            parameters = {"type": "object", "properties": {}}
+        description = item.get("description")
+        yield FunctionSpec(
+            name=name.strip(),
+            description=description.strip() if isinstance(description, str) else "",
+            parameters=parameters,
+            url=url.strip(),
+        )

@@ -1,0 +1,14 @@
+"""Imported once by the worker's forkserver (AgentServer `preload_modules`): Django and the
+agent runtime with its model plugins, so each job process starts from a warm copy instead
+of importing them itself. Importing Django here opens no database connection."""
+
+from voice_worker.entrypoint import setup_django
+
+setup_django()
+
+from voice_worker import runner  # noqa: E402,F401  the conversation, providers and persistence
+from voice_worker.providers import import_plugin  # noqa: E402
+from voice_worker.worker import PLUGINS  # noqa: E402
+
+for _plugin in PLUGINS:
+    import_plugin(_plugin)

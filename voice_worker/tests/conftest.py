@@ -1,0 +1,92 @@
+"""Fixtures for the voice worker: calls ready to be dispatched, and the network edges."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from livekit.agents.testing import fake_job_context
+from livekit.agents.utils import http_context
+
+from agents.tests.factories import AgentFactory
+from calls.models import CallStatus
+from calls.tests.factories import CallFactory
+from voice_worker.providers import PipelineModels
+from voice_worker.runner import run_job
+
+from .servers import OpenAICompatibleServer, TwirpServer
+
+# fake_job_context names the job's room "fake-room"; a dispatch is only accepted for the
+# call taking place in the job's room.
+FAKE_ROOM = "fake-room"
+
+
+@pytest.fixture
+def make_call(db):
+    def make(*, call=None, **agent_fields):
+        agent = AgentFactory(**agent_fields)
+        fields = {"agent": agent, "room_name": FAKE_ROOM, "status": CallStatus.RINGING, **(call or {})}
+        return CallFactory(**fields)
+
+    return make
+
+
+def dispatch_metadata(call, **overrides) -> str:
+    return json.dumps({"callId": call.pk, "customerId": str(call.customer_id), **overrides})
+
+
+@pytest.fixture
+def livekit_server(settings, monkeypatch):
+    """The worker's LiveKit API (`ctx.api`) pointed at a local Twirp server."""
+    with TwirpServer() as server:
+        monkeypatch.setenv("LIVEKIT_URL", server.url)
+        monkeypatch.setenv("LIVEKIT_API_KEY", server.api_key)
+        monkeypatch.setenv("LIVEKIT_API_SECRET", server.api_secret)
+        settings.LIVEKIT_URL, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = (
+            server.url,
+            server.api_key,
+            server.api_secret,
+        )
+        yield server
+
+
+@pytest.fixture
+def openai_server(settings):
+    """An OpenAI-compatible server the agents' OpenAI LLM provider points at."""
+    with OpenAICompatibleServer() as server:
+        settings.OPENAI_API_KEY = server.api_key
+        settings.OPENAI_BASE_URL = server.base_url
+        yield server
+
+
+@pytest.fixture
+def run_call(livekit_server):
+    """Dispatches a call to the real job code (`run_job`) in a fake LiveKit job, in text
+    mode with `llm` as the model (or `llm(config)` when it is a factory), then runs
+    `scenario(runner)` and waits for the call to close (closing it if the scenario left it
+    running)."""
+
+    def run(call, llm, scenario=None, *, metadata=None, caller_identity=None, timeout=30.0):
+        async def main():
+            async with http_context.open():
+                with fake_job_context(job_metadata=metadata or dispatch_metadata(call)) as ctx:
+                    runner = await run_job(
+                        ctx,
+                        build_models=lambda config: PipelineModels(llm=llm(config) if callable(llm) else llm),
+                        text_mode=True,
+                        caller_identity=caller_identity,
+                    )
+                    if runner is None:
+                        return None
+                    try:
+                        if scenario is not None:
+                            await asyncio.wait_for(scenario(runner), timeout)
+                    finally:
+                        if runner.session is not None and not runner.ending:
+                            runner.end_call("caller_hung_up")
+                        await asyncio.wait_for(runner.wait_closed(), timeout)
+                    return runner
+
+        return async_to_sync(main)()
+
+    return run

@@ -1,0 +1,31 @@
+"""One transcript turn as the conversation produced it, before it is stored.
+
+Kept free of LiveKit imports: the API stores these without loading the agent runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class TurnRecord:
+    role: str
+    content: str = ""
+    tool_name: str = ""
+    tool_payload: dict | None = None
+    # Latency, milliseconds.
+    end_of_turn_delay_ms: float | None = None
+    llm_ttft_ms: float | None = None
+    tts_ttfb_ms: float | None = None
+    e2e_latency_ms: float | None = None
+    # Usage.
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tts_characters: int | None = None
+    audio_seconds: float | None = None
+
+    def as_model_fields(self) -> dict:
+        """Keyword arguments for `calls.models.TranscriptTurn` (shallow: no deep copies on the
+        worker's event loop)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
