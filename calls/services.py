@@ -323,7 +323,16 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
         if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
             continue
         try:
-            call_end(call=call, reason=EndReason.STALE, teardown=TEARDOWN_LATER, now=now)
+            # Nobody reported the end (a worker crashed, a callback was lost): that is a
+            # failure of the platform, not a completed conversation.
+            call_end(
+                call=call,
+                reason=EndReason.STALE,
+                status=CallStatus.FAILED,
+                error_message="No end of call was reported before the call's maximum duration",
+                teardown=TEARDOWN_LATER,
+                now=now,
+            )
         except CallAlreadyEnded:
             continue
         closed += 1

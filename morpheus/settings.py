@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "PhoneNumberCarrierEnum": "telephony.models.Carrier",
         "CallStatusEnum": "calls.models.CallStatus",
+        "TurnRoleEnum": "calls.models.TurnRole",
         "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
         "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
         "CustomerStatusEnum": "tenants.models.CustomerStatus",
@@ -257,6 +258,10 @@ LIVEKIT_API_SECRET = env("LIVEKIT_API_SECRET", default="")
 LIVEKIT_SIP_URI = env("LIVEKIT_SIP_URI", default="")
 LIVEKIT_TIMEOUT_SECONDS = env.float("LIVEKIT_TIMEOUT_SECONDS", default=5.0)
 VOICE_AGENT_NAME = env("VOICE_AGENT_NAME", default="morpheus-voice-agent")
+# Agents' custom functions (voice_worker/functions.py): HTTPS POSTs with this timeout;
+# private/loopback targets are refused unless explicitly allowed (SSRF guard).
+VOICE_FUNCTION_TIMEOUT_SECONDS = env.float("VOICE_FUNCTION_TIMEOUT_SECONDS", default=8.0)
+VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = env.bool("VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS", default=False)
 
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")

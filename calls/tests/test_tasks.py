@@ -134,9 +134,9 @@ def test_close_stale_calls_closes_calls_past_their_agents_max_duration(
 
     for call in (stale_active, stale_ringing, within_margin, long_call, orphan, finished):
         call.refresh_from_db()
-    assert stale_active.status == CallStatus.COMPLETED and stale_active.end_reason == EndReason.STALE
-    assert stale_ringing.status == CallStatus.CANCELED and stale_ringing.end_reason == EndReason.STALE
-    assert orphan.status == CallStatus.CANCELED and orphan.end_reason == EndReason.STALE
+    assert stale_active.status == CallStatus.FAILED and stale_active.end_reason == EndReason.STALE
+    assert stale_ringing.status == CallStatus.FAILED and stale_ringing.end_reason == EndReason.STALE
+    assert orphan.status == CallStatus.FAILED and orphan.end_reason == EndReason.STALE
     assert within_margin.status == long_call.status == CallStatus.ACTIVE
     assert finished.end_reason == ""
     assert stale_active.room_name not in livekit_server.rooms  # torn down by the task
@@ -148,7 +148,7 @@ def test_close_stale_calls_closes_the_rows_even_when_livekit_is_down(agent, live
     livekit_server.stop()
     assert services.calls_close_stale() == 1
     call.refresh_from_db()
-    assert call.status == CallStatus.CANCELED and call.end_reason == EndReason.STALE
+    assert call.status == CallStatus.FAILED and call.end_reason == EndReason.STALE
 
 
 def test_the_stale_margin_is_a_setting(agent, settings):
@@ -156,7 +156,7 @@ def test_the_stale_margin_is_a_setting(agent, settings):
     call = CallFactory(agent=agent, started_at=ago(minutes=11))
     assert services.calls_close_stale() == 1
     call.refresh_from_db()
-    assert call.status == CallStatus.CANCELED
+    assert call.status == CallStatus.FAILED
 
 
 # --- call_end / call_mark_answered ------------------------------------------------------

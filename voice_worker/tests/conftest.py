@@ -7,14 +7,16 @@ import pytest
 from asgiref.sync import async_to_sync
 from livekit.agents.testing import fake_job_context
 from livekit.agents.utils import http_context
+from livekit.protocol.models import ParticipantInfo
 
 from agents.tests.factories import AgentFactory
+from calls import livekit_client
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory
 from voice_worker.providers import PipelineModels
 from voice_worker.runner import run_job
 
-from .servers import OpenAICompatibleServer, TwirpServer
+from .servers import OpenAICompatibleServer
 
 # fake_job_context names the job's room "fake-room"; a dispatch is only accepted for the
 # call taking place in the job's room.
@@ -36,18 +38,23 @@ def dispatch_metadata(call, **overrides) -> str:
 
 
 @pytest.fixture
-def livekit_server(settings, monkeypatch):
-    """The worker's LiveKit API (`ctx.api`) pointed at a local Twirp server."""
-    with TwirpServer() as server:
-        monkeypatch.setenv("LIVEKIT_URL", server.url)
-        monkeypatch.setenv("LIVEKIT_API_KEY", server.api_key)
-        monkeypatch.setenv("LIVEKIT_API_SECRET", server.api_secret)
-        settings.LIVEKIT_URL, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = (
-            server.url,
-            server.api_key,
-            server.api_secret,
-        )
-        yield server
+def livekit_server(livekit_server, monkeypatch):
+    """The shared LiveKit double (morpheus/testing_livekit.py) holding the job's room; the
+    worker's own LiveKit API (`ctx.api`) reads the LIVEKIT_* environment, so set it too."""
+    monkeypatch.setenv("LIVEKIT_URL", livekit_server.url)
+    monkeypatch.setenv("LIVEKIT_API_KEY", livekit_server.api_key)
+    monkeypatch.setenv("LIVEKIT_API_SECRET", livekit_server.api_secret)
+    livekit_client.create_room(FAKE_ROOM, empty_timeout=60, max_participants=4)
+    livekit_server.requests.clear()
+    return livekit_server
+
+
+def deleted_rooms(server) -> list[str]:
+    return [message.room for message in server.messages("DeleteRoom")]
+
+
+def transfers(server) -> list:
+    return server.messages("TransferSIPParticipant")
 
 
 @pytest.fixture
@@ -67,6 +74,9 @@ def run_call(livekit_server):
     running)."""
 
     def run(call, llm, scenario=None, *, metadata=None, caller_identity=None, timeout=30.0):
+        if caller_identity:  # the phone caller, as LiveKit SIP would have put them in the room
+            livekit_server.add_participant(call.room_name, caller_identity, kind=ParticipantInfo.Kind.SIP)
+
         async def main():
             async with http_context.open():
                 with fake_job_context(job_metadata=metadata or dispatch_metadata(call)) as ctx:

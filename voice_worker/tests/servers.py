@@ -21,10 +21,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from livekit import api
-from livekit.protocol import room as room_proto
-from livekit.protocol import sip as sip_proto
-
 from voice_worker import functions
 
 
@@ -187,52 +183,6 @@ class OpenAICompatibleServer(_Server):
     def next_reply(self) -> ChatReply:
         with self._lock:
             return self.replies.pop(0) if self.replies else ChatReply(text="(no scripted reply)")
-
-
-# --- LiveKit Twirp ----------------------------------------------------------------------
-
-
-class _TwirpHandler(_Handler):
-    def do_POST(self):
-        body = self._body()
-        owner = self.owner
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-        try:
-            api.TokenVerifier(owner.api_key, owner.api_secret).verify(token)
-        except Exception:
-            self._send(401, json.dumps({"code": "unauthenticated", "msg": "invalid token"}).encode())
-            return
-        route = self.path.removeprefix("/twirp/")
-        if route == "livekit.SIP/TransferSIPParticipant":
-            request = sip_proto.TransferSIPParticipantRequest.FromString(body)
-            owner.transfers.append(request)
-            if owner.transfer_error:
-                code, message = owner.transfer_error
-                self._send(400, json.dumps({"code": code, "msg": message}).encode())
-                return
-            response = sip_proto.TransferSIPParticipantResponse(
-                transfer_id="TR_test", status=sip_proto.STS_TRANSFER_SUCCESSFUL
-            )
-        elif route == "livekit.RoomService/DeleteRoom":
-            request = room_proto.DeleteRoomRequest.FromString(body)
-            owner.deleted_rooms.append(request.room)
-            response = room_proto.DeleteRoomResponse()
-        else:
-            self._send(404, json.dumps({"code": "bad_route", "msg": f"no handler for {route}"}).encode())
-            return
-        self._send(200, response.SerializeToString(), content_type="application/protobuf")
-
-
-class TwirpServer(_Server):
-    handler_class = _TwirpHandler
-
-    def __init__(self, *, api_key: str = "test-lk-key", api_secret: str = "test-lk-secret-0123456789abcdef") -> None:
-        super().__init__()
-        self.api_key = api_key
-        self.api_secret = api_secret
-        self.transfers: list[sip_proto.TransferSIPParticipantRequest] = []
-        self.deleted_rooms: list[str] = []
-        self.transfer_error: tuple[str, str] | None = None
 
 
 # --- Custom function endpoint -----------------------------------------------------------

@@ -12,6 +12,7 @@ from calls.models import Call, CallStatus, EndReason, TranscriptTurn, TurnRole
 from voice_worker.config import DEFAULT_MAX_DURATION_MESSAGE, DEFAULT_RETRY_MESSAGE, DEFAULT_SILENCE_MESSAGE
 from voice_worker.testing import Fail, FakeLLM, ToolCall
 
+from .conftest import deleted_rooms, transfers
 from .servers import FunctionServer
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_end_call_says_goodbye_closes_the_call_and_deletes_the_room(
         {"goodbye_message": "Goodbye, have a nice day!"},
     )
     assert (goodbye.role, goodbye.content) == ("assistant", "Goodbye, have a nice day!")
-    assert livekit_server.deleted_rooms == [call.room_name]
+    assert deleted_rooms(livekit_server) == [call.room_name]
 
 
 def test_transfer_call_asks_livekit_to_transfer_the_caller(make_call, run_call, livekit_server):
@@ -114,7 +115,7 @@ def test_transfer_call_asks_livekit_to_transfer_the_caller(make_call, run_call, 
 
     run_call(call, llm, scenario, caller_identity="sip_+14155550199")
 
-    [transfer] = livekit_server.transfers
+    [transfer] = transfers(livekit_server)
     assert transfer.room_name == call.room_name
     assert transfer.participant_identity == "sip_+14155550199"
     assert transfer.transfer_to == "tel:+14155550123"
@@ -133,7 +134,9 @@ def test_transfer_call_asks_livekit_to_transfer_the_caller(make_call, run_call, 
 
 
 def test_a_failed_transfer_is_told_to_the_model_and_the_call_goes_on(make_call, run_call, livekit_server):
-    livekit_server.transfer_error = ("failed_precondition", "transfer rejected by the carrier")
+    livekit_server.fail_next(
+        "TransferSIPParticipant", code="failed_precondition", msg="transfer rejected by the carrier"
+    )
     call = make_call(transfers=[{"name": "Sales", "destination": "+14155550123"}])
     llm = FakeLLM([ToolCall("transfer_call", {"destination": "Sales"}), "Sorry, I couldn't transfer you."])
     seen = {}
@@ -144,7 +147,7 @@ def test_a_failed_transfer_is_told_to_the_model_and_the_call_goes_on(make_call, 
 
     run_call(call, llm, scenario, caller_identity="sip_+14155550199")
 
-    assert len(livekit_server.transfers) == 1
+    assert len(transfers(livekit_server)) == 1
     assert seen["call"].status == CallStatus.ACTIVE
     [(name, output, is_error)] = llm.requests[1].tool_outputs()
     assert name == "transfer_call" and is_error and "transfer rejected by the carrier" in output
@@ -157,7 +160,7 @@ def test_a_transfer_to_an_unknown_destination_is_refused(make_call, run_call, li
 
     run_call(call, llm, lambda runner: ask(runner, "Put me through to the CEO."), caller_identity="sip_x")
 
-    assert livekit_server.transfers == []
+    assert transfers(livekit_server) == []
     [(_, output, is_error)] = llm.requests[1].tool_outputs()
     assert is_error and "There is no transfer destination 'The CEO'" in output
 

@@ -10,7 +10,7 @@ from tenants.models import CustomerStatus
 from voice_worker.runner import InvalidDispatch, end_reason_for, parse_dispatch
 from voice_worker.testing import FakeLLM
 
-from .conftest import dispatch_metadata
+from .conftest import deleted_rooms, dispatch_metadata
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_malformed_metadata_is_refused_without_touching_any_call(make_call, run_
 
     call.refresh_from_db()
     assert call.status == CallStatus.RINGING and call.end_reason == ""
-    assert livekit_server.deleted_rooms == []
+    assert deleted_rooms(livekit_server) == []
 
 
 def test_parse_dispatch_reads_the_calls_app_metadata():
@@ -41,7 +41,7 @@ def test_an_unknown_call_is_refused(make_call, run_call, livekit_server):
 
     assert run_call(call, FakeLLM([]), metadata=json.dumps({"callId": call.pk + 1000})) is None
 
-    assert livekit_server.deleted_rooms == []
+    assert deleted_rooms(livekit_server) == []
 
 
 def test_an_ended_call_is_refused_and_keeps_its_end(make_call, run_call, livekit_server):
@@ -51,7 +51,7 @@ def test_an_ended_call_is_refused_and_keeps_its_end(make_call, run_call, livekit
 
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.CALLER_HUNG_UP)
-    assert livekit_server.deleted_rooms == []
+    assert deleted_rooms(livekit_server) == []
 
 
 def test_another_customers_call_is_refused(make_call, run_call, customer_b, livekit_server):
@@ -62,7 +62,7 @@ def test_another_customers_call_is_refused(make_call, run_call, customer_b, live
 
     call.refresh_from_db()
     assert call.status == CallStatus.RINGING
-    assert livekit_server.deleted_rooms == []
+    assert deleted_rooms(livekit_server) == []
 
 
 def test_a_dispatch_into_another_room_is_refused(make_call, run_call):
@@ -84,7 +84,7 @@ def test_a_call_whose_agent_was_deleted_is_closed_as_failed(make_call, run_call,
     assert (call.status, call.end_reason) == (CallStatus.FAILED, EndReason.ERROR)
     assert call.error_message == "The call's agent was deleted."
     assert call.ended_at is not None
-    assert livekit_server.deleted_rooms == [call.room_name]
+    assert deleted_rooms(livekit_server) == [call.room_name]
 
 
 def test_a_suspended_customers_call_is_closed_as_failed(make_call, run_call):
@@ -121,7 +121,7 @@ def test_a_provider_without_credentials_fails_the_call_with_a_clear_reason(make_
     assert (call.status, call.end_reason) == (CallStatus.FAILED, EndReason.ERROR)
     assert call.error_message == "The LLM provider 'OpenAI' has no credentials: OPENAI_API_KEY is not set."
     assert not TranscriptTurn.objects.filter(call=call).exists()
-    assert livekit_server.deleted_rooms == [call.room_name]
+    assert deleted_rooms(livekit_server) == [call.room_name]
 
 
 @pytest.mark.parametrize(
