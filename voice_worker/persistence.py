@@ -1,16 +1,13 @@
 """Writes to the call and its transcript, from the voice worker and the text simulation.
 
 The worker runs on an event loop, so its entry points are async (Django's async ORM, or
-`sync_to_async` around a transaction). Closing mirrors what `calls.services.call_end`
-does (final status, end reason, ended_at, duration from when the call was answered, the
-finalisation task); the lead may later route `call_close` through it. Every write is
-guarded by the call's status, so a call the dashboard or the carrier already ended keeps
-its own end reason.
+`sync_to_async` around a transaction). Closing goes through `calls.services.call_end`,
+the one way every part of the platform ends a call. Every write is guarded by the call's
+status, so a call the dashboard or the carrier already ended keeps its own end reason.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable
 
@@ -20,13 +17,12 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from calls import services as call_services
 from calls.models import OPEN_CALL_STATUSES, Call, CallStatus, EndReason, TranscriptTurn
 
 from .turns import TurnRecord
 
 logger = logging.getLogger(__name__)
-
-ERROR_MESSAGE_MAX = 2000
 
 
 class CallNotOpen(Exception):
@@ -50,11 +46,14 @@ async def aturn_append(*, call_id: int, record: TurnRecord) -> TranscriptTurn:
 @transaction.atomic
 def call_close(*, call_id: int, reason: str, error_message: str = "") -> bool:
     """Closes the call if it is still open; False when it was already closed (or is gone).
-    An error reason closes it as failed."""
-    locked = Call.objects.select_for_update().filter(pk=call_id).first()
-    if locked is None or not locked.is_open:
+    An error reason closes it as failed. The worker deletes its room itself."""
+    call = Call.objects.filter(pk=call_id).first()
+    if call is None:
         return False
-    _close_locked(locked, reason=reason, error_message=error_message)
+    try:
+        _end(call, reason=reason, error_message=error_message, teardown=call_services.TEARDOWN_NONE)
+    except call_services.CallAlreadyEnded:
+        return False
     return True
 
 
@@ -73,41 +72,13 @@ def simulation_exchange_store(
         raise CallNotOpen()
     turns = [TranscriptTurn.objects.create(call_id=call_id, **record.as_model_fields()) for record in records]
     if end_reason:
-        _close_locked(locked, reason=end_reason)
-        # The simulation room still exists in LiveKit; the calls app deletes it.
-        transaction.on_commit(lambda: _enqueue_calls_task("teardown_call_room", call_id))
+        # The simulation room still exists in LiveKit: call_end tears it down after commit.
+        locked = _end(locked, reason=end_reason, teardown=call_services.TEARDOWN_LATER)
     return turns, locked
 
 
-def _close_locked(locked: Call, *, reason: str, error_message: str = "") -> None:
-    now = timezone.now()
-    locked.ended_at = now
-    if reason == EndReason.ERROR:
-        locked.status = CallStatus.FAILED
-    else:
-        locked.status = CallStatus.COMPLETED if locked.answered_at else CallStatus.CANCELED
-    locked.end_reason = reason
-    if error_message:
-        locked.error_message = error_message[:ERROR_MESSAGE_MAX]
-    locked.duration = max(0, int((now - locked.answered_at).total_seconds())) if locked.answered_at else 0
-    locked.save(update_fields=["ended_at", "status", "end_reason", "error_message", "duration", "updated_at"])
-    call_id = locked.pk
-    transaction.on_commit(lambda: _enqueue_calls_task("finalize_call", call_id))
-    logger.info("call %s closed: %s (%s)", call_id, locked.status, reason)
-
-
-def _enqueue_calls_task(name: str, call_id: int) -> None:
-    """Post-call work belongs to the calls app (`calls.tasks`); looked up by name so the
-    worker keeps working while that app evolves."""
-    try:
-        task = getattr(importlib.import_module("calls.tasks"), name, None)
-    except ImportError:
-        task = None
-    if task is None:
-        logger.warning("calls.tasks.%s is not available; skipped for call %s", name, call_id)
-        return
-    try:
-        task.delay(call_id)
-    except Exception:
-        # The call is closed either way; the stale sweep and retries cover a lost task.
-        logger.exception("could not enqueue calls.tasks.%s for call %s", name, call_id)
+def _end(call: Call, *, reason: str, teardown: str, error_message: str = "") -> Call:
+    status = CallStatus.FAILED if reason == EndReason.ERROR else None
+    return call_services.call_end(
+        call=call, reason=reason, status=status, error_message=error_message, teardown=teardown
+    )
