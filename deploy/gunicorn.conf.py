@@ -97,7 +97,8 @@ loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 access_log_format = '%(h)s "%({x-forwarded-for}i)s" %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
 
 # The heartbeat file on tmpfs: on overlayfs a slow disk can make the arbiter kill
-# healthy workers.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# healthy workers. Gunicorn creates (and unlinks) its own private file there.
+SHARED_MEMORY_DIR = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHARED_MEMORY_DIR if os.path.isdir(SHARED_MEMORY_DIR) else None
 # The orchestrator scales replicas; no per-container control socket to collide on.
 control_socket_disable = True

@@ -330,9 +330,13 @@ def env_names_read_by(path: Path) -> set[str]:
             first = node.args[0]
             if reader and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 names.add(first.value)
-        elif isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
-            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-                names.add(node.slice.value)
+        elif (
+            isinstance(node, ast.Subscript)
+            and _dotted(node.value) == "os.environ"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            names.add(node.slice.value)
     return names
 
 

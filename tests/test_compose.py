@@ -164,6 +164,19 @@ def test_livekit_keys_come_from_the_environment_in_livekits_format(stack, env_va
     assert sip["LIVEKIT_API_SECRET"] == env_values["LIVEKIT_API_SECRET"]
 
 
+def test_livekit_keys_stay_strings_whatever_the_secret_looks_like(env_values):
+    digits = "1" * 40  # YAML would read an unquoted all-digit secret as a number and drop it
+    stack = support.compose({**env_values, "LIVEKIT_API_KEY": "2024", "LIVEKIT_API_SECRET": digits})
+    assert yaml.safe_load(stack["services"]["livekit"]["environment"]["LIVEKIT_KEYS"]) == {"2024": digits}
+
+
+def test_livekit_accepts_several_keys_while_one_is_rotated(env_values):
+    rotating = f"{{APInew: {'n' * 40}, {env_values['LIVEKIT_API_KEY']}: {env_values['LIVEKIT_API_SECRET']}}}"
+    stack = support.compose({**env_values, "LIVEKIT_KEYS": rotating})
+    keys = yaml.safe_load(stack["services"]["livekit"]["environment"]["LIVEKIT_KEYS"])
+    assert keys == {"APInew": "n" * 40, env_values["LIVEKIT_API_KEY"]: env_values["LIVEKIT_API_SECRET"]}
+
+
 def test_livekit_and_sip_share_one_redis_bus_on_the_host_network(stack):
     livekit = yaml.safe_load(support.LIVEKIT_CONFIG.read_text())
     sip = yaml.safe_load(support.SIP_CONFIG.read_text())
