@@ -13,11 +13,11 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
-from accounts.services import user_invitation_send, user_sessions_revoke
+from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
 from morpheus.api.exceptions import FORBIDDEN_MESSAGE, Conflict
 
 from .ip_rules import ip_allowed
-from .models import Customer
+from .models import Customer, CustomerStatus
 from .validators import (
     merge_patch,
     normalize_allowed_ips,
@@ -271,3 +271,42 @@ def _is_last_active_owner(target: User) -> bool:
         customer_id=target.customer_id, role=Role.OWNER, status=UserStatus.ACTIVE, deleted_at__isnull=True
     ).exclude(pk=target.pk)
     return not others.exists()
+
+
+# --- Platform admin actions ---------------------------------------------------------
+# Suspension is reversible and keeps everything: users keep their sessions but every
+# API request of the customer's users is refused (IsTenantMember) and inbound calls to
+# its numbers are rejected, until a platform admin reactivates it. Calls already in
+# progress are left to finish; end them from the calls admin if they must stop.
+
+CUSTOMER_REMOVED_MESSAGE = "Customer {name} has been deleted"
+CUSTOMER_ALREADY_SUSPENDED_MESSAGE = "Customer {name} is already suspended"
+CUSTOMER_NOT_SUSPENDED_MESSAGE = "Customer {name} is not suspended"
+
+
+def _lock_live_customer(customer: Customer, by: User) -> Customer:
+    platform_admin_require(actor=by)
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.deleted_at is not None:
+        raise Conflict(CUSTOMER_REMOVED_MESSAGE.format(name=locked.company_name))
+    return locked
+
+
+@transaction.atomic
+def customer_suspend(*, customer: Customer, by: User) -> Customer:
+    locked = _lock_live_customer(customer, by)
+    if locked.status == CustomerStatus.SUSPENDED:
+        raise Conflict(CUSTOMER_ALREADY_SUSPENDED_MESSAGE.format(name=locked.company_name))
+    locked.status = CustomerStatus.SUSPENDED
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def customer_reactivate(*, customer: Customer, by: User) -> Customer:
+    locked = _lock_live_customer(customer, by)
+    if locked.status != CustomerStatus.SUSPENDED:
+        raise Conflict(CUSTOMER_NOT_SUSPENDED_MESSAGE.format(name=locked.company_name))
+    locked.status = CustomerStatus.ACTIVE
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
