@@ -27,6 +27,7 @@ class MorpheusAdminSite(admin.AdminSite):
     site_header = "Morpheus platform admin"
     site_title = "Morpheus platform admin"
     index_title = "Platform overview"
+    site_url = None  # the API has no public web site to link to
 
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "platform_overview": platform_overview(self)}
@@ -87,7 +88,11 @@ def platform_overview(site) -> dict:
             "url": changelist_url(Call, {"status__exact": CallStatus.FAILED, **last_day}, site),
         },
     ]
-    return {"customers": customers, "calls": calls}
+    return {
+        "customers": customers,
+        "calls": calls,
+        "sections": [{"title": "Customers", "rows": customers}, {"title": "Calls", "rows": calls}],
+    }
 
 
 # --- Readable JSON ----------------------------------------------------------------
