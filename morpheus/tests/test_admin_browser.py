@@ -12,8 +12,6 @@ from django.utils import timezone
 
 from accounts.authentication import issue_access_token
 from accounts.tests.factories import TEST_PASSWORD
-from agents.catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
-from agents.models import LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
@@ -21,17 +19,6 @@ from morpheus.tests.browser import admin_sign_in, screenshot
 from tenants.models import CustomerStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def catalogue():
-    """The default provider catalogue: a transactional test before this one flushed the rows
-    the data migration installed (serialized_rollback does not bring them back while
-    Playwright's event loop runs in this thread)."""
-    for model, rows in ((LLMProvider, LLM_PROVIDERS), (STTProvider, STT_PROVIDERS), (TTSProvider, TTS_PROVIDERS)):
-        if not model.objects.exists():
-            for row in rows:
-                model.objects.create(**row)
 
 
 def api_get(live_server, path: str, user) -> tuple[int, dict]:
@@ -114,9 +101,7 @@ def test_a_platform_admin_suspends_a_customer_and_its_api_requests_are_refused(
     screenshot(page, "admin-customer-already-suspended")
 
 
-def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(
-    page, live_server, platform_admin, customer_a, catalogue
-):
+def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(page, live_server, platform_admin, customer_a):
     call = CallFactory(
         agent=AgentFactory(customer=customer_a, name="Front Desk"), status=CallStatus.ACTIVE, answered_at=timezone.now()
     )

@@ -19,7 +19,7 @@ from tenants.models import Customer
 from tenants.tests.factories import CustomerFactory
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="needs PostgreSQL row locks (SELECT ... FOR UPDATE); SQLite serialises every writer",
