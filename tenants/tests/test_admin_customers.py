@@ -2,6 +2,8 @@
 directly too), what a suspension does to the API, the list's search and filters, and the
 change form's validation."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
@@ -200,3 +202,18 @@ def management_forms() -> dict:
 def test_customers_are_neither_added_nor_deleted_here(admin_client, customer_a):
     assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
     assert admin_client.get(f"{CHANGELIST}{customer_a.pk}/delete/").status_code == 403
+
+
+def test_the_counts_link_to_the_customers_own_rows(admin_client, alice, bob, customer_a, customer_b):
+    AgentFactory(customer=customer_b)
+    CallFactory(agent=AgentFactory(customer=customer_a))
+    CallFactory(agent=AgentFactory(customer=customer_b))
+    page = admin_client.get(CHANGELIST, {"q": "Alice Corp"})
+    [row] = page.context["cl"].result_list
+    admin = page.context["cl"].model_admin
+    expected = {"user_total": 1, "agent_total": 1, "number_total": 0, "open_call_total": 1}
+    for column, count in expected.items():
+        url = re.search(r'href="([^"]+)"', getattr(admin, column)(row)).group(1).replace("&amp;", "&")
+        listing = admin_client.get(url)
+        assert listing.status_code == 200 and listing.context["cl"].result_count == count, column
+        assert {obj.customer_id for obj in listing.context["cl"].result_list} <= {customer_a.pk}, column
