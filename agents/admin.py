@@ -10,8 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 
+from calls.models import OPEN_CALL_STATUSES
+from morpheus.admin_site import READABLE_JSON
+
 from .models import Agent, LLMProvider, STTProvider, TTSProvider
-from .services import PROVIDER_KINDS, agent_validate, provider_validate
+from .services import PROVIDER_KINDS, agent_delete, agent_validate, provider_validate
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError, aliases: dict | None = None) -> None:
@@ -52,7 +55,7 @@ class ProviderAdmin(admin.ModelAdmin):
     ordering = ("id",)
     readonly_fields = ("created_at", "updated_at")
     # Django 6 default, set now: a base URL typed without a scheme means https.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}, models.JSONField: READABLE_JSON}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(agent_total=Count("agents"))
@@ -129,14 +132,28 @@ class AgentAdminForm(forms.ModelForm):
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
     form = AgentAdminForm
-    list_display = ("id", "name", "customer", "status", "llm_provider", "stt_provider", "tts_provider", "updated_at")
+    list_display = (
+        "id",
+        "name",
+        "customer",
+        "status",
+        "llm_provider",
+        "stt_provider",
+        "tts_provider",
+        "tools",
+        "updated_at",
+    )
     list_display_links = ("id", "name")
-    list_filter = ("status", "llm_provider", "stt_provider", "tts_provider")
+    list_filter = ("status", "llm_provider", "stt_provider", "tts_provider", "customer__status")
     list_select_related = ("customer", "llm_provider", "stt_provider", "tts_provider")
     search_fields = ("name", "customer__company_name")
+    search_help_text = "Agent or company name."
     raw_id_fields = ("customer",)
     readonly_fields = ("created_at", "updated_at")
     ordering = ("-created_at",)
+    list_per_page = 50
+    # Transfers, functions and metadata are edited as indented JSON, one item per line.
+    formfield_overrides = {models.JSONField: READABLE_JSON}
     fieldsets = (
         (None, {"fields": ("customer", "name", "description", "status")}),
         ("Conversation", {"fields": ("system_prompt", "first_message", "language", "end_call_phrases")}),
@@ -168,3 +185,23 @@ class AgentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Moving an agent to another tenant would leave its numbers and calls behind.
         return (*self.readonly_fields, "customer") if obj else self.readonly_fields
+
+    @admin.display(description="Tools")
+    def tools(self, obj):
+        counts = ((len(obj.transfers or []), "transfer"), (len(obj.functions or []), "function"))
+        return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if n) or "-"
+
+    # Deleting goes through agent_delete (refused while the agent is on a call; its numbers
+    # are unassigned), one agent at a time from its page.
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.calls.filter(status__in=OPEN_CALL_STATUSES).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        agent_delete(agent=obj, detach_numbers=True)

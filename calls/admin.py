@@ -1,27 +1,83 @@
-"""Django admin for platform admins: the calls of every tenant, their transcripts, and an
-action to end stuck calls (the same call_end service the API uses)."""
+"""Calls in the platform admin: every tenant's calls, read-only, with the transcript and
+its per-turn latency, and ending stuck calls through call_end (what the API uses).
+
+A call is history: the admin never edits, adds or deletes one. Ending is an action on
+the list ("End selected open calls") and a button on an open call's page; both close
+the row now and leave the LiveKit room to the teardown task, so a LiveKit outage never
+stops an operator from closing a call.
+"""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from .models import Call, EndReason, TranscriptTurn
+from morpheus.admin_site import json_block, refusal_message, run_service_action
+
+from .models import OPEN_CALL_STATUSES, Call, EndReason, TranscriptTurn
+from .selectors import turns_summary
 from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
+
+
+def _end(call: Call) -> Call:
+    return call_end(call=call, reason=EndReason.ENDED_BY_USER, teardown=TEARDOWN_LATER)
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "open"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Ringing or active"), ("no", "Ended"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status__in=OPEN_CALL_STATUSES)
+        if self.value() == "no":
+            return queryset.exclude(status__in=OPEN_CALL_STATUSES)
+        return queryset
 
 
 class TranscriptTurnInline(admin.TabularInline):
     model = TranscriptTurn
     extra = 0
     can_delete = False
-    ordering = ["id"]
-    fields = ["role", "content", "tool_name", "created_at", "llm_ttft_ms", "tts_ttfb_ms", "e2e_latency_ms"]
+    ordering = ("id",)
+    verbose_name = "turn"
+    verbose_name_plural = "Transcript (latency in milliseconds)"
+    fields = (
+        "role",
+        "content",
+        "tool",
+        "created_at",
+        "end_of_turn_delay_ms",
+        "llm_ttft_ms",
+        "tts_ttfb_ms",
+        "e2e_latency_ms",
+        "prompt_tokens",
+        "completion_tokens",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Tool call")
+    def tool(self, obj):
+        if not obj.tool_name:
+            return "-"
+        return json_block({"name": obj.tool_name, **({"payload": obj.tool_payload} if obj.tool_payload else {})})
+
 
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
-    list_display = [
+    list_display = (
         "id",
         "customer",
         "agent",
@@ -33,27 +89,114 @@ class CallAdmin(admin.ModelAdmin):
         "to_number",
         "started_at",
         "duration",
-    ]
-    list_filter = ["status", "direction", "is_simulation", "carrier", "end_reason"]
-    search_fields = ["=id", "room_name", "carrier_call_id", "from_number", "to_number", "customer__company_name"]
-    list_select_related = ["customer", "agent"]
+        "turn_total",
+        "mean_latency",
+    )
+    list_filter = (
+        "status",
+        OpenFilter,
+        "direction",
+        "is_simulation",
+        ("started_at", admin.DateFieldListFilter),
+        "carrier",
+        "end_reason",
+        "customer__status",
+    )
+    search_fields = ("id__exact", "room_name", "carrier_call_id", "from_number", "to_number", "customer__company_name")
+    search_help_text = "Call ID, room name, carrier call ID, a phone number, or the company name."
+    list_select_related = ("customer", "agent")
     date_hierarchy = "started_at"
-    ordering = ["-started_at", "-id"]
-    raw_id_fields = ["customer", "agent", "phone_number", "created_by"]
-    readonly_fields = ["created_at", "updated_at"]
-    inlines = [TranscriptTurnInline]
-    actions = ["end_calls"]
+    ordering = ("-started_at", "-id")
+    list_per_page = 50
+    inlines = (TranscriptTurnInline,)
+    actions = ("end_calls",)
+    fieldsets = (
+        (None, {"fields": ("customer", "agent", "phone_number", "direction", "is_simulation", "created_by")}),
+        ("State", {"fields": ("status", "end_reason", "error_message")}),
+        ("Route", {"fields": ("from_number", "to_number", "carrier", "carrier_call_id", "room_name")}),
+        ("Timing", {"fields": ("started_at", "answered_at", "ended_at", "duration")}),
+        ("Latency and usage", {"fields": ("latency_summary",)}),
+        ("More", {"fields": ("recording_url", "cost", "cost_currency", "metadata_block", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        turns = (
+            TranscriptTurn.objects.filter(call=OuterRef("pk"))
+            .order_by()
+            .values("call")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(turns_n=Coalesce(Subquery(turns, output_field=IntegerField()), 0))
+
+    # Calls are history: viewable, never added, edited or deleted here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- Columns and fields --------------------------------------------------------
+
+    @admin.display(description="Turns", ordering="turns_n")
+    def turn_total(self, obj):
+        return obj.turns_n
+
+    @admin.display(description="Mean e2e ms")
+    def mean_latency(self, obj):
+        # Written by the post-call task; nothing is computed per row here.
+        value = ((obj.metadata or {}).get("summary") or {}).get("averageLatency", {}).get("e2eLatencyMs")
+        return "-" if value is None else value
+
+    @admin.display(description="Summary of the transcript")
+    def latency_summary(self, obj):
+        return json_block(turns_summary(obj.turns.all()))
+
+    @admin.display(description="Metadata")
+    def metadata_block(self, obj):
+        return json_block(obj.metadata)
+
+    # --- Ending calls --------------------------------------------------------------
 
     @admin.action(description="End selected open calls (their LiveKit rooms are deleted by a task)")
     def end_calls(self, request, queryset):
-        ended = 0
-        for call in queryset:
-            if not call.is_open:
-                continue
+        run_service_action(self, request, queryset, _end, done="Ended", describe=lambda c: f"#{c.pk}")
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/end/",
+                self.admin_site.admin_view(self.end_call_view),
+                name="calls_call_end",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def end_call_view(self, request, object_id):
+        """GET asks for confirmation, POST ends the call (the change page's "End call" button)."""
+        call = self.get_object(request, object_id)
+        if call is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, call):
+            raise PermissionDenied
+        change_url = reverse("admin:calls_call_change", args=[call.pk])
+        if request.method == "POST":
             try:
-                call_end(call=call, reason=EndReason.ENDED_BY_USER, teardown=TEARDOWN_LATER)
-            except CallAlreadyEnded:
-                continue
-            ended += 1
-        skipped = queryset.count() - ended
-        self.message_user(request, f"Ended {ended} call(s); {skipped} already ended.", messages.SUCCESS)
+                _end(call)
+            except CallAlreadyEnded as exc:
+                self.message_user(request, refusal_message(exc), messages.WARNING)
+            else:
+                self.log_change(request, call, "Ended through the admin")
+                self.message_user(request, f"Call #{call.pk} ended", messages.SUCCESS)
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"End call #{call.pk}?",
+            "opts": self.opts,
+            "original": call,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/calls/call/end_call.html", context)

@@ -246,9 +246,19 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Periodic jobs (docs/operations.md). Each run expires before the next one is due, so
+# runs queued while no worker was up do not pile up and all fire at once on restart.
 CELERY_BEAT_SCHEDULE = {
-    "close-stale-calls": {"task": "calls.tasks.close_stale_calls", "schedule": 60.0},
-    "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens", "schedule": 60.0 * 60},
+    "close-stale-calls": {
+        "task": "calls.tasks.close_stale_calls",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "purge-expired-tokens": {
+        "task": "accounts.tasks.purge_expired_tokens",
+        "schedule": 60.0 * 60,
+        "options": {"expires": 55 * 60},
+    },
 }
 
 # --- Voice: LiveKit and model providers ------------------------------------------

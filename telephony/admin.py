@@ -4,11 +4,14 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from agents.admin import add_service_errors
+from calls.models import OPEN_CALL_STATUSES
+from morpheus.admin_site import READABLE_JSON
 
 from .models import PhoneNumber
-from .services import phone_number_validate
+from .services import phone_number_delete, phone_number_validate
 
 
 class PhoneNumberAdminForm(forms.ModelForm):
@@ -38,13 +41,31 @@ class PhoneNumberAdminForm(forms.ModelForm):
 class PhoneNumberAdmin(admin.ModelAdmin):
     form = PhoneNumberAdminForm
     list_display = ("phone_number", "friendly_name", "customer", "agent", "carrier", "country", "created_at")
-    list_filter = ("carrier", "country")
+    list_filter = ("carrier", "country", ("agent", admin.EmptyFieldListFilter), "customer__status")
     list_select_related = ("customer", "agent")
     search_fields = ("phone_number", "friendly_name", "customer__company_name")
+    search_help_text = "Number, its name, or the company name."
     raw_id_fields = ("customer", "agent")
     readonly_fields = ("created_at", "updated_at")
     ordering = ("-created_at",)
+    list_per_page = 50
+    formfield_overrides = {models.JSONField: READABLE_JSON}
 
     def get_readonly_fields(self, request, obj=None):
         # The number and its tenant are fixed once added (calls and routing refer to them).
         return (*self.readonly_fields, "customer", "phone_number") if obj else self.readonly_fields
+
+    # Deleting goes through phone_number_delete (refused while a call is on the number),
+    # one number at a time from its page.
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.calls.filter(status__in=OPEN_CALL_STATUSES).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        phone_number_delete(phone_number=obj)

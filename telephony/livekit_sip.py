@@ -82,3 +82,23 @@ def dispatch_rule_request(*, trunk_ids: list[str] | None = None) -> api.CreateSI
             ),
         )
     )
+
+
+INBOUND_TRUNK_NAME = "Morpheus inbound"
+
+
+def inbound_trunk_info(
+    *, allowed_addresses: list[str] | None = None, auth_username: str | None = "", auth_password: str | None = ""
+) -> api.SIPInboundTrunkInfo:
+    """The one inbound trunk carriers' calls arrive on. No `numbers` filter: the SIP user a
+    carrier dials is the room suffix (sip_uri_for_room), not a phone number, and LiveKit
+    refuses calls to users outside a non-empty list. X-Morpheus-Call-Id becomes the SIP
+    participant's `morpheus.callId` attribute."""
+    return api.SIPInboundTrunkInfo(
+        name=INBOUND_TRUNK_NAME,
+        metadata='{"managedBy": "morpheus setup_livekit_sip"}',
+        allowed_addresses=list(allowed_addresses or []),
+        auth_username=auth_username or "",
+        auth_password=auth_password or "",
+        headers_to_attributes={CALL_ID_HEADER: CALL_ID_ATTRIBUTE},
+    )

@@ -4,14 +4,20 @@ Carrier webhooks and LiveKit SIP live in their own modules; this file is only
 about which numbers a tenant owns and which agent answers them.
 """
 
+import ipaddress
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
+from livekit import api
 
 from agents.models import Agent
 from agents.validation import ErrorList, clean_text
+from calls import livekit_client
 from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus.api.exceptions import Conflict
 from tenants.models import Customer
 
+from . import livekit_sip
 from .e164 import InvalidNumber, country_for, normalize_country, parse_e164
 from .models import Carrier, PhoneNumber
 
@@ -150,3 +156,147 @@ def phone_number_delete(*, phone_number: PhoneNumber) -> None:
     if Call.objects.filter(phone_number=phone_number, status__in=OPEN_CALL_STATUSES).exists():
         raise Conflict("Phone number is on an active call; end the call before deleting the number")
     phone_number.delete()
+
+
+# --- LiveKit SIP set-up (the `setup_livekit_sip` command) ---------------------------
+# One inbound trunk and one callee dispatch rule put every carrier call into its call's
+# room (telephony/livekit_sip.py explains the routing). Both are found by name, so a
+# second run updates them in place (and writes nothing when they already match).
+
+
+class SipSetupRefused(Exception):
+    """The set-up cannot proceed as asked; nothing was changed in LiveKit."""
+
+
+@dataclass(frozen=True)
+class SipSetupStep:
+    kind: str  # "inbound trunk" / "dispatch rule"
+    id: str
+    outcome: str  # "created", "updated", "unchanged" (or "would be ..." in a dry run)
+    info: object  # the livekit SIPInboundTrunkInfo / SIPDispatchRuleInfo as it is (or would be)
+
+
+@dataclass(frozen=True)
+class SipSetupResult:
+    trunk: SipSetupStep
+    rule: SipSetupStep
+    phone_numbers: int
+    warnings: list[str]
+
+
+def _named(items, name: str, kind: str, id_field: str):
+    matches = [item for item in items if item.name == name]
+    if len(matches) > 1:
+        ids = ", ".join(getattr(item, id_field) for item in matches)
+        raise SipSetupRefused(
+            f"LiveKit has {len(matches)} {kind}s named {name!r} ({ids}); delete the extra ones and run again"
+        )
+    return matches[0] if matches else None
+
+
+def _same(current, desired, id_field: str) -> bool:
+    """Equal but for the server-assigned id and timestamps."""
+    left, right = type(current)(), type(desired)()
+    left.CopyFrom(current)
+    right.CopyFrom(desired)
+    for message in (left, right):
+        for field in (id_field, "created_at", "updated_at"):
+            message.ClearField(field)
+    return left == right
+
+
+def _check_addresses(addresses: list[str]) -> list[str]:
+    cleaned = []
+    for address in addresses:
+        try:
+            cleaned.append(str(ipaddress.ip_network(address.strip(), strict=False)))
+        except ValueError:
+            raise SipSetupRefused(f"{address!r} is not an IP address or CIDR range") from None
+    return cleaned
+
+
+def livekit_sip_setup(
+    *,
+    allowed_addresses: list[str] | None = None,
+    auth_username: str | None = None,
+    auth_password: str | None = None,
+    dry_run: bool = False,
+) -> SipSetupResult:
+    """Creates or updates the inbound trunk and the dispatch rule phone calls need.
+
+    `allowed_addresses` (the carriers' signalling IPs/CIDRs) and the digest credentials
+    replace the trunk's when given; None keeps what the trunk has ([] / "" clears them).
+    The trunk has no `numbers` filter: carriers dial `sip:<room suffix>@<LiveKit SIP>`,
+    not the phone number, so a numbers filter would refuse every call. Raises
+    SipSetupRefused (nothing changed) or LiveKitUnavailable.
+    """
+    if not livekit_client.livekit_configured():
+        raise SipSetupRefused("LiveKit is not configured: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
+    if allowed_addresses is not None:
+        allowed_addresses = _check_addresses(allowed_addresses)
+    if (auth_username is None) != (auth_password is None) or bool(auth_username) != bool(auth_password):
+        raise SipSetupRefused("Give both the SIP auth username and password, or neither")
+
+    # Read everything first: a refusal below leaves LiveKit exactly as it was.
+    trunk = _named(
+        livekit_client.list_sip_inbound_trunks(), livekit_sip.INBOUND_TRUNK_NAME, "inbound trunk", "sip_trunk_id"
+    )
+    rule = _named(
+        livekit_client.list_sip_dispatch_rules(),
+        livekit_sip.DISPATCH_RULE_NAME,
+        "dispatch rule",
+        "sip_dispatch_rule_id",
+    )
+    phone_numbers = PhoneNumber.objects.count()
+
+    desired_trunk = livekit_sip.inbound_trunk_info(
+        allowed_addresses=list(trunk.allowed_addresses) if allowed_addresses is None and trunk else allowed_addresses,
+        auth_username=trunk.auth_username if auth_username is None and trunk else auth_username,
+        auth_password=trunk.auth_password if auth_password is None and trunk else auth_password,
+    )
+    trunk_step = _apply(
+        "inbound trunk",
+        trunk,
+        desired_trunk,
+        "sip_trunk_id",
+        create=livekit_client.create_sip_inbound_trunk,
+        update=livekit_client.update_sip_inbound_trunk,
+        dry_run=dry_run,
+    )
+    desired_rule = livekit_sip.dispatch_rule_request(trunk_ids=[trunk_step.id] if trunk_step.id else []).dispatch_rule
+    rule_step = _apply(
+        "dispatch rule",
+        rule,
+        desired_rule,
+        "sip_dispatch_rule_id",
+        create=lambda info: livekit_client.create_sip_dispatch_rule(
+            api.CreateSIPDispatchRuleRequest(dispatch_rule=info)
+        ),
+        update=livekit_client.update_sip_dispatch_rule,
+        dry_run=dry_run,
+    )
+
+    warnings = []
+    if not (trunk_step.info.allowed_addresses or trunk_step.info.auth_username):
+        warnings.append(
+            "The trunk accepts calls from any address: restrict it with --allowed-address (your carriers' "
+            "signalling IPs) or --auth-username/--auth-password"
+        )
+    if not livekit_sip.sip_configured():
+        warnings.append("LIVEKIT_SIP_URI is not set: carrier webhooks cannot tell carriers where to send calls")
+    return SipSetupResult(trunk=trunk_step, rule=rule_step, phone_numbers=phone_numbers, warnings=warnings)
+
+
+def _apply(kind, current, desired, id_field, *, create, update, dry_run) -> SipSetupStep:
+    would = "would be " if dry_run else ""
+    if current is None:
+        if dry_run:
+            return SipSetupStep(kind, "", f"{would}created", desired)
+        saved = create(desired)
+        return SipSetupStep(kind, getattr(saved, id_field), "created", saved)
+    current_id = getattr(current, id_field)
+    if _same(current, desired, id_field):
+        return SipSetupStep(kind, current_id, "unchanged", current)
+    if dry_run:
+        return SipSetupStep(kind, current_id, f"{would}updated", desired)
+    return SipSetupStep(kind, current_id, "updated", update(current_id, desired))

@@ -6,6 +6,10 @@ the acting user, so two owners acting at the same moment are serialised, each is
 judged by the role the other one's change left them, and the last owner stays.
 """
 
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -13,11 +17,11 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
-from accounts.services import user_invitation_send, user_sessions_revoke
+from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
 from morpheus.api.exceptions import FORBIDDEN_MESSAGE, Conflict
 
 from .ip_rules import ip_allowed
-from .models import Customer
+from .models import Customer, CustomerStatus
 from .validators import (
     merge_patch,
     normalize_allowed_ips,
@@ -271,3 +275,149 @@ def _is_last_active_owner(target: User) -> bool:
         customer_id=target.customer_id, role=Role.OWNER, status=UserStatus.ACTIVE, deleted_at__isnull=True
     ).exclude(pk=target.pk)
     return not others.exists()
+
+
+# --- Platform admin actions ---------------------------------------------------------
+# Suspension is reversible and keeps everything: users keep their sessions but every
+# API request of the customer's users is refused (IsTenantMember) and inbound calls to
+# its numbers are rejected, until a platform admin reactivates it. Calls already in
+# progress are left to finish; end them from the calls admin if they must stop.
+
+CUSTOMER_REMOVED_MESSAGE = "Customer {name} has been deleted"
+CUSTOMER_ALREADY_SUSPENDED_MESSAGE = "Customer {name} is already suspended"
+CUSTOMER_NOT_SUSPENDED_MESSAGE = "Customer {name} is not suspended"
+
+
+def _lock_live_customer(customer: Customer, by: User) -> Customer:
+    platform_admin_require(actor=by)
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.deleted_at is not None:
+        raise Conflict(CUSTOMER_REMOVED_MESSAGE.format(name=locked.company_name))
+    return locked
+
+
+@transaction.atomic
+def customer_suspend(*, customer: Customer, by: User) -> Customer:
+    locked = _lock_live_customer(customer, by)
+    if locked.status == CustomerStatus.SUSPENDED:
+        raise Conflict(CUSTOMER_ALREADY_SUSPENDED_MESSAGE.format(name=locked.company_name))
+    locked.status = CustomerStatus.SUSPENDED
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def customer_reactivate(*, customer: Customer, by: User) -> Customer:
+    locked = _lock_live_customer(customer, by)
+    if locked.status != CustomerStatus.SUSPENDED:
+        raise Conflict(CUSTOMER_NOT_SUSPENDED_MESSAGE.format(name=locked.company_name))
+    locked.status = CustomerStatus.ACTIVE
+    locked.save(update_fields=["status", "updated_at"])
+    return locked
+
+
+# --- Demo tenant (the `seed_demo` command) -------------------------------------------
+
+DEMO_OWNER_NAME = "Demo Owner"
+DEMO_AGENT_NAME = "Demo receptionist"
+DEMO_NUMBER_NAME = "Demo line"
+DEMO_FIRST_MESSAGE = "Hello! Thanks for calling {company}. How can I help you today?"
+DEMO_SYSTEM_PROMPT = (
+    "You are the friendly receptionist of {company}. Greet callers, answer questions about the "
+    "opening hours (9am to 5pm, Monday to Friday) and take a message with the caller's name and "
+    "number when they need a person. Keep every answer short: this is a phone call."
+)
+
+
+class DemoSeedRefused(Exception):
+    """The demo tenant cannot be seeded as asked; nothing was written."""
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    customer: Customer
+    owner: User
+    agent: object  # agents.models.Agent
+    phone_number: object  # telephony.models.PhoneNumber
+    password: str | None  # set by this run (given or generated); None when left unchanged
+    changes: list[str]  # what this run created or changed, e.g. ["owner created", "agent activated"]
+
+
+@transaction.atomic
+def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, password: str | None = None) -> DemoTenant:
+    """A demo tenant: an active owner, an active agent on the catalogue's default providers
+    and a phone number routed to it. Idempotent: a second run finds the owner (by email),
+    their customer, the agent (by name) and the number, and only fixes what drifted. One
+    transaction: a refusal leaves nothing behind."""
+    from agents.models import Agent, AgentStatus
+    from agents.services import agent_create, agent_update
+    from telephony.e164 import InvalidNumber, parse_e164
+    from telephony.models import PhoneNumber
+    from telephony.services import phone_number_create, phone_number_update
+
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    try:
+        validate_email(email)
+        number = parse_e164(phone_number).e164
+    except ValidationError:
+        raise DemoSeedRefused(f"{email!r} is not a valid email address") from None
+    except InvalidNumber as exc:
+        raise DemoSeedRefused(f"{phone_number!r} is not a valid phone number: {exc}") from None
+    changes = []
+
+    owner = User.objects.select_for_update().filter(email__iexact=email).first()
+    if owner is None:
+        owner = User(email=email, name=DEMO_OWNER_NAME, role=Role.MEMBER, status=UserStatus.ACTIVE)
+        password = password or secrets.token_urlsafe(12)
+        _demo_password_check(owner, password)
+        owner = User.objects.create_user(
+            email, password, name=DEMO_OWNER_NAME, role=Role.MEMBER, status=UserStatus.ACTIVE, email_verified=True
+        )
+        customer = customer_onboard(user=owner, company_name=company_name)
+        changes += ["owner created", "customer created"]
+    else:
+        if owner.deleted_at is not None or owner.customer_id is None or owner.role != Role.OWNER:
+            raise DemoSeedRefused(f"{email} is already used by an account that is not a customer's owner")
+        if owner.status != UserStatus.ACTIVE or not owner.customer.is_active:
+            raise DemoSeedRefused(f"{email} or its customer is suspended; reactivate them in the admin first")
+        customer = owner.customer
+        if password:
+            _demo_password_check(owner, password)
+            owner.set_password(password)
+            owner.save(update_fields=["password", "updated_at"])
+            changes.append("password set")
+
+    agent = Agent.objects.filter(customer=customer, name=DEMO_AGENT_NAME).order_by("id").first()
+    if agent is None:
+        agent = agent_create(
+            customer=customer,
+            data={
+                "name": DEMO_AGENT_NAME,
+                "system_prompt": DEMO_SYSTEM_PROMPT.format(company=customer.company_name),
+                "first_message": DEMO_FIRST_MESSAGE.format(company=customer.company_name),
+            },
+        )
+        changes.append("agent created")
+    if agent.status != AgentStatus.ACTIVE:
+        agent_update(agent=agent, data={"status": AgentStatus.ACTIVE})
+        changes.append("agent activated")
+
+    line = PhoneNumber.objects.select_for_update().filter(phone_number=number).first()
+    if line is None:
+        line = phone_number_create(
+            customer=customer, data={"phone_number": number, "friendly_name": DEMO_NUMBER_NAME, "agent_id": agent.pk}
+        )
+        changes.append("phone number created")
+    elif line.customer_id != customer.pk:
+        raise DemoSeedRefused(f"Phone number {number} belongs to another customer; choose another one")
+    elif line.agent_id != agent.pk:
+        phone_number_update(phone_number=line, data={"agent_id": agent.pk})
+        changes.append("phone number routed to the agent")
+    return DemoTenant(customer, owner, agent, line, password or None, changes)
+
+
+def _demo_password_check(user: User, password: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        raise DemoSeedRefused(f"The password is too weak: {' '.join(exc.messages)}") from None

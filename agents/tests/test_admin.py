@@ -150,3 +150,34 @@ def test_tenant_users_cannot_use_the_admin(alice):
     client = Client()
     client.force_login(alice)
     assert client.get("/admin/agents/agent/").status_code == 302  # to the admin login page
+
+
+def test_tools_and_transfers_are_shown_as_indented_json(admin_client, customer_a):
+    transfers = [{"name": "Desk", "destination": "+14155550100", "description": "Front desk"}]
+    agent = AgentFactory(customer=customer_a, transfers=transfers)
+    page = admin_client.get(f"/admin/agents/agent/{agent.pk}/change/")
+    shown = page.context["adminform"].form["transfers"].value()
+    assert json.loads(shown) == transfers
+    assert shown.startswith('[\n  {\n    "') and shown.count("\n") == 6  # one key per line
+    listing = admin_client.get("/admin/agents/agent/")
+    assert b"1 transfer" in listing.content
+
+
+def test_deleting_an_agent_goes_through_the_service(admin_client, customer_a):
+    from calls.tests.factories import CallFactory
+    from telephony.tests.factories import PhoneNumberFactory
+
+    busy = AgentFactory(customer=customer_a)
+    CallFactory(agent=busy)  # a call in progress
+    assert admin_client.get(f"/admin/agents/agent/{busy.pk}/delete/").status_code == 403
+
+    idle = AgentFactory(customer=customer_a)
+    number = PhoneNumberFactory(customer=customer_a, agent=idle)
+    stamp = number.updated_at
+    response = admin_client.post(f"/admin/agents/agent/{idle.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Agent.objects.filter(pk=idle.pk).exists()
+    number.refresh_from_db()
+    # agent_delete unassigned it (and stamped it), rather than the database's SET NULL.
+    assert number.agent_id is None and number.updated_at > stamp
+    assert admin_client.get("/admin/agents/agent/").context["action_form"] is None  # no bulk delete

@@ -1,5 +1,7 @@
 """The calls admin: browsable by platform admins, and its end action uses call_end."""
 
+import html
+
 import pytest
 from django.test import Client
 
@@ -34,7 +36,10 @@ def test_the_end_action_closes_open_calls_only(admin_client, customer_a, livekit
         {"action": "end_calls", "_selected_action": [open_call.id, done.id]},
         follow=True,
     )
-    assert b"Ended 1 call(s); 1 already ended." in response.content
+    assert [(m.level_tag, m.message) for m in response.context["messages"]] == [
+        ("warning", f"Call with ID {done.id} has already ended"),
+        ("success", f"Ended 1 call: #{open_call.id}"),
+    ]
     open_call.refresh_from_db()
     done.refresh_from_db()
     assert open_call.status == CallStatus.CANCELED and open_call.end_reason == "ended_by_user"
@@ -45,3 +50,63 @@ def test_tenant_users_cannot_open_the_admin(alice, customer_a):
     client = Client()
     client.force_login(alice)
     assert client.get("/admin/calls/call/").status_code == 302
+
+
+def test_the_change_page_shows_the_transcript_with_latency_read_only(admin_client, customer_a):
+    call = CallFactory(agent=AgentFactory(customer=customer_a))
+    TranscriptTurnFactory(call=call, role="user", content="Where is my order?", end_of_turn_delay_ms=310.5)
+    TranscriptTurnFactory(
+        call=call,
+        role="assistant",
+        content="It ships today.",
+        llm_ttft_ms=420.25,
+        tts_ttfb_ms=180.5,
+        e2e_latency_ms=911.75,
+    )
+    page = admin_client.get(f"/admin/calls/call/{call.id}/change/")
+    body = html.unescape(page.content.decode())
+    assert "Where is my order?" in body and "It ships today." in body
+    for figure in ("310.5", "420.25", "180.5", "911.75"):
+        assert figure in body
+    assert '"assistantTurns": 1' in body  # the transcript summary
+    assert 'name="_save"' not in body  # history is not edited
+    assert admin_client.post(f"/admin/calls/call/{call.id}/change/", {}).status_code == 403
+    assert admin_client.get(f"/admin/calls/call/{call.id}/delete/").status_code == 403
+
+
+def test_the_end_button_confirms_then_ends_the_call(admin_client, customer_a):
+    call = CallFactory(agent=AgentFactory(customer=customer_a), answered_at=None, status=CallStatus.RINGING)
+    page = admin_client.get(f"/admin/calls/call/{call.id}/change/")
+    assert f'href="/admin/calls/call/{call.id}/end/"'.encode() in page.content
+
+    confirm = admin_client.get(f"/admin/calls/call/{call.id}/end/")
+    assert confirm.status_code == 200 and b"Yes, end the call" in confirm.content
+    call.refresh_from_db()
+    assert call.is_open  # a GET changes nothing
+
+    response = admin_client.post(f"/admin/calls/call/{call.id}/end/", follow=True)
+    assert [m.message for m in response.context["messages"]] == [f"Call #{call.id} ended"]
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.CANCELED, "ended_by_user")
+    assert b"/end/" not in admin_client.get(f"/admin/calls/call/{call.id}/change/").content
+
+    again = admin_client.post(f"/admin/calls/call/{call.id}/end/", follow=True)
+    assert [m.message for m in again.context["messages"]] == [f"Call with ID {call.id} has already ended"]
+
+
+def test_ending_an_unknown_call_redirects_with_a_message(admin_client):
+    response = admin_client.post("/admin/calls/call/999999/end/", follow=True)
+    assert "doesn’t exist" in [m.message for m in response.context["messages"]][0]
+
+
+def test_the_list_filters_open_calls_and_searches_by_id(admin_client, customer_a):
+    agent = AgentFactory(customer=customer_a)
+    ringing = CallFactory(agent=agent, status=CallStatus.RINGING, room_name="call-aaa", from_number="+442071838750")
+    CallFactory(agent=agent, status=CallStatus.COMPLETED, room_name="call-bbb", from_number="+442071838750")
+    page = admin_client.get("/admin/calls/call/", {"open": "yes"})
+    assert list(page.context["cl"].result_list) == [ringing]
+    page = admin_client.get("/admin/calls/call/", {"q": str(ringing.id)})
+    assert ringing in page.context["cl"].result_list
+    page = admin_client.get("/admin/calls/call/", {"q": "call-aaa"})
+    assert list(page.context["cl"].result_list) == [ringing]
+    assert admin_client.get("/admin/calls/call/", {"q": "not-a-number"}).status_code == 200

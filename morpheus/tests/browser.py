@@ -64,3 +64,34 @@ def admin_sign_in(page, live_server, email: str, password: str) -> None:
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", password)
     page.click("input[type=submit]")
+
+
+# --- A line at the end of every run saying what happened to the browser tests ---------
+# Skips are easy to miss among dots; whoever runs `make test` should know whether the
+# admin was really driven in a browser, and where the screenshots are.
+
+_outcomes: dict[str, list] = {"passed": [], "failed": [], "skipped": []}
+
+
+def pytest_runtest_logreport(report):
+    if "browser" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        reason = report.longrepr[-1] if report.skipped and isinstance(report.longrepr, tuple) else ""
+        _outcomes[report.outcome].append(reason)
+
+
+def pytest_terminal_summary(terminalreporter):
+    passed, failed, skipped = (_outcomes[key] for key in ("passed", "failed", "skipped"))
+    if not (passed or failed or skipped):
+        return
+    if skipped and not (passed or failed):
+        reason = skipped[0].removeprefix("Skipped: ")
+        terminalreporter.write_line(f"Browser tests: all {len(skipped)} SKIPPED ({reason})", yellow=True, bold=True)
+        return
+    terminalreporter.write_line(
+        f"Browser tests: {len(passed)} passed, {len(failed)} failed, {len(skipped)} skipped in Chromium "
+        f"({CHROMIUM}); screenshots in {SCREENSHOTS}",
+        green=not failed,
+        red=bool(failed),
+    )

@@ -1,17 +1,47 @@
-"""The platform admin portal in a real browser (issue 8 extends these scenarios)."""
+"""The platform admin portal in a real browser: Playwright driving Debian's Chromium against
+the live server. Skipped, with the reason, when Chromium is missing (morpheus/tests/browser.py).
+
+Screenshots of each step land in artifacts/screenshots/."""
+
+import json
+import urllib.error
+import urllib.request
 
 import pytest
+from django.utils import timezone
 
+from accounts.authentication import issue_access_token
 from accounts.tests.factories import TEST_PASSWORD
+from agents.tests.factories import AgentFactory
+from calls.models import CallStatus
+from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from morpheus.tests.browser import admin_sign_in, screenshot
+from tenants.models import CustomerStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def api_get(live_server, path: str, user) -> tuple[int, dict]:
+    """A real HTTP request to the live server, as the dashboard would make it."""
+    request = urllib.request.Request(
+        f"{live_server.url}{path}", headers={"Authorization": f"Bearer {issue_access_token(user)}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own live server
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def messages_on(page) -> str:
+    return page.inner_text("ul.messagelist")
 
 
 def test_it_lets_a_platform_admin_sign_in(page, live_server, platform_admin):
     admin_sign_in(page, live_server, platform_admin.email, TEST_PASSWORD)
     page.wait_for_selector("#site-name")
     assert "Morpheus platform admin" in page.inner_text("#site-name")
+    assert "Customers active" in page.inner_text("#platform-overview")
     screenshot(page, "admin-index")
 
 
@@ -21,3 +51,91 @@ def test_it_refuses_a_tenant_owner_whatever_their_role(page, live_server, alice)
     assert "staff account" in page.inner_text(".errornote")
     assert page.url.startswith(f"{live_server.url}/admin/login/")
     screenshot(page, "admin-tenant-owner-refused")
+
+
+def test_a_platform_admin_suspends_a_customer_and_its_api_requests_are_refused(
+    page, live_server, platform_admin, alice, bob, customer_a
+):
+    status, body = api_get(live_server, "/api/v1/customers/me", alice)
+    assert (status, body["success"]) == (200, True)
+
+    admin_sign_in(page, live_server, platform_admin.email, TEST_PASSWORD)
+    page.wait_for_selector("#platform-overview")
+    page.click("#platform-overview a:text('Customers active')")
+    page.wait_for_selector("#result_list")
+    assert "Alice Corp" in page.inner_text("#result_list") and "Bob Corp" in page.inner_text("#result_list")
+
+    # Find the customer...
+    page.fill("#searchbar", "Alice")
+    page.press("#searchbar", "Enter")
+    page.wait_for_selector("#result_list")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and "Alice Corp" in rows.first.inner_text()
+    screenshot(page, "admin-customer-found")
+
+    # ... and suspend it with the action.
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "suspend_customers")
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist")
+    assert "Suspended 1 customer: Alice Corp" in messages_on(page)
+    screenshot(page, "admin-customer-suspended")
+    customer_a.refresh_from_db()
+    assert customer_a.status == CustomerStatus.SUSPENDED
+
+    status, body = api_get(live_server, "/api/v1/customers/me", alice)
+    assert (status, body["success"], body["message"]) == (403, False, "Your organization's account is suspended")
+    status, _ = api_get(live_server, "/api/v1/customers/me", bob)
+    assert status == 200  # other tenants carry on
+
+    # It left the "active" list it was found in; from the full list, suspending it again is
+    # refused by name, and changes nothing.
+    page.goto(f"{live_server.url}/admin/tenants/customer/?q=Alice")
+    page.wait_for_selector("#result_list")
+    assert "Suspended" in page.inner_text("#result_list tbody tr")
+    page.locator("#result_list tbody tr input.action-select").first.check()
+    page.select_option("select[name=action]", "suspend_customers")
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist")
+    assert "Customer Alice Corp is already suspended" in messages_on(page)
+    screenshot(page, "admin-customer-already-suspended")
+
+
+def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(page, live_server, platform_admin, customer_a):
+    call = CallFactory(
+        agent=AgentFactory(customer=customer_a, name="Front Desk"), status=CallStatus.ACTIVE, answered_at=timezone.now()
+    )
+    TranscriptTurnFactory(call=call, role="user", content="Hi, is the shop open on Sunday?", end_of_turn_delay_ms=312.5)
+    TranscriptTurnFactory(
+        call=call,
+        role="assistant",
+        content="We are closed on Sundays, but open from nine on Monday.",
+        llm_ttft_ms=421.0,
+        tts_ttfb_ms=187.25,
+        e2e_latency_ms=934.75,
+    )
+
+    admin_sign_in(page, live_server, platform_admin.email, TEST_PASSWORD)
+    page.wait_for_selector("#platform-overview")
+    page.click("#platform-overview a:text('Calls active now')")
+    page.wait_for_selector("#result_list")
+    page.click(f"#result_list a:text-is('{call.pk}')")
+    page.wait_for_selector("text=Transcript (latency in milliseconds)")
+
+    transcript = page.inner_text("#turns-group")
+    assert "Hi, is the shop open on Sunday?" in transcript
+    assert "We are closed on Sundays, but open from nine on Monday." in transcript
+    for figure in ("312.5", "421.0", "187.25", "934.75"):
+        assert figure in transcript
+    screenshot(page, "admin-call-transcript")
+
+    page.click("a.end-call-link")
+    page.wait_for_selector("input[value='Yes, end the call']")
+    screenshot(page, "admin-call-end-confirm")
+    page.click("input[value='Yes, end the call']")
+    page.wait_for_selector("ul.messagelist")
+    assert f"Call #{call.pk} ended" in messages_on(page)
+    assert page.locator("a.end-call-link").count() == 0
+    screenshot(page, "admin-call-ended")
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.COMPLETED, "ended_by_user")

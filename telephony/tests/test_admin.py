@@ -75,3 +75,26 @@ def test_the_admin_assigns_an_agent_of_the_same_tenant(admin_client, customer_a)
     assert response.status_code == 302, form_errors(response)
     number.refresh_from_db()
     assert (number.agent, number.friendly_name) == (agent, "Routed")
+
+
+def test_a_number_on_a_call_cannot_be_deleted(admin_client, customer_a):
+    from calls.models import CallStatus
+    from calls.tests.factories import CallFactory
+
+    agent = AgentFactory(customer=customer_a)
+    number = PhoneNumberFactory(customer=customer_a, agent=agent)
+    call = CallFactory(agent=agent, phone_number=number)
+    assert admin_client.get(f"/admin/telephony/phonenumber/{number.pk}/delete/").status_code == 403
+    call.status = CallStatus.COMPLETED
+    call.save()
+    response = admin_client.post(f"/admin/telephony/phonenumber/{number.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not PhoneNumber.objects.filter(pk=number.pk).exists()
+
+
+def test_the_list_filters_numbers_without_an_agent(admin_client, customer_a):
+    routed = PhoneNumberFactory(customer=customer_a, agent=AgentFactory(customer=customer_a))
+    idle = PhoneNumberFactory(customer=customer_a)
+    page = admin_client.get("/admin/telephony/phonenumber/", {"agent__isempty": "1"})
+    assert list(page.context["cl"].result_list) == [idle]
+    page = admin_client.get("/admin/telephony/phonenumber/", {"agent__isempty": "0"})
+    assert list(page.context["cl"].result_list) == [routed]
