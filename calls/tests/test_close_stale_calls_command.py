@@ -36,7 +36,7 @@ def test_it_closes_stale_calls_and_says_how_many(livekit_server, django_capture_
 
     stale.refresh_from_db()
     fresh.refresh_from_db()
-    assert (stale.status, stale.end_reason) == (CallStatus.CANCELED, EndReason.STALE)
+    assert (stale.status, stale.end_reason) == (CallStatus.FAILED, EndReason.STALE)
     assert fresh.status == CallStatus.ACTIVE
     assert stale.room_name not in livekit_server.rooms  # the teardown task ran after commit
     assert run() == "Closed 0 stale call(s).\n"

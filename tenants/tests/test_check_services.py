@@ -104,7 +104,7 @@ def test_refused_credentials_are_down(eager_celery, livekit, settings):
     out = StringIO()
     with pytest.raises(CommandError, match="livekit is down"):
         call_command("check_services", stdout=out, no_color=True)
-    assert "LiveKit refused: unauthenticated" in out.getvalue()
+    assert "LiveKit unauthenticated: HTTP 401" in out.getvalue()
 
 
 def test_an_unreachable_redis_fails(quiet, settings):
