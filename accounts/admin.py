@@ -13,25 +13,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html
 
-from morpheus.admin_site import UUIDSearchMixin, changelist_url, run_service_action
+from morpheus.admin_site import UUIDSearchMixin, changelist_url, run_service_action, yes_no_filter
 
 from .models import RefreshToken, User
 from .services import user_invitation_resend, user_reactivate, user_sessions_revoke, user_suspend
 
-
-class RemovedFilter(admin.SimpleListFilter):
-    title = "removed"
-    parameter_name = "deleted"
-
-    def lookups(self, request, model_admin):
-        return (("no", "Not removed"), ("yes", "Removed"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+RemovedFilter = yes_no_filter(
+    title="removed", parameter_name="deleted", yes="Removed", no="Not removed", condition=Q(deleted_at__isnull=False)
+)
 
 
 def _live_sessions():

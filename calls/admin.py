@@ -9,13 +9,13 @@ stops an operator from closing a call.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from morpheus.admin_site import json_block, refusal_message, run_service_action
+from morpheus.admin_site import json_block, refusal_message, run_service_action, yes_no_filter
 
 from .models import OPEN_CALL_STATUSES, Call, EndReason, TranscriptTurn
 from .selectors import turns_summary
@@ -26,19 +26,9 @@ def _end(call: Call) -> Call:
     return call_end(call=call, reason=EndReason.ENDED_BY_USER, teardown=TEARDOWN_LATER)
 
 
-class OpenFilter(admin.SimpleListFilter):
-    title = "open"
-    parameter_name = "open"
-
-    def lookups(self, request, model_admin):
-        return (("yes", "Ringing or active"), ("no", "Ended"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(status__in=OPEN_CALL_STATUSES)
-        if self.value() == "no":
-            return queryset.exclude(status__in=OPEN_CALL_STATUSES)
-        return queryset
+OpenFilter = yes_no_filter(
+    title="open", parameter_name="open", yes="Ringing or active", no="Ended", condition=Q(status__in=OPEN_CALL_STATUSES)
+)
 
 
 class TranscriptTurnInline(admin.TabularInline):

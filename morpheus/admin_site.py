@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.forms.fields import InvalidJSONInput
 from django.urls import reverse
 from django.utils import timezone
@@ -177,3 +177,22 @@ def run_service_action(
         noun = opts.verbose_name if len(names) == 1 else opts.verbose_name_plural
         modeladmin.message_user(request, f"{done} {len(names)} {noun}: {', '.join(names)}", messages.SUCCESS)
     return results
+
+
+def yes_no_filter(*, title: str, parameter_name: str, yes: str, no: str, condition: Q) -> type:
+    """A changelist filter with two choices: rows matching `condition`, and the rest."""
+
+    class YesNoFilter(admin.SimpleListFilter):
+        def lookups(self, request, model_admin):
+            return (("yes", yes), ("no", no))
+
+        def queryset(self, request, queryset):
+            if self.value() == "yes":
+                return queryset.filter(condition)
+            if self.value() == "no":
+                return queryset.exclude(condition)
+            return queryset
+
+    YesNoFilter.title = title
+    YesNoFilter.parameter_name = parameter_name
+    return YesNoFilter

@@ -9,14 +9,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 from agents.models import Agent
 from calls.models import OPEN_CALL_STATUSES, Call
-from morpheus.admin_site import READABLE_JSON, UUIDSearchMixin, changelist_url, run_service_action
+from morpheus.admin_site import READABLE_JSON, UUIDSearchMixin, changelist_url, run_service_action, yes_no_filter
 from telephony.models import PhoneNumber
 
 from . import validators
@@ -37,19 +37,9 @@ def _count_of(model, **filters):
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
-class DeletedFilter(admin.SimpleListFilter):
-    title = "deleted"
-    parameter_name = "deleted"
-
-    def lookups(self, request, model_admin):
-        return (("no", "Not deleted"), ("yes", "Deleted"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+DeletedFilter = yes_no_filter(
+    title="deleted", parameter_name="deleted", yes="Deleted", no="Not deleted", condition=Q(deleted_at__isnull=False)
+)
 
 
 class CustomerAdminForm(forms.ModelForm):
