@@ -101,7 +101,7 @@ async def invoke(
             aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as session,
             session.post(spec.url, data=body, headers=headers, allow_redirects=False) as response,
         ):
-            raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
+            raw = await _read_capped(response.content, MAX_RESPONSE_BYTES + 1)
             status = response.status
     except TimeoutError:
         raise FunctionCallError(f"The function `{spec.name}` did not answer within {timeout:g} seconds.")
@@ -120,6 +120,18 @@ async def invoke(
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise FunctionCallError(f"The function `{spec.name}` answered with something that is not JSON.")
+
+
+async def _read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes of the body. StreamReader.read(n) returns whatever has arrived
+    (possibly fewer than n bytes), so keep reading until the limit or the end."""
+    raw = bytearray()
+    while len(raw) < limit:
+        chunk = await stream.read(limit - len(raw))
+        if not chunk:
+            break
+        raw.extend(chunk)
+    return bytes(raw)
 
 
 def _is_literal_private(host: str) -> bool:
