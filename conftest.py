@@ -8,12 +8,25 @@ import pytest
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
+from morpheus.celery import app as celery_app
 from morpheus.testing import client_for
 from tenants.tests.factories import CustomerFactory
 
 # Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests, and
 # `livekit_server`, the local LiveKit (Twirp) server every LiveKit test talks to.
 pytest_plugins = ["morpheus.tests.browser", "morpheus.testing_livekit"]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run inline, even when the suite runs against a real broker (REDIS_URL), so a
+    test sees what the worker would have done; the tests that start a real worker turn
+    this off for themselves and it is restored after each test."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -3,20 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from morpheus.celery import app as celery_app
-
 from .smtp import SmtpServer
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks run inline (as with no REDIS_URL), even when the suite runs against a real
-    broker; the one test that needs a real worker turns this off."""
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved
 
 
 @pytest.fixture(autouse=True)

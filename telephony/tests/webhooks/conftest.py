@@ -1,8 +1,7 @@
-"""The webhook tests use the calls app's LiveKit server and eager Celery fixtures."""
+"""Webhook fixtures; `livekit_server` and eager Celery come from the root conftest."""
 
 import pytest
 
-from calls.tests.conftest import eager_celery  # noqa: F401
 from telephony.tests.factories import PhoneNumberFactory
 
 TWILIO_TOKEN = "twilio-auth-token-for-tests-0123456789abcdef"
@@ -17,7 +16,7 @@ def fresh_webhook_throttle():
 
 
 @pytest.fixture
-def voice_settings(settings, livekit_server):  # noqa: F811 - the fixture, by name
+def voice_settings(settings, livekit_server):
     settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
     settings.LIVEKIT_SIP_URI = "sip:morpheus.sip.example.com;transport=tcp"
     settings.VOICE_AGENT_NAME = "morpheus-voice-agent"
