@@ -6,6 +6,8 @@ are whole response bodies, as the dashboard receives them.
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
+from morpheus.api.envelope import example_envelope
+
 from .serializers import (
     AuthOutput,
     EmailInput,
@@ -32,19 +34,12 @@ TOKENS = {"accessToken": "eyJhbGciOiJIUzI1Ni...", "refreshToken": "kq3V9yY0cJb2m
 STAMP = "2026-02-05T21:30:00.000Z"
 
 
-def _body(path: str, method: str, status: int, message: str, data) -> dict:
-    return {
-        "success": True,
-        "status": status,
-        "message": message,
-        "data": data,
-        "requestInfo": {"url": f"/api/v1{path}", "ip": "::1", "method": method},
-    }
-
-
 def _example(path: str, method: str, status: int, message: str, data) -> OpenApiExample:
     return OpenApiExample(
-        message, value=_body(path, method, status, message, data), response_only=True, status_codes=[str(status)]
+        message,
+        value=example_envelope(data, message, f"/api/v1{path}", method, status),
+        response_only=True,
+        status_codes=[str(status)],
     )
 
 

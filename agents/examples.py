@@ -3,19 +3,11 @@ the renderer really produces."""
 
 from drf_spectacular.utils import OpenApiExample
 
+from morpheus.api.envelope import example_envelope as envelope
+
 from .catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
 
 CUSTOMER_ID = "880e8400-e29b-41d4-a716-446655440000"
-
-
-def envelope(data, message: str, url: str, method: str, status: int = 200) -> dict:
-    return {
-        "success": True,
-        "status": status,
-        "message": message,
-        "data": data,
-        "requestInfo": {"url": url, "ip": "::1", "method": method},
-    }
 
 
 AGENT = {

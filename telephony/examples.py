@@ -2,7 +2,8 @@
 
 from drf_spectacular.utils import OpenApiExample
 
-from agents.examples import CUSTOMER_ID, envelope
+from agents.examples import CUSTOMER_ID
+from morpheus.api.envelope import example_envelope as envelope
 
 NUMBER = {
     "id": 2,
