@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
@@ -22,7 +23,7 @@ from morpheus.api.exceptions import Conflict
 from . import livekit_client, rooms
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
-from .selectors import turns_summary
+from .selectors import agent_for_simulation, turns_summary
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,20 @@ def _remember_dispatch(call: Call, dispatch_id: str) -> None:
 
 
 # --- Starting calls -------------------------------------------------------------------
+
+
+def simulation_agent_resolve(*, user, agent_id: int | None):
+    """The agent to simulate: the one named (any status, the caller's tenant only), or the
+    tenant's most recently updated active agent. Raises a validation error naming agentId."""
+    agent = agent_for_simulation(customer_id=user.customer_id, agent_id=agent_id)
+    if agent is None:
+        message = (
+            f"Agent with ID {agent_id} does not exist"
+            if agent_id is not None
+            else "No active agent to simulate: activate an agent or pass agentId"
+        )
+        raise ValidationError({"agent_id": [message]})
+    return agent
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """The /calls API: history, detail with transcript, end, join-agent, simulate."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
 
 from morpheus.api.responses import ok
@@ -149,14 +149,6 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     def simulate(self, request):
         body = SimulateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        agent_id = body.validated_data.get("agentId")
-        agent = selectors.agent_for_simulation(customer_id=request.user.customer_id, agent_id=agent_id)
-        if agent is None:
-            message = (
-                f"Agent with ID {agent_id} does not exist"
-                if agent_id is not None
-                else "No active agent to simulate: activate an agent or pass agentId"
-            )
-            raise serializers.ValidationError({"agentId": [message]})
+        agent = services.simulation_agent_resolve(user=request.user, agent_id=body.validated_data.get("agentId"))
         started = services.call_start_simulation(user=request.user, agent=agent)
         return ok(SimulationOutput(started).data, "Simulation started")

@@ -117,20 +117,6 @@ class TeamUserOutput(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
 
 
-class TeamUserDetailOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    email = serializers.EmailField()
-    name = serializers.CharField()
-    customerId = serializers.UUIDField(source="customer_id")
-    role = serializers.ChoiceField(choices=TENANT_ROLE_CHOICES)
-    status = serializers.ChoiceField(choices=UserStatus.choices)
-    provider = serializers.CharField()
-    emailVerified = serializers.BooleanField(source="email_verified")
-    lastLoginAt = serializers.DateTimeField(source="last_login_at", allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-
 class InvitedUserOutput(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
@@ -142,6 +128,12 @@ class InvitedUserOutput(serializers.Serializer):
     emailVerified = serializers.BooleanField(source="email_verified")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class TeamUserDetailOutput(InvitedUserOutput):
+    """One team member: the invited user's fields plus when they last logged in."""
+
+    lastLoginAt = serializers.DateTimeField(source="last_login_at", allow_null=True)
 
 
 class InviteInput(serializers.Serializer):
