@@ -9,12 +9,12 @@ import pytest
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 from morpheus.celery import app as celery_app
-from morpheus.testing import client_for
 from tenants.tests.factories import CustomerFactory
+from testsupport.api import client_for
 
 # Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests, and
 # `livekit_server`, the local LiveKit (Twirp) server every LiveKit test talks to.
-pytest_plugins = ["morpheus.tests.browser", "morpheus.testing_livekit"]
+pytest_plugins = ["morpheus.tests.browser", "testsupport.livekit"]
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
+from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
 from . import tokens
@@ -218,12 +219,11 @@ def _validate_user(user: User, password: str, *, report_as: str = "password") ->
 
 def email_verification_request(*, email: str) -> str:
     """Mails a sign-up link for an address not registered yet; returns the address."""
-    from .tasks import send_verification_email
-
     email = normalize_email(email)
     if user_email_taken(email=email):
         raise Conflict(EMAIL_TAKEN_MESSAGE)
-    transaction.on_commit(lambda: send_verification_email.delay(email))
+    with transaction.atomic():
+        outbox.enqueue("accounts.tasks.send_verification_email", email)
     return email
 
 
@@ -286,10 +286,9 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> Session:
 
 def user_invitation_send(*, user: User, invited_by: User | None = None) -> None:
     """Mails the invitation link once the surrounding transaction commits."""
-    from .tasks import send_invitation_email
-
     invited_by_id = str(invited_by.pk) if invited_by else None
-    transaction.on_commit(lambda: send_invitation_email.delay(str(user.pk), invited_by_id))
+    with transaction.atomic():
+        outbox.enqueue("accounts.tasks.send_invitation_email", str(user.pk), invited_by_id)
 
 
 def _invitation_open(user: User | None, claims: dict) -> bool:
@@ -346,12 +345,11 @@ def invitation_accept(*, token: str, password: str, name: str | None = None, cli
 def password_reset_request(*, email: str) -> None:
     """Mails a reset link when an active user has this address; silent otherwise, so
     the answer never tells whether an account exists."""
-    from .tasks import send_password_reset_email
-
     user = user_get_active_by_email(email=email)
     if user is not None:
         user_id = str(user.pk)
-        transaction.on_commit(lambda: send_password_reset_email.delay(user_id))
+        with transaction.atomic():
+            outbox.enqueue("accounts.tasks.send_password_reset_email", user_id)
 
 
 def _reset_open(user: User | None, claims: dict) -> bool:

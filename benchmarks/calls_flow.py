@@ -48,10 +48,10 @@ def main() -> None:
     from accounts.tests.factories import UserFactory
     from agents.tests.factories import AgentFactory
     from calls.tests.factories import CallFactory, TranscriptTurnFactory
-    from morpheus.testing import client_for
-    from morpheus.testing_livekit import LiveKitServer
     from telephony.tests.factories import PhoneNumberFactory
     from tenants.tests.factories import CustomerFactory
+    from testsupport.api import client_for
+    from testsupport.livekit import LiveKitServer
 
     server = LiveKitServer().start()
     settings.LIVEKIT_URL, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = (

@@ -49,8 +49,8 @@ def main():
     from accounts.models import Role
     from accounts.tests.factories import UserFactory
     from morpheus.celery import app as celery_app
-    from morpheus.testing import client_for
     from tenants.tests.factories import CustomerFactory
+    from testsupport.api import client_for
 
     logging.disable(logging.INFO)  # the eager invitation task logs every run
     setup_test_environment()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 
+from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
 from . import livekit_client, rooms
@@ -158,8 +159,6 @@ def call_start_inbound(
 
 @transaction.atomic
 def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
-    from .tasks import dispatch_agent
-
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -179,7 +178,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
         metadata=rooms.room_metadata(call),
     )
-    transaction.on_commit(lambda: dispatch_agent.delay(call.id))
+    outbox.enqueue("calls.tasks.dispatch_agent", call.id)
     return call
 
 
@@ -262,8 +261,6 @@ def call_end(
     Raises CallAlreadyEnded (409) when the call is not open: callers that only need the call
     closed catch it. Returns the updated call.
     """
-    from .tasks import finalize_call, teardown_call_room
-
     if status is not None and status in OPEN_CALL_STATUSES:
         raise ValueError(f"{status} is not a final status")
     locked = Call.objects.select_for_update().get(pk=call.pk)
@@ -301,8 +298,8 @@ def call_end(
     )
     call_id = locked.pk
     if teardown == TEARDOWN_LATER:
-        transaction.on_commit(lambda: teardown_call_room.delay(call_id))
-    transaction.on_commit(lambda: finalize_call.delay(call_id))
+        outbox.enqueue("calls.tasks.teardown_call_room", call_id)
+    outbox.enqueue("calls.tasks.finalize_call", call_id)
     logger.info("Call %s ended: %s (%s)", call_id, locked.status, reason)
     return locked
 

@@ -249,6 +249,16 @@ CELERY_TIMEZONE = "UTC"
 # Periodic jobs (docs/operations.md). Each run expires before the next one is due, so
 # runs queued while no worker was up do not pile up and all fire at once on restart.
 CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "morpheus.tasks.outbox_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "outbox-purge": {
+        "task": "morpheus.tasks.outbox_purge",
+        "schedule": 60.0 * 60,
+        "options": {"expires": 55 * 60},
+    },
     "close-stale-calls": {
         "task": "calls.tasks.close_stale_calls",
         "schedule": 60.0,
@@ -281,6 +291,12 @@ ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")
 TELNYX_TIMESTAMP_TOLERANCE_SECONDS = 300
+
+# --- Secrets at rest (morpheus/crypto.py) -------------------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotate by prepending a
+# new key, run `manage.py rotate_encryption_keys`, then drop the old one). Unset derives
+# one key from SECRET_KEY, which is fine for development and a single deployment.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # --- Security headers (production) -----------------------------------------------
 if NUM_PROXIES > 0:

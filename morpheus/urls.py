@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
-from .errors import server_error
+from .error_views import server_error
 
 api_v1 = [
     path("health", views.health, name="health"),

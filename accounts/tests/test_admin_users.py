@@ -17,7 +17,7 @@ from accounts.services import (
     user_suspend,
 )
 from morpheus.api.exceptions import Conflict
-from morpheus.testing import assert_error, assert_success, client_for
+from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory
 from .helpers import links_in

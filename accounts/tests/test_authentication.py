@@ -11,7 +11,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 from accounts.authentication import issue_access_token
 from accounts.models import User, UserStatus
 from accounts.tokens import make_email_verification_token
-from morpheus.testing import assert_error, assert_success, client_for
+from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import UserFactory
 from .helpers import all_keys

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from accounts.models import RefreshToken, Role, User
-from morpheus.testing import assert_success
+from testsupport.api import assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from accounts.tokens import (
     password_fingerprint,
     read_invitation_token,
 )
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 from .factories import UserFactory
 from .helpers import STRONG_PASSWORD, backdated_token, mailed_link, tamper, token_of

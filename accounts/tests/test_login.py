@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import RefreshToken, User, UserStatus
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 from .factories import TEST_PASSWORD, UserFactory
 from .helpers import all_keys

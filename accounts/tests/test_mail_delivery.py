@@ -14,7 +14,7 @@ from celery.signals import task_received
 
 from accounts.models import User
 from morpheus.celery import app as celery_app
-from morpheus.testing import assert_success
+from testsupport.api import assert_success
 
 from .helpers import STRONG_PASSWORD, mailed_link, token_of
 

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import RefreshToken, User, UserStatus
 from accounts.tokens import make_email_verification_token, make_invitation_token, make_password_reset_token
-from morpheus.testing import client_for
+from testsupport.api import client_for
 
 from .factories import TEST_PASSWORD, UserFactory
 from .helpers import STRONG_PASSWORD, all_keys

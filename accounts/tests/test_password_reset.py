@@ -10,7 +10,7 @@ from accounts.tokens import (
     make_password_reset_token,
     read_password_reset_token,
 )
-from morpheus.testing import assert_error, assert_success, client_for
+from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory
 from .helpers import backdated_token, mailed_link, tamper, token_of

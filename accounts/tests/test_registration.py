@@ -10,7 +10,7 @@ from accounts.tokens import (
     make_invitation_token,
     make_password_reset_token,
 )
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 from .factories import UserFactory
 from .helpers import STRONG_PASSWORD, backdated_token, mailed_link, tamper, token_of

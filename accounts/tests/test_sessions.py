@@ -9,7 +9,7 @@ from accounts.models import RefreshToken, User, UserStatus
 from accounts.selectors import refresh_token_hash
 from accounts.services import refresh_tokens_purge_expired
 from accounts.tasks import purge_expired_tokens
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 from .factories import TEST_PASSWORD
 

@@ -4,7 +4,7 @@ import pytest
 
 from agents.models import Agent, TTSProvider
 from agents.tests.factories import AgentFactory
-from morpheus.testing import assert_error
+from testsupport.api import assert_error
 
 pytestmark = pytest.mark.django_db
 

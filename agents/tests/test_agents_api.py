@@ -8,8 +8,8 @@ from agents.models import Agent, AgentStatus, LLMProvider, STTProvider, TTSProvi
 from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory
-from morpheus.testing import assert_error, assert_success, client_for
 from telephony.tests.factories import PhoneNumberFactory
+from testsupport.api import assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import pytest
 
 from agents.models import Agent
 from agents.tests.factories import AgentFactory
-from morpheus.testing import assert_error, assert_success
 from telephony.tests.factories import PhoneNumberFactory
 from tenants.tests.cross_tenant import CrossTenantMatrix
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.catalogue import OPENAI_VOICES
 from agents.models import LLMProvider, STTProvider, TTSProvider
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -1,2 +1,2 @@
-"""Fixtures of the calls tests. `livekit_server` (morpheus/testing_livekit.py) comes from the
+"""Fixtures of the calls tests. `livekit_server` (testsupport/livekit.py) comes from the
 root conftest, for every app."""

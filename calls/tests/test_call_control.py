@@ -9,7 +9,7 @@ from django.utils import timezone
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallDirection, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from agents.tests.factories import AgentFactory
 from calls.models import CallDirection, CallStatus, TurnRole
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
-from morpheus.testing import assert_error, assert_success
 from telephony.tests.factories import PhoneNumberFactory
 from tenants.tests.cross_tenant import CrossTenantMatrix
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from livekit import api
 
 from calls import livekit_client
 from calls.livekit_client import LiveKitUnavailable
-from morpheus.testing_livekit import LiveKitServer
+from testsupport.livekit import LiveKitServer
 
 
 def test_it_creates_a_room_with_protobuf_and_a_signed_token(livekit_server, settings):

@@ -10,7 +10,7 @@ from livekit import api
 from agents.models import AgentStatus
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallDirection, CallStatus
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

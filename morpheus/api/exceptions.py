@@ -1,7 +1,7 @@
 """Every API error becomes the error envelope here; views and services just raise.
 
-Services raise Django's ValidationError (model-field names) or the API errors below;
-serializers raise DRF's ValidationError (already camelCase field names).
+Services raise `morpheus.errors` domain errors or Django's ValidationError (model-field
+names); serializers raise DRF's ValidationError (already camelCase field names).
 """
 
 import logging
@@ -13,6 +13,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+
+from morpheus import errors as domain
 
 from .casing import to_camel
 
@@ -80,8 +82,27 @@ def _error(message: str, http_status: int, errors=None, headers=None) -> Respons
     return Response(data, status=http_status, headers=headers)
 
 
+def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
+    if isinstance(exc, domain.ValidationFailed):
+        return exceptions.ValidationError(
+            {
+                key if key == "__all__" else ".".join(to_camel(p) for p in key.split(".")): v
+                for key, v in exc.errors.items()
+            }
+        )
+    if isinstance(exc, domain.RateLimited):
+        return exceptions.Throttled(wait=exc.retry_after)
+    api_exc = exceptions.APIException(exc.message)
+    api_exc.status_code = exc.status_code
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        api_exc.auth_header = 'Bearer realm="api"'
+    return api_exc
+
+
 def envelope_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, domain.DomainError):
+        exc = _from_domain(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_detail(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

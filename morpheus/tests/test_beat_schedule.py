@@ -6,6 +6,8 @@ from django.conf import settings
 from morpheus.celery import app as celery_app
 
 EXPECTED = {
+    "outbox-sweep": ("morpheus.tasks.outbox_sweep", 30.0),
+    "outbox-purge": ("morpheus.tasks.outbox_purge", 3600.0),
     "close-stale-calls": ("calls.tasks.close_stale_calls", 60.0),
     "purge-expired-tokens": ("accounts.tasks.purge_expired_tokens", 3600.0),
 }

@@ -4,7 +4,7 @@ import logging
 import pytest
 from django.core.cache import cache
 
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("morpheus.tests.urls")]
 

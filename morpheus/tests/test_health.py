@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 
 from morpheus import health
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

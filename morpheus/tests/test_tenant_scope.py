@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.tests.factories import AgentFactory
 from morpheus.api.viewsets import TenantScopedViewSet
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("morpheus.tests.urls")]
 

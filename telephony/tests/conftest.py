@@ -1,3 +1,3 @@
-"""Fixtures of the telephony tests: the local LiveKit server (morpheus/testing_livekit.py)."""
+"""Fixtures of the telephony tests: the local LiveKit server (testsupport/livekit.py)."""
 
-from morpheus.testing_livekit import livekit_server  # noqa: F401
+from testsupport.livekit import livekit_server  # noqa: F401

@@ -4,10 +4,10 @@ every route, exactly like a missing one, and nothing of it changes or leaks."""
 import pytest
 
 from agents.tests.factories import AgentFactory
-from morpheus.testing import assert_error, assert_success
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
 from tenants.tests.cross_tenant import CrossTenantMatrix
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

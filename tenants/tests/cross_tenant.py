@@ -26,7 +26,7 @@ import uuid
 
 import pytest
 
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 JSON_METHODS = ("post", "put", "patch")
 

@@ -13,9 +13,9 @@ from rest_framework.exceptions import PermissionDenied
 from agents.tests.factories import AgentFactory
 from calls.tests.factories import CallFactory
 from morpheus.api.exceptions import Conflict
-from morpheus.testing import assert_error, assert_success
 from tenants.models import Customer, CustomerStatus
 from tenants.services import customer_reactivate, customer_suspend
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from morpheus.celery import app as celery_app
-from morpheus.testing_livekit import LiveKitServer
+from testsupport.livekit import LiveKitServer
 
 pytestmark = pytest.mark.django_db
 needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real Redis)")

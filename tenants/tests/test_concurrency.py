@@ -14,9 +14,9 @@ from django.db import connection, transaction
 
 from accounts.models import Role, User
 from accounts.tests.factories import UserFactory
-from morpheus.testing import client_for
 from tenants.models import Customer
 from tenants.tests.factories import CustomerFactory
+from testsupport.api import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -6,8 +6,8 @@ import pytest
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
-from morpheus.testing import assert_error, assert_success, client_for
 from tenants.models import Customer
+from testsupport.api import assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

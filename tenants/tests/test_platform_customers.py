@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
-from morpheus.testing import assert_error, assert_success, client_for
 from tenants.models import Customer
 from tenants.tests.factories import CustomerFactory
+from testsupport.api import assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

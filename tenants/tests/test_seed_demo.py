@@ -11,10 +11,10 @@ from django.core.management.base import CommandError
 from accounts.models import Role, User, UserStatus
 from accounts.tests.factories import UserFactory
 from agents.models import Agent, AgentStatus
-from morpheus.testing import assert_success, client_for
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
 from tenants.models import Customer
+from testsupport.api import assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.db import connection, connections
 from django.test import override_settings
 
 from morpheus.celery import app as celery_app
-from morpheus.testing import assert_error, assert_success
 from tenants import system_health
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

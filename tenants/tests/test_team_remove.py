@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
 from accounts.tests.factories import UserFactory
-from morpheus.testing import assert_error, assert_success, client_for
+from testsupport.api import assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

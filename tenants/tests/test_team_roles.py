@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import Role, User, UserStatus
 from accounts.tests.factories import UserFactory
-from morpheus.testing import assert_error, assert_success, client_for
+from testsupport.api import assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 

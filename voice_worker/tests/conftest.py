@@ -39,7 +39,7 @@ def dispatch_metadata(call, **overrides) -> str:
 
 @pytest.fixture
 def livekit_server(livekit_server, monkeypatch):
-    """The shared LiveKit double (morpheus/testing_livekit.py) holding the job's room; the
+    """The shared LiveKit double (testsupport/livekit.py) holding the job's room; the
     worker's own LiveKit API (`ctx.api`) reads the LIVEKIT_* environment, so set it too."""
     monkeypatch.setenv("LIVEKIT_URL", livekit_server.url)
     monkeypatch.setenv("LIVEKIT_API_KEY", livekit_server.api_key)

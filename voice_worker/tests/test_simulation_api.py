@@ -10,7 +10,7 @@ from django.utils import timezone
 from agents.tests.factories import AgentFactory
 from calls.models import CallDirection, CallStatus, EndReason, TranscriptTurn
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 from voice_worker.config import DEFAULT_MAX_DURATION_MESSAGE
 
 from .servers import ChatReply, FunctionServer

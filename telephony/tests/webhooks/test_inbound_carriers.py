@@ -9,8 +9,8 @@ from twilio.request_validator import RequestValidator
 
 from agents.models import AgentStatus
 from calls.models import Call, CallStatus
-from morpheus.testing import assert_error
 from telephony.livekit_sip import room_for_sip_user
+from testsupport.api import assert_error
 
 from .carriers import BASE, Telnyx, parse_xml, twilio_call_params, twilio_post
 from .conftest import TWILIO_TOKEN

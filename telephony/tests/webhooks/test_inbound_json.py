@@ -7,8 +7,8 @@ import pytest
 
 from agents.models import AgentStatus
 from calls.models import Call, CallStatus
-from morpheus.testing import assert_error, assert_success
 from telephony.tests.factories import PhoneNumberFactory
+from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 

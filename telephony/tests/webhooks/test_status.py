@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory
-from morpheus.testing import assert_error, assert_success
+from testsupport.api import assert_error, assert_success
 
 from .carriers import Telnyx, parse_xml, twilio_post
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from calls.models import CallStatus, EndReason
 from calls.tests.factories import CallFactory
-from morpheus.testing import assert_error
+from testsupport.api import assert_error
 
 from .carriers import parse_xml, twilio_post
 

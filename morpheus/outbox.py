@@ -1,0 +1,97 @@
+"""The durable outbox: work that must follow a commit, never a bare `.delay()`.
+
+    from morpheus import outbox
+    outbox.enqueue("calls.tasks.finalize_call", call.id)
+
+`enqueue` writes an `OutboxMessage` in the caller's transaction (it must be inside
+one: a service with @transaction.atomic). After the commit the task is published to
+the broker right away; if the broker is down the row stays `pending` and
+`morpheus.tasks.outbox_sweep` (beat, every 30 s) publishes it later. A rolled-back
+transaction takes the row with it, so nothing runs for a change that never happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger("morpheus.outbox")
+
+# Rows younger than this are still being published by the request that wrote them.
+SWEEP_GRACE_SECONDS = 30
+# A row that failed to publish this often is given up and kept as `failed` for an operator.
+MAX_PUBLISH_ATTEMPTS = 1000
+
+
+def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> OutboxMessage:
+    """Records `task_name(*args, **kwargs)` to run after the current transaction commits."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox.enqueue must run inside a transaction (use @transaction.atomic)")
+    run_after = timezone.now() + timedelta(seconds=countdown) if countdown else None
+    message = OutboxMessage.objects.create(task_name=task_name, args=list(args), kwargs=kwargs, run_after=run_after)
+    message_id = message.pk
+    transaction.on_commit(lambda: publish(message_id))
+    return message
+
+
+def publish(message_id: int) -> bool:
+    """Sends one pending row to the broker and marks it sent; False if it stays pending."""
+    from celery import current_app
+
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=OutboxStatus.PENDING)
+            .first()
+        )
+        if message is None:  # already sent, or another publisher holds it
+            return False
+        message.attempts += 1
+        # A down broker must fail fast: the request that committed is waiting on us.
+        options: dict[str, Any] = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}}
+        if message.run_after and message.run_after > timezone.now():
+            options["eta"] = message.run_after
+        try:
+            task = current_app.tasks.get(message.task_name)
+            if task is not None:  # apply_async honours task_always_eager (tests, `make run`)
+                task.apply_async(args=message.args, kwargs=message.kwargs, **options)
+            else:
+                current_app.send_task(message.task_name, args=message.args, kwargs=message.kwargs, **options)
+        except Exception as exc:  # the broker is down or refused: keep the row for the sweeper
+            if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+                raise
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= MAX_PUBLISH_ATTEMPTS:
+                message.status = OutboxStatus.FAILED
+            message.save(update_fields=["attempts", "last_error", "status"])
+            logger.warning("Outbox %s (%s) not published: %s", message.pk, message.task_name, exc)
+            return False
+        message.status = OutboxStatus.SENT
+        message.sent_at = timezone.now()
+        message.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        return True
+
+
+def sweep(*, limit: int = 500) -> int:
+    """Publishes pending rows the request that wrote them could not; returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    ids = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for message_id in ids if publish(message_id))
+
+
+def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:
+    """Deletes rows sent long ago; the table keeps only recent history."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = OutboxMessage.objects.filter(status=OutboxStatus.SENT, sent_at__lt=cutoff).delete()
+    return deleted

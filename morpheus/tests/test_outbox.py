@@ -1,0 +1,79 @@
+"""The durable outbox: work follows a commit, survives a broker outage, never runs for a rollback."""
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from morpheus import outbox
+from morpheus.celery import app as celery_app
+from morpheus.models import OutboxMessage, OutboxStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RAN: list = []
+
+
+@celery_app.task(name="morpheus.tests.record_run")
+def record_run(value, *, tag=""):
+    RAN.append((value, tag))
+
+
+@pytest.fixture(autouse=True)
+def clear_runs():
+    RAN.clear()
+
+
+def test_it_runs_the_task_after_the_commit_and_marks_the_row_sent():
+    with transaction.atomic():
+        message = outbox.enqueue("morpheus.tests.record_run", 7, tag="x")
+        assert RAN == []  # nothing runs before the commit
+    assert RAN == [(7, "x")]
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT
+    assert message.attempts == 1 and message.sent_at is not None
+
+
+def test_a_rolled_back_transaction_leaves_no_row_and_runs_nothing():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.enqueue("morpheus.tests.record_run", 1)
+        raise RuntimeError("boom")
+    assert RAN == []
+    assert not OutboxMessage.objects.exists()
+
+
+def test_enqueue_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        outbox.enqueue("morpheus.tests.record_run", 1)
+
+
+@pytest.fixture
+def broker_down():
+    """A real (non-eager) publish to a broker address nothing listens on."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.broker_url
+    conf.task_always_eager = False
+    conf.broker_url = "redis://127.0.0.1:1/0"
+    celery_app._pool = celery_app.amqp._producer_pool = None  # the next publish dials the dead address
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        yield
+    conf.task_always_eager, conf.broker_url = saved
+    celery_app._pool = celery_app.amqp._producer_pool = None
+
+
+def test_a_broker_outage_keeps_the_row_pending_and_the_sweeper_delivers_it_later(broker_down):
+    with transaction.atomic():
+        message = outbox.enqueue("morpheus.tests.record_run", 42)
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.PENDING
+    assert message.attempts == 1 and "Error" in message.last_error
+    assert RAN == []
+
+    # The broker is back (eager stands in for a worker); the sweeper publishes old rows only.
+    celery_app.conf.task_always_eager = True
+    assert outbox.sweep() == 0  # still inside the grace period of its own request
+    OutboxMessage.objects.filter(pk=message.pk).update(created_at=message.created_at.replace(year=2000))
+    assert outbox.sweep() == 1
+    assert RAN == [(42, "")]
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT and message.attempts == 2
+    assert outbox.sweep() == 0  # sent rows are never published twice

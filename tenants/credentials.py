@@ -1,0 +1,42 @@
+"""Which provider credentials a tenant's work uses: its own first, the platform's after.
+
+Every caller that talks to a model provider on a customer's behalf (the voice worker,
+post-call analysis, agent tests) asks here, so bring-your-own keys apply everywhere at
+once. Today only the platform keys from settings exist; customer-stored keys (issue 15)
+are looked up first once they exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+PLATFORM_KEY_SETTINGS = {
+    "openai": "OPENAI_API_KEY",
+    "deepgram": "DEEPGRAM_API_KEY",
+    "elevenlabs": "ELEVENLABS_API_KEY",
+}
+
+
+@dataclass(frozen=True)
+class ProviderCredential:
+    vendor: str
+    api_key: str
+    base_url: str | None
+    source: str  # "customer" or "platform"
+
+
+def provider_credential(*, customer_id, vendor: str) -> ProviderCredential | None:
+    """The key (and OpenAI-compatible base URL) to use for `vendor`, or None if none is set."""
+    setting = PLATFORM_KEY_SETTINGS.get(vendor)
+    key = getattr(settings, setting, "") if setting else ""
+    if not key:
+        return None
+    base_url = (getattr(settings, "OPENAI_BASE_URL", "") or None) if vendor == "openai" else None
+    return ProviderCredential(vendor=vendor, api_key=key, base_url=base_url, source="platform")
+
+
+def platform_key_setting(vendor: str) -> str:
+    """The environment variable to name in a 503 when nothing is configured."""
+    return PLATFORM_KEY_SETTINGS.get(vendor, vendor.upper() + "_API_KEY")
