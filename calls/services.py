@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 
+from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
@@ -108,6 +110,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
         room_name=rooms.new_room_name(rooms.SIMULATION_ROOM_PREFIX),
         created_by=user,
     )
+    rollups_call_changed(call)
     ttl = rooms.simulation_token_ttl()
     token = livekit_client.participant_token(
         room_name=call.room_name,
@@ -197,6 +200,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         started_at=timezone.now(),
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
     )
+    rollups_call_changed(call)
     livekit_client.create_room(
         call.room_name,
         empty_timeout=rooms.inbound_empty_timeout(),
@@ -321,6 +325,7 @@ def call_end(
             "updated_at",
         ]
     )
+    rollups_call_changed(locked)
     call_id = locked.pk
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
@@ -336,11 +341,13 @@ def call_teardown_room(*, call: Call) -> bool:
 
 def call_finalize(*, call: Call) -> Call:
     """Post-call: usage and latency figures from the transcript into the call's metadata."""
-    summary = turns_summary(list(call.turns.all()))
+    turns = list(call.turns.all())
+    summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
         locked.save(update_fields=["metadata", "updated_at"])
+        rollups_call_changed(locked, latency=latency_histograms(turns))
     return locked
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "telephony",
     "calls",
     "voice_worker",
+    "analytics",
 ]
 
 MIDDLEWARE = [

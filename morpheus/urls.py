@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("tenants.urls")),
     path("", include("agents.urls")),
     path("", include("telephony.urls")),
+    path("", include("analytics.urls")),
     path("", include("calls.urls")),
     path("", include("voice_worker.urls")),
     # Anything else under /api/v1 is the envelope's 404, never Django's HTML page;
