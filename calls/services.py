@@ -19,6 +19,8 @@ from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 
 from agents.selectors import agent_version_current
+from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 from morpheus.errors import ServiceUnavailable
@@ -124,7 +126,7 @@ def simulation_llm_require(*, agent) -> None:
 
 def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
     now = timezone.now()
-    return Call.objects.create(
+    call = Call.objects.create(
         customer_id=user.customer_id,
         agent=agent,
         agent_version=agent_version_current(agent_id=agent.pk),
@@ -137,6 +139,8 @@ def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
         room_name=rooms.new_room_name(prefix),
         created_by=user,
     )
+    rollups_call_changed(call)
+    return call
 
 
 @transaction.atomic
@@ -174,12 +178,18 @@ def _start_voice_simulation(*, user, agent) -> SimulationStarted:
     return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
 
 
+class TooManyRinging(Exception):
+    """The customer already has VOICE_INBOUND_MAX_RINGING inbound calls ringing."""
+
+
 def call_start_inbound(
     *, phone_number, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again."""
+    call (created=False) without touching LiveKit again; so does a repeat of the same
+    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
@@ -191,7 +201,7 @@ def call_start_inbound(
             carrier_call_id=carrier_call_id,
             from_number=from_number,
             to_number=to_number,
-        ), True
+        )
     except IntegrityError:
         # A concurrent retry inserted the same carrier call id first (the unique constraint).
         if not carrier_call_id:
@@ -200,7 +210,26 @@ def call_start_inbound(
 
 
 @transaction.atomic
-def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
+def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> tuple[Call, bool]:
+    from tenants.models import Customer
+
+    # One inbound start per customer at a time, so the dedupe and the cap are exact
+    # under concurrent posts (the lock is the customer row, held for this short insert).
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    ringing = Call.objects.filter(
+        customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
+    )
+    if not carrier_call_id:
+        since = timezone.now() - datetime.timedelta(seconds=settings.VOICE_INBOUND_DEDUPE_SECONDS)
+        repeat = (
+            ringing.filter(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
+            .order_by("-created_at")
+            .first()
+        )
+        if repeat is not None:
+            return repeat, False
+    if ringing.count() >= settings.VOICE_INBOUND_MAX_RINGING:
+        raise TooManyRinging()
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -215,6 +244,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         started_at=timezone.now(),
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
     )
+    rollups_call_changed(call)
     livekit_client.create_room(
         call.room_name,
         empty_timeout=rooms.inbound_empty_timeout(),
@@ -222,7 +252,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         metadata=rooms.room_metadata(call),
     )
     outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-    return call
+    return call, True
 
 
 # --- The agent ------------------------------------------------------------------------
@@ -341,6 +371,7 @@ def call_end(
             "updated_at",
         ]
     )
+    rollups_call_changed(locked)
     call_id = locked.pk
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
@@ -356,11 +387,13 @@ def call_teardown_room(*, call: Call) -> bool:
 
 def call_finalize(*, call: Call) -> Call:
     """Post-call: usage and latency figures from the transcript into the call's metadata."""
-    summary = turns_summary(list(call.turns.all()))
+    turns = list(call.turns.all())
+    summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
         locked.save(update_fields=["metadata", "updated_at"])
+        rollups_call_changed(locked, latency=latency_histograms(turns))
     return locked
 
 
