@@ -26,6 +26,7 @@ from morpheus.api.exceptions import Conflict
 from morpheus.errors import ServiceUnavailable
 from tenants.credentials import platform_key_setting, provider_credential
 
+from . import events as call_events
 from . import livekit_client, rooms
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
@@ -175,6 +176,9 @@ def _start_voice_simulation(*, user, agent) -> SimulationStarted:
         raise
     call.metadata = {"agentDispatchId": dispatch.id}
     call.save(update_fields=["metadata", "updated_at"])
+    # integrations: webhook events, in this transaction (a simulation is answered at once)
+    call_events.emit_call_event(call, "call.started")
+    call_events.emit_call_event(call, "call.answered")
     return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
 
 
@@ -252,6 +256,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         metadata=rooms.room_metadata(call),
     )
     outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+    call_events.emit_call_event(call, "call.started")  # integrations: webhook event
     return call, True
 
 
@@ -308,6 +313,8 @@ def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> C
         fields.append("status")
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
+    if "answered_at" in fields:
+        call_events.emit_call_event(locked, "call.answered")  # integrations: webhook event
     return locked
 
 
@@ -376,6 +383,7 @@ def call_end(
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)
+    call_events.emit_call_ended(locked)  # integrations: call.ended (+ .transferred / .failed)
     logger.info("Call %s ended: %s (%s)", call_id, locked.status, reason)
     return locked
 
