@@ -49,7 +49,8 @@ def test_an_owner_creates_a_key_and_sees_it_once(alice_client, alice, customer_a
     assert data["createdBy"] == {"id": str(alice.id), "name": "Alice", "email": "alice@example.com"}
     assert data["lastUsedAt"] is None and data["revokedAt"] is None and data["expiresAt"].endswith("Z")
     # Only a hash is stored: the key cannot be read back.
-    secret = data["key"].rsplit("_", 1)[1]
+    key_id, secret = keys.parse(data["key"])
+    assert key_id == api_key.key_id
     assert api_key.secret_hash == keys.hash_secret(secret) and secret not in str(ApiKey.objects.values().get())
     listed = assert_success(alice_client.get(URL), 200, "API keys retrieved successfully")["apiKeys"]
     assert [row["id"] for row in listed] == [api_key.id] and "key" not in listed[0]
