@@ -123,13 +123,20 @@ class InboundCallWebhook(VoiceWebhookView):
 
         if incoming.answers_xml and not livekit_sip.sip_configured():
             raise LiveKitUnavailable(NOT_CONFIGURED_MESSAGE, code="not_configured", reason="LIVEKIT_SIP_URI unset")
-        call, created = call_services.call_start_inbound(
-            phone_number=number,
-            carrier=incoming.carrier,
-            carrier_call_id=data["CallSid"],
-            from_number=data["From"],
-            to_number=to_number,
-        )
+        try:
+            call, created = call_services.call_start_inbound(
+                phone_number=number,
+                carrier=incoming.carrier,
+                carrier_call_id=data["CallSid"],
+                from_number=data["From"],
+                to_number=to_number,
+            )
+        except call_services.AtCapacity as refusal:
+            logger.warning("Inbound call to %s (customer %s) refused: at capacity", to_number, number.customer_id)
+            if incoming.answers_xml:
+                return twiml.busy()
+            rejected = {"action": "reject", "roomName": None, "agentId": None, "callId": None, "sipUri": None}
+            return ok({**rejected, "reason": refusal.reason}, "Inbound call rejected")
         if not created:
             logger.info("Carrier retry for call %s (%s %s)", call.id, incoming.carrier, data["CallSid"])
         if not call.is_open:
