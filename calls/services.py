@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 
+from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
@@ -114,6 +116,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
         room_name=rooms.new_room_name(rooms.SIMULATION_ROOM_PREFIX),
         created_by=user,
     )
+    rollups_call_changed(call)
     ttl = rooms.simulation_token_ttl()
     token = livekit_client.participant_token(
         room_name=call.room_name,
@@ -138,12 +141,18 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
     return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
 
 
+class TooManyRinging(Exception):
+    """The customer already has VOICE_INBOUND_MAX_RINGING inbound calls ringing."""
+
+
 def call_start_inbound(
     *, phone_number, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again."""
+    call (created=False) without touching LiveKit again; so does a repeat of the same
+    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
@@ -155,7 +164,7 @@ def call_start_inbound(
             carrier_call_id=carrier_call_id,
             from_number=from_number,
             to_number=to_number,
-        ), True
+        )
     except IntegrityError:
         # A concurrent retry inserted the same carrier call id first (the unique constraint).
         if not carrier_call_id:
@@ -164,7 +173,26 @@ def call_start_inbound(
 
 
 @transaction.atomic
-def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
+def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> tuple[Call, bool]:
+    from tenants.models import Customer
+
+    # One inbound start per customer at a time, so the dedupe and the cap are exact
+    # under concurrent posts (the lock is the customer row, held for this short insert).
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    ringing = Call.objects.filter(
+        customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
+    )
+    if not carrier_call_id:
+        since = timezone.now() - datetime.timedelta(seconds=settings.VOICE_INBOUND_DEDUPE_SECONDS)
+        repeat = (
+            ringing.filter(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
+            .order_by("-created_at")
+            .first()
+        )
+        if repeat is not None:
+            return repeat, False
+    if ringing.count() >= settings.VOICE_INBOUND_MAX_RINGING:
+        raise TooManyRinging()
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -182,6 +210,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
     if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.INBOUND):
         raise AtCapacity()
     try:
+        rollups_call_changed(call)
         livekit_client.create_room(
             call.room_name,
             empty_timeout=rooms.inbound_empty_timeout(),
@@ -192,7 +221,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         raise
-    return call
+    return call, True
 
 
 # --- The agent ------------------------------------------------------------------------
@@ -309,6 +338,7 @@ def call_end(
             "updated_at",
         ]
     )
+    rollups_call_changed(locked)
     call_id = locked.pk
     leases.release_after_commit(customer_id=locked.customer_id, call_id=call_id)
     if teardown == TEARDOWN_LATER:
@@ -325,11 +355,13 @@ def call_teardown_room(*, call: Call) -> bool:
 
 def call_finalize(*, call: Call) -> Call:
     """Post-call: usage and latency figures from the transcript into the call's metadata."""
-    summary = turns_summary(list(call.turns.all()))
+    turns = list(call.turns.all())
+    summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
         locked.save(update_fields=["metadata", "updated_at"])
+        rollups_call_changed(locked, latency=latency_histograms(turns))
     return locked
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "telephony",
     "calls",
     "voice_worker",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "morpheus.api.middleware.ApiBodySizeMiddleware",
+    "morpheus.api.middleware.ApiUnsafeInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,7 +154,7 @@ FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["morpheus.api.renderers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["morpheus.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "morpheus.api.pagination.PagePagination",
@@ -314,6 +316,18 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+
+# The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
+# these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature
+# HMAC made with VOICE_WEBHOOK_SECRET. With neither, DEBUG accepts loopback only and
+# production refuses the form (docs/calls.md, docs/deploy.md).
+VOICE_WEBHOOK_ALLOWED_IPS = env.list("VOICE_WEBHOOK_ALLOWED_IPS", default=[])
+VOICE_WEBHOOK_SECRET = env("VOICE_WEBHOOK_SECRET", default="")
+VOICE_WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = 300
+# At most this many inbound calls of one customer may ring at once (bounds a leaked secret).
+VOICE_INBOUND_MAX_RINGING = env.int("VOICE_INBOUND_MAX_RINGING", default=20)
+# Without a CallSid, the same From/To within this window is the same ringing call.
+VOICE_INBOUND_DEDUPE_SECONDS = 10
 
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")
