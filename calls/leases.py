@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
 
 from morpheus.errors import ServiceUnavailable
 
@@ -278,17 +277,25 @@ def release(*, customer_id, call_id: int) -> None:
     _guard(lambda: backend().release(customer_id, lease_name(call_id)))
 
 
-def release_after_commit(*, customer_id, call_id: int) -> None:
-    """What call_end uses: the slot frees once the call's end is committed. If Redis is
-    down then, the lease expires on its own and the sweeper also drops it."""
+def release_quietly(*, customer_id, call_id: int) -> None:
+    """What call_end uses. Redis down must not stop a call from ending: the lease then
+    expires without its heartbeat, and the sweeper drops leases of ended calls."""
+    try:
+        release(customer_id=customer_id, call_id=call_id)
+    except LeaseStoreUnavailable as exc:
+        logger.warning("Lease of call %s not released now (%s); it expires or the sweeper drops it", call_id, exc)
 
-    def _release():
-        try:
-            release(customer_id=customer_id, call_id=call_id)
-        except LeaseStoreUnavailable as exc:
-            logger.warning("Lease of call %s not released now (%s); it expires or the sweeper drops it", call_id, exc)
 
-    transaction.on_commit(_release)
+def forget_all() -> None:
+    """Drops every lease (tests start from an empty pool)."""
+    store = backend()
+    if isinstance(store, LocalLeases):
+        with store._lock:
+            store._leases.clear()
+        return
+    for customer_id in store.customers():
+        store.client.delete(*store._keys(customer_id))
+    store.client.delete(REGISTRY_KEY)
 
 
 def held(customer_id, now: float | None = None) -> dict[str, list[str]]:

@@ -340,7 +340,9 @@ def call_end(
     )
     rollups_call_changed(locked)
     call_id = locked.pk
-    leases.release_after_commit(customer_id=locked.customer_id, call_id=call_id)
+    # The call's capacity slot frees now; if Redis cannot be told, the lease expires
+    # without its heartbeat and the sweeper drops it (calls/leases.py).
+    leases.release_quietly(customer_id=locked.customer_id, call_id=call_id)
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)

@@ -278,12 +278,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
-    # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
-    "campaign-dialer-tick": {
-        "task": "campaigns.tasks.dialer_tick",
-        "schedule": 5.0,
-        "options": {"expires": 4},
-    },
 }
 
 # --- Outbound calls and capacity (docs/outbound.md) ------------------------------------
