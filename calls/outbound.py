@@ -286,6 +286,9 @@ def _claim(call_id: int, claimer: str) -> Call | None:
     call.started_at = now
     call.metadata = {**call.metadata, "dial": "claimed", "claimedAt": now.isoformat(), "claimedBy": claimer}
     call.save(update_fields=["status", "started_at", "metadata", "updated_at"])
+    from .events import emit_call_event
+
+    emit_call_event(call, "call.started")  # integrations: the outbound call starts ringing
     return call
 
 
