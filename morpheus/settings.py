@@ -288,6 +288,11 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+# Blank: the vendors' own endpoints. Set to reach a regional endpoint or a proxy.
+DEEPGRAM_BASE_URL = env("DEEPGRAM_BASE_URL", default="")
+ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
+# How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
+ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
 
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")

@@ -30,6 +30,7 @@ SPEC_UPDATE_BODY = """{
   }"""
 
 FULL_KEYS = {
+    "voiceSettings",
     "id",
     "name",
     "description",
@@ -72,6 +73,7 @@ LIST_KEYS = FULL_KEYS - {
     "transfers",
     "functions",
     "metadata",
+    "voiceSettings",
 }
 
 
