@@ -27,6 +27,11 @@ class ProviderCredential:
     source: str  # "customer" or "platform"
 
 
+# The key sent to an OpenAI-compatible server configured without one (a local Ollama
+# ignores it, but the OpenAI client insists on some key).
+NO_KEY = "not-needed"
+
+
 def provider_credential(*, customer_id, vendor: str) -> ProviderCredential | None:
     """The key (and OpenAI-compatible base URL) to use for `vendor`, or None if none is set."""
     found = provider_credentials(customer_id=customer_id, vendor=vendor)
@@ -36,7 +41,8 @@ def provider_credential(*, customer_id, vendor: str) -> ProviderCredential | Non
 def provider_credentials(*, customer_id, vendor: str) -> list[ProviderCredential]:
     """Every usable credential for `vendor`, best first: the customer's own, then the
     platform's. The voice worker tries them in order, so a customer key revoked since it was
-    saved falls back to the platform key within the call."""
+    saved falls back to the platform key within the call. For OpenAI, `OPENAI_BASE_URL`
+    alone is enough: a local OpenAI-compatible server such as Ollama needs no key."""
     found = []
     if customer_id is not None:
         from .models import ProviderKey
@@ -50,9 +56,9 @@ def provider_credentials(*, customer_id, vendor: str) -> list[ProviderCredential
             )
     setting = PLATFORM_KEY_SETTINGS.get(vendor)
     key = getattr(settings, setting, "") if setting else ""
-    if key:
-        base_url = (getattr(settings, "OPENAI_BASE_URL", "") or None) if vendor == "openai" else None
-        found.append(ProviderCredential(vendor=vendor, api_key=key, base_url=base_url, source="platform"))
+    base_url = (getattr(settings, "OPENAI_BASE_URL", "") or None) if vendor == "openai" else None
+    if key or base_url:
+        found.append(ProviderCredential(vendor=vendor, api_key=key or NO_KEY, base_url=base_url, source="platform"))
     return found
 
 

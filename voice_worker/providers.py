@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from agents.models import Vendor
-from tenants.credentials import ProviderCredential, provider_credentials
+from tenants.credentials import NO_KEY, ProviderCredential, platform_key_setting, provider_credentials
 
 from .config import AgentConfig, ProviderChoice
 
@@ -36,11 +36,6 @@ SUPPORTED_VENDORS = {
     "llm": {Vendor.OPENAI},
     "stt": {Vendor.OPENAI, Vendor.DEEPGRAM},
     "tts": {Vendor.OPENAI, Vendor.ELEVENLABS},
-}
-VENDOR_KEYS = {
-    Vendor.OPENAI: "OPENAI_API_KEY",
-    Vendor.DEEPGRAM: "DEEPGRAM_API_KEY",
-    Vendor.ELEVENLABS: "ELEVENLABS_API_KEY",
 }
 
 
@@ -85,13 +80,16 @@ def _usable(choice: ProviderChoice, customer_id) -> list[ProviderCredential]:
     if choice.vendor not in SUPPORTED_VENDORS[choice.kind]:
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' ({choice.vendor}) cannot be used for {role}.")
     found = provider_credentials(customer_id=customer_id or None, vendor=choice.vendor)
+    if not found and choice.vendor == Vendor.OPENAI and choice.base_url:
+        # The catalogue row points at its own OpenAI-compatible server, which needs no key.
+        found = [ProviderCredential(vendor=choice.vendor, api_key=NO_KEY, base_url=None, source="platform")]
     if not found:
-        setting = VENDOR_KEYS[choice.vendor]
+        setting = platform_key_setting(choice.vendor)
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' has no credentials: {setting} is not set.")
     return found
 
 
-def check(choice: ProviderChoice, customer_id=None) -> str:
+def check(choice: ProviderChoice, *, customer_id=None) -> str:
     """Returns the API key to use for the provider, or raises ProviderNotConfigured."""
     return _usable(choice, customer_id)[0].api_key
 
