@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "calls",
     "voice_worker",
     "analytics",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "purge-expired-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": 60.0 * 60,
@@ -301,6 +307,13 @@ VOICE_AGENT_NAME = env("VOICE_AGENT_NAME", default="morpheus-voice-agent")
 # private/loopback targets are refused unless explicitly allowed (SSRF guard).
 VOICE_FUNCTION_TIMEOUT_SECONDS = env.float("VOICE_FUNCTION_TIMEOUT_SECONDS", default=8.0)
 VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = env.bool("VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS", default=False)
+
+# --- Integrations: webhooks to customer systems (docs/integrations.md) ------------
+# Each delivery attempt's total timeout; endpoints must be public HTTPS hosts unless
+# private networks are allowed (local development and tests; plain HTTP also needs DEBUG
+# or this flag).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
