@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from accounts.throttles import _ScopedThrottle
+from morpheus.api.throttling import AtomicRateThrottle
 
 from . import keys, scopes
 from .models import ApiKey
@@ -38,7 +38,7 @@ LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 API_KEY_HEADER = "HTTP_X_API_KEY"
 
 
-class ApiKeyThrottle(_ScopedThrottle):
+class ApiKeyThrottle(AtomicRateThrottle):
     """Requests per key, whatever the view's own throttles."""
 
     scope = "api_key"
