@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from agents.serializers import PaginationOutput
+
 from ..catalogue import subscribable_event_types
 from ..models import ApiKey, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from ..scopes import ALL_SCOPES
@@ -207,3 +209,21 @@ class FunctionSecretOutput(serializers.Serializer):
     previousSecretValidUntil = serializers.DateTimeField(
         help_text="Until then calls carry a signature with the previous secret too"
     )
+
+
+# --- Pages (the list payloads, for the OpenAPI schema) -------------------------------------
+
+
+class ApiKeyPageOutput(serializers.Serializer):
+    apiKeys = ApiKeyOutput(many=True)
+    pagination = PaginationOutput()
+
+
+class WebhookEndpointPageOutput(serializers.Serializer):
+    webhookEndpoints = WebhookEndpointOutput(many=True)
+    pagination = PaginationOutput()
+
+
+class WebhookDeliveryPageOutput(serializers.Serializer):
+    webhookDeliveries = WebhookDeliveryOutput(many=True)
+    pagination = PaginationOutput()

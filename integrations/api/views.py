@@ -18,13 +18,16 @@ from .serializers import (
     ApiKeyCreatedOutput,
     ApiKeyCreateInput,
     ApiKeyOutput,
+    ApiKeyPageOutput,
     DeliveryListQuery,
     EventTypeOutput,
     FunctionSecretOutput,
     WebhookDeliveryDetailOutput,
     WebhookDeliveryOutput,
+    WebhookDeliveryPageOutput,
     WebhookEndpointCreateInput,
     WebhookEndpointOutput,
+    WebhookEndpointPageOutput,
     WebhookEndpointUpdateInput,
     WebhookEndpointWithSecretOutput,
     event_catalogue,
@@ -51,7 +54,7 @@ class ApiKeyViewSet(_ManagersOnly, TenantScopedViewSet):
     def safely_get_queryset(self, queryset):
         return queryset.select_related("created_by")
 
-    @extend_schema(summary="List API keys (revoked ones included)", responses=ApiKeyOutput(many=True))
+    @extend_schema(summary="List API keys (revoked ones included)", responses=ApiKeyPageOutput)
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ApiKeyOutput(page, many=True).data)
@@ -97,7 +100,7 @@ class WebhookEndpointViewSet(_ManagersOnly, TenantScopedViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     success_messages = {"list": "Webhook endpoints retrieved successfully"}
 
-    @extend_schema(summary="List webhook endpoints", responses=WebhookEndpointOutput(many=True))
+    @extend_schema(summary="List webhook endpoints", responses=WebhookEndpointPageOutput)
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(WebhookEndpointOutput(page, many=True).data)
@@ -186,7 +189,7 @@ class WebhookDeliveryViewSet(_ManagersOnly, TenantScopedViewSet):
     @extend_schema(
         summary="List deliveries, newest first",
         parameters=[DeliveryListQuery],
-        responses=WebhookDeliveryOutput(many=True),
+        responses=WebhookDeliveryPageOutput,
     )
     def list(self, request):
         query = DeliveryListQuery(data=request.query_params)

@@ -17,6 +17,7 @@ from integrations.models import DeliveryStatus, WebhookDelivery
 from morpheus import outbox
 from morpheus.celery import app as celery_app
 from morpheus.models import OutboxMessage, OutboxStatus
+from testsupport import faults
 from testsupport.webhooks import Reply
 
 from .factories import WebhookEndpointFactory
@@ -199,15 +200,8 @@ def test_receiver_down_then_up_is_delivered_after_backoff(customer_a, receiver):
 
 @pytest.fixture
 def broker_down():
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.broker_url
-    conf.task_always_eager = False
-    conf.broker_url = "redis://127.0.0.1:1/0"
-    celery_app._pool = celery_app.amqp._producer_pool = None
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+    with faults.broker_down():
         yield
-    conf.task_always_eager, conf.broker_url = saved
-    celery_app._pool = celery_app.amqp._producer_pool = None
 
 
 def test_broker_down_at_event_time_the_outbox_delivers_later(customer_a, receiver, broker_down):
