@@ -30,7 +30,6 @@ class ApiKeyCreateInput(serializers.Serializer):
 class ApiKeyOutput(serializers.ModelSerializer):
     prefix = serializers.CharField(help_text="The key's visible start, to recognise it; the rest is never shown again")
     agentIds = serializers.ListField(source="agent_ids", child=serializers.IntegerField(), allow_null=True)
-    createdBy = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
     lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
@@ -49,11 +48,21 @@ class ApiKeyOutput(serializers.ModelSerializer):
             "lastUsedAt",
             "expiresAt",
             "revokedAt",
+            "revokedBy",
         ]
 
+    createdBy = serializers.SerializerMethodField()
+    revokedBy = serializers.SerializerMethodField()
+
     def get_createdBy(self, key) -> dict | None:  # noqa: N802
-        user = key.created_by
-        return {"id": str(user.pk), "name": user.name, "email": user.email} if user else None
+        return _person(key.created_by)
+
+    def get_revokedBy(self, key) -> dict | None:  # noqa: N802
+        return _person(key.revoked_by)
+
+
+def _person(user) -> dict | None:
+    return {"id": str(user.pk), "name": user.name, "email": user.email} if user else None
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):

@@ -52,7 +52,7 @@ class ApiKeyViewSet(_ManagersOnly, TenantScopedViewSet):
     success_messages = {"list": "API keys retrieved successfully"}
 
     def safely_get_queryset(self, queryset):
-        return queryset.select_related("created_by")
+        return queryset.select_related("created_by", "revoked_by")
 
     @extend_schema(summary="List API keys (revoked ones included)", responses=ApiKeyPageOutput)
     def list(self, request):

@@ -47,7 +47,8 @@ def test_an_owner_creates_a_key_and_sees_it_once(alice_client, alice, customer_a
     assert data["key"].startswith(f"mk_live_{api_key.key_id}_") and data["prefix"] == f"mk_live_{api_key.key_id}"
     assert data["name"] == "CRM sync" and data["scopes"] == ["calls:write", "read"] and data["agentIds"] == [agent.id]
     assert data["createdBy"] == {"id": str(alice.id), "name": "Alice", "email": "alice@example.com"}
-    assert data["lastUsedAt"] is None and data["revokedAt"] is None and data["expiresAt"].endswith("Z")
+    assert data["lastUsedAt"] is None and data["revokedAt"] is None and data["revokedBy"] is None
+    assert data["expiresAt"].endswith("Z")
     # Only a hash is stored: the key cannot be read back.
     key_id, secret = keys.parse(data["key"])
     assert key_id == api_key.key_id
@@ -86,6 +87,7 @@ def test_revoking_refuses_the_key_at_once_and_records_who(alice_client, alice, c
     assert_success(client.get("/api/v1/agents"), 200)
     data = assert_success(alice_client.delete(f"{URL}/{api_key.id}"), 200, "API key revoked successfully")
     assert data["revokedAt"] is not None
+    assert data["revokedBy"] == {"id": str(alice.id), "name": "Alice", "email": "alice@example.com"}
     api_key.refresh_from_db()
     assert api_key.revoked_by == alice and api_key.created_by == alice
     assert_error(client.get("/api/v1/agents"), 401, "API key has been revoked")
@@ -343,3 +345,19 @@ def test_a_restricted_key_cannot_reach_beyond_its_agents(restricted):
     assert_error(client.get("/api/v1/webhook-endpoints"), 403, RESTRICTED)
     assert_error(client.get("/api/v1/analytics/calls"), 403, RESTRICTED)
     assert Agent.objects.count() == 2
+
+
+def test_the_key_list_costs_the_same_queries_as_it_grows(
+    alice_client, alice, customer_a, django_assert_max_num_queries
+):
+    make_api_key(customer_a, alice)
+    with django_assert_max_num_queries(8) as small:
+        alice_client.get(URL)
+    for _ in range(8):
+        key, _ = make_api_key(customer_a, alice)
+        from integrations import services
+
+        services.api_key_revoke(api_key=key, revoked_by=alice)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        data = assert_success(alice_client.get(URL), 200)
+    assert len(data["apiKeys"]) == 9
