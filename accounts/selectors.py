@@ -1,6 +1,7 @@
 """Reads for identity."""
 
 import hashlib
+import uuid
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -36,7 +37,7 @@ def user_get_active_by_email(*, email: str) -> User | None:
     ).first()
 
 
-def refresh_token_family(*, family) -> QuerySet[RefreshToken]:
+def refresh_token_family(*, family: uuid.UUID) -> QuerySet[RefreshToken]:
     return RefreshToken.objects.filter(family=family)
 
 

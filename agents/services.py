@@ -4,6 +4,9 @@ Every rule about what makes a valid agent lives here (and in `validation`), so t
 API and Django admin accept exactly the same configurations.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,8 +20,15 @@ from . import validation as v
 from .models import Agent, AgentStatus, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .validation import ErrorList
 
+# assign(field, value, differs=False): sets a field and records it as changed.
+Assign = Callable[..., None]
+
 # (kind, catalogue table, label in messages)
-PROVIDER_KINDS = (("llm", LLMProvider, "LLM"), ("stt", STTProvider, "STT"), ("tts", TTSProvider, "TTS"))
+PROVIDER_KINDS: tuple[tuple[str, type[ProviderBase], str], ...] = (
+    ("llm", LLMProvider, "LLM"),
+    ("stt", STTProvider, "STT"),
+    ("tts", TTSProvider, "TTS"),
+)
 
 # field -> (max length, required, strip surrounding whitespace)
 TEXT_FIELDS = {
@@ -60,7 +70,7 @@ AGENT_FIELDS = frozenset(
 # --- Provider catalogue ------------------------------------------------------------
 
 
-def _clean_name_list(errors: ErrorList, field: str, value, *, what: str) -> list[str]:
+def _clean_name_list(errors: ErrorList, field: str, value: Any, *, what: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         errors.add(field, f"Must be a list of {what} names (an empty list accepts any {what})")
         return []
@@ -92,7 +102,7 @@ def provider_validate(*, provider: ProviderBase) -> None:
 # --- Agents ------------------------------------------------------------------------
 
 
-def _number(errors: ErrorList, field: str, value, *, low, high, whole: bool):
+def _number(errors: ErrorList, field: str, value: Any, *, low: float, high: float, whole: bool) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
         errors.add(field, "A valid integer is required." if whole else "A valid number is required.")
         return None
@@ -106,18 +116,20 @@ def _choices(provider: ProviderBase, offered: list[str]) -> str:
     return f"choose one of: {', '.join(offered)}" if offered else f"{provider.name} accepts any name"
 
 
-def _resolve_provider(errors: ErrorList, kind: str, table, label: str, provider_id) -> ProviderBase | None:
+def _resolve_provider(
+    errors: ErrorList, kind: str, table: type[ProviderBase], label: str, provider_id: Any
+) -> ProviderBase | None:
     field = f"{kind}_provider_id"
     if provider_id is None:
         # Omitted on create: the catalogue's first active row of that kind.
-        provider = table.objects.filter(is_active=True).order_by("id").first()
+        provider: ProviderBase | None = table._default_manager.filter(is_active=True).order_by("id").first()
         if provider is None:
             errors.add(field, f"No active {label} provider is available")
         return provider
     if isinstance(provider_id, bool) or not isinstance(provider_id, int):
         errors.add(field, "A valid integer is required.")
         return None
-    provider = table.objects.filter(pk=provider_id).first()
+    provider = table._default_manager.filter(pk=provider_id).first()
     if provider is None:
         errors.add(field, f"{label} provider with ID {provider_id} does not exist")
     elif not provider.is_active:
@@ -126,7 +138,7 @@ def _resolve_provider(errors: ErrorList, kind: str, table, label: str, provider_
     return provider
 
 
-def agent_validate(*, agent: Agent, data: dict) -> set[str]:
+def agent_validate(*, agent: Agent, data: dict[str, Any]) -> set[str]:
     """Applies `data` to the in-memory `agent` and validates the whole configuration.
 
     `data` uses model field names, with providers as `<kind>_provider_id`; absent keys
@@ -145,7 +157,7 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
     errors = ErrorList()
     changed: set[str] = set()
 
-    def assign(field: str, value, *, differs: bool = False) -> None:
+    def assign(field: str, value: Any, *, differs: bool = False) -> None:
         if differs or creating or getattr(agent, field) != value:
             setattr(agent, field, value)
             changed.add(field)
@@ -183,9 +195,11 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
     return changed
 
 
-def _apply_providers(agent, data, errors, assign, *, creating) -> dict:
+def _apply_providers(
+    agent: Agent, data: dict[str, Any], errors: ErrorList, assign: Assign, *, creating: bool
+) -> dict[str, ProviderBase]:
     """Providers, their models and the voice. Returns {kind: provider} for rows it loaded."""
-    providers = {}
+    providers: dict[str, ProviderBase] = {}
     for kind, table, label in PROVIDER_KINDS:
         id_field, model_field = f"{kind}_provider_id", f"{kind}_model"
         current_id = None if creating else getattr(agent, id_field)
@@ -212,7 +226,16 @@ def _apply_providers(agent, data, errors, assign, *, creating) -> dict:
     return providers
 
 
-def _apply_name(agent, errors, assign, provider, *, field, data, switching) -> None:
+def _apply_name(
+    agent: Agent,
+    errors: ErrorList,
+    assign: Assign,
+    provider: Any,
+    *,
+    field: str,
+    data: dict[str, Any],
+    switching: bool,
+) -> None:
     """A model or the voice: checked against the provider's fixed list when it has one."""
     if field == "voice_id":
         offered, default, what, max_length = provider.voices, provider.default_voice, "Voice", v.VOICE_ID_MAX
@@ -234,7 +257,15 @@ def _apply_name(agent, errors, assign, provider, *, field, data, switching) -> N
         assign(field, current if current and offered and current in offered else default)
 
 
-def _apply_status(agent, data, errors, assign, providers, *, creating) -> None:
+def _apply_status(
+    agent: Agent,
+    data: dict[str, Any],
+    errors: ErrorList,
+    assign: Assign,
+    providers: dict[str, ProviderBase],
+    *,
+    creating: bool,
+) -> None:
     if "status" not in data:
         return
     status = data["status"]
@@ -258,7 +289,7 @@ def _apply_status(agent, data, errors, assign, providers, *, creating) -> None:
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict) -> Agent:
+def agent_create(*, customer: Customer, data: dict[str, Any]) -> Agent:
     """A new agent of `customer`; agents always start as drafts (activate with an update)."""
     if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
         raise ValidationError({"status": "New agents start as draft; activate them with an update"})
@@ -269,7 +300,7 @@ def agent_create(*, customer: Customer, data: dict) -> Agent:
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict) -> Agent:
+def agent_update(*, agent: Agent, data: dict[str, Any]) -> Agent:
     """Partial update; `updated_at` moves only when something actually changed."""
     changed = agent_validate(agent=agent, data=data)
     if changed:

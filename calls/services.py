@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
+from livekit.protocol.agent_dispatch import AgentDispatch
 
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
@@ -25,6 +27,11 @@ from . import livekit_client, rooms
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
+
+if TYPE_CHECKING:  # typing only: agents and telephony import calls at module level
+    from accounts.models import User
+    from agents.models import Agent
+    from telephony.models import PhoneNumber
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +62,7 @@ class SimulationStarted:
 @dataclass(frozen=True)
 class AgentJoin:
     pipeline_status: str  # "connected": the agent's job runs in the room; "dispatched": on its way
-    agent_id: int
+    agent_id: int | None
     connected_at: datetime.datetime
     dispatch_id: str
 
@@ -79,9 +86,10 @@ def _remember_dispatch(call: Call, dispatch_id: str) -> None:
 # --- Starting calls -------------------------------------------------------------------
 
 
-def simulation_agent_resolve(*, user, agent_id: int | None):
+def simulation_agent_resolve(*, user: User, agent_id: int | None) -> Agent:
     """The agent to simulate: the one named (any status, the caller's tenant only), or the
     tenant's most recently updated active agent. Raises a validation error naming agentId."""
+    assert user.customer_id is not None, "tenant permissions admit members of a customer only"
     agent = agent_for_simulation(customer_id=user.customer_id, agent_id=agent_id)
     if agent is None:
         message = (
@@ -94,8 +102,9 @@ def simulation_agent_resolve(*, user, agent_id: int | None):
 
 
 @transaction.atomic
-def call_start_simulation(*, user, agent) -> SimulationStarted:
+def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     """A web call from the dashboard: room, agent dispatch, and a join token for the user."""
+    assert user.customer_id is not None, "tenant permissions admit members of a customer only"
     now = timezone.now()
     call = Call.objects.create(
         customer_id=user.customer_id,
@@ -133,7 +142,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
 
 
 def call_start_inbound(
-    *, phone_number, carrier: str, carrier_call_id: str, from_number: str, to_number: str
+    *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
@@ -158,7 +167,9 @@ def call_start_inbound(
 
 
 @transaction.atomic
-def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
+def _create_inbound(
+    *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
+) -> Call:
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -185,7 +196,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
 # --- The agent ------------------------------------------------------------------------
 
 
-def call_dispatch_agent(*, call: Call):
+def call_dispatch_agent(*, call: Call) -> AgentDispatch:
     """Makes sure VOICE_AGENT_NAME is dispatched to the call's room, once: a dispatch that
     already exists (a retried task, a second join-agent) is reused, so the room never gets
     two agents. Returns the livekit AgentDispatch."""
@@ -196,7 +207,7 @@ def call_dispatch_agent(*, call: Call):
     existing = [
         d for d in livekit_client.list_agent_dispatches(call.room_name) if d.agent_name == settings.VOICE_AGENT_NAME
     ]
-    dispatch = existing[0] if existing else None
+    dispatch: AgentDispatch | None = existing[0] if existing else None
     if dispatch is None:
         dispatch = livekit_client.create_agent_dispatch(call.room_name, metadata=rooms.dispatch_metadata(call))
     if call.metadata.get("agentDispatchId") != dispatch.id:
@@ -247,7 +258,7 @@ def call_end(
     error_message: str = "",
     teardown: str = TEARDOWN_LATER,
     carrier_duration: int | None = None,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Call:
     """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep

@@ -1,9 +1,12 @@
 """Who may call what: tenant membership, roles and platform admins."""
 
+from typing import Any
+
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
-from accounts.models import TENANT_ROLES
+from accounts.models import TENANT_ROLES, User
 from tenants.ip_rules import ip_allowed
 
 from .exceptions import FORBIDDEN_MESSAGE
@@ -17,13 +20,13 @@ IP_NOT_ALLOWED_MESSAGE = "Access from your IP address is not allowed for this or
 class IsTenantMember(BasePermission):
     """The user belongs to an active customer and calls from an allowed address."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        if not user or not getattr(user, "is_authenticated", False):
+        if not isinstance(user, User) or not user.is_authenticated:
             return False
-        if user.customer_id is None:
-            raise PermissionDenied(ONBOARDING_REQUIRED_MESSAGE)
         customer = user.customer
+        if customer is None:
+            raise PermissionDenied(ONBOARDING_REQUIRED_MESSAGE)
         if not customer.is_active:
             raise PermissionDenied(CUSTOMER_SUSPENDED_MESSAGE)
         if not ip_allowed(customer.allowed_ips, client_ip(request)):
@@ -37,15 +40,15 @@ class HasActionRole(BasePermission):
 
     message = FORBIDDEN_MESSAGE
 
-    def has_permission(self, request, view):
-        action = getattr(view, "action", None) or request.method.lower()
+    def has_permission(self, request: Request, view: Any) -> bool:
+        action = getattr(view, "action", None) or (request.method or "").lower()
         roles = (getattr(view, "action_roles", None) or {}).get(action, TENANT_ROLES)
-        return request.user.role in roles
+        return isinstance(request.user, User) and request.user.role in roles
 
 
 class IsPlatformAdmin(BasePermission):
     message = FORBIDDEN_MESSAGE
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and getattr(user, "is_authenticated", False) and user.is_platform_admin)
+        return isinstance(user, User) and user.is_authenticated and user.is_platform_admin
