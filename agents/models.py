@@ -92,6 +92,10 @@ class Agent(TimestampedModel):
     # [{name, description, parameters (JSON Schema object), url (https)}]
     functions = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Record calls: True/False, or None to follow the customer's settings.recordingEnabled.
+    recording_enabled = models.BooleanField(null=True, blank=True)
+    # Post-call analysis (calls/analysis_plan.py validates it); None: no analysis.
+    analysis_plan = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -37,6 +37,15 @@ class EndReason(models.TextChoices):
     ERROR = "error", "Error"
 
 
+class RecordingStatus(models.TextChoices):
+    RECORDING = "recording", "Recording"
+    # Egress finished but the file is not confirmed in storage yet (storage was down): retried.
+    PENDING = "pending", "Pending upload check"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    DELETED = "deleted", "Deleted"
+
+
 class Call(TimestampedModel):
     customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="calls")
     # Calls outlive the configuration that handled them: history keeps its row.
@@ -61,6 +70,17 @@ class Call(TimestampedModel):
     recording_url = models.URLField(max_length=500, null=True, blank=True)
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, default="USD")
+    # {total, currency, breakdown{llm, tts, stt, telephony}, usage{...}}: calls/cost.py.
+    cost_breakdown = models.JSONField(null=True, blank=True)
+    # {status, summary, successful, score, sentiment, data, model, usage, error}: calls/analysis.py.
+    analysis = models.JSONField(null=True, blank=True)
+    # Recording through LiveKit Egress into S3-compatible storage (calls/recordings.py).
+    recording_status = models.CharField(max_length=10, choices=RecordingStatus.choices, blank=True, default="")
+    recording_egress_id = models.CharField(max_length=64, blank=True, default="")
+    recording_key = models.CharField(max_length=300, blank=True, default="")
+    recording_duration = models.FloatField(null=True, blank=True, help_text="Seconds")
+    recording_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes")
+    recording_error = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     # Who started it from the dashboard (simulations); null for carrier calls.
     created_by = models.ForeignKey(
@@ -74,6 +94,12 @@ class Call(TimestampedModel):
             # The history filtered by agent, the dashboard's most common filter.
             models.Index(fields=["customer", "agent", "-started_at"], name="call_customer_agent_idx"),
             models.Index(fields=["status", "started_at"], name="call_status_started_idx"),
+            # The retention purge: ready recordings by age.
+            models.Index(
+                fields=["recording_status", "ended_at"],
+                name="call_recording_status_idx",
+                condition=~models.Q(recording_status=""),
+            ),
         ]
         constraints = [
             # Carrier webhooks retry: one call row per carrier call id.

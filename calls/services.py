@@ -20,9 +20,12 @@ from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 from livekit.protocol.agent_dispatch import AgentDispatch
 
+from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
+from . import events as call_events
 from . import livekit_client, rooms
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
@@ -117,6 +120,7 @@ def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
         room_name=rooms.new_room_name(rooms.SIMULATION_ROOM_PREFIX),
         created_by=user,
     )
+    rollups_call_changed(call)
     ttl = rooms.simulation_token_ttl()
     token = livekit_client.participant_token(
         room_name=call.room_name,
@@ -138,7 +142,14 @@ def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
         raise
     call.metadata = {"agentDispatchId": dispatch.id}
     call.save(update_fields=["metadata", "updated_at"])
+    # integrations: webhook events, in this transaction (a simulation is answered at once)
+    call_events.emit_call_event(call, "call.started")
+    call_events.emit_call_event(call, "call.answered")
     return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
+
+
+class TooManyRinging(Exception):
+    """The customer already has VOICE_INBOUND_MAX_RINGING inbound calls ringing."""
 
 
 def call_start_inbound(
@@ -146,7 +157,9 @@ def call_start_inbound(
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again."""
+    call (created=False) without touching LiveKit again; so does a repeat of the same
+    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
@@ -158,7 +171,7 @@ def call_start_inbound(
             carrier_call_id=carrier_call_id,
             from_number=from_number,
             to_number=to_number,
-        ), True
+        )
     except IntegrityError:
         # A concurrent retry inserted the same carrier call id first (the unique constraint).
         if not carrier_call_id:
@@ -169,7 +182,26 @@ def call_start_inbound(
 @transaction.atomic
 def _create_inbound(
     *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
-) -> Call:
+) -> tuple[Call, bool]:
+    from tenants.models import Customer
+
+    # One inbound start per customer at a time, so the dedupe and the cap are exact
+    # under concurrent posts (the lock is the customer row, held for this short insert).
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    ringing = Call.objects.filter(
+        customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
+    )
+    if not carrier_call_id:
+        since = timezone.now() - datetime.timedelta(seconds=settings.VOICE_INBOUND_DEDUPE_SECONDS)
+        repeat = (
+            ringing.filter(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
+            .order_by("-created_at")
+            .first()
+        )
+        if repeat is not None:
+            return repeat, False
+    if ringing.count() >= settings.VOICE_INBOUND_MAX_RINGING:
+        raise TooManyRinging()
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -183,6 +215,7 @@ def _create_inbound(
         started_at=timezone.now(),
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
     )
+    rollups_call_changed(call)
     livekit_client.create_room(
         call.room_name,
         empty_timeout=rooms.inbound_empty_timeout(),
@@ -190,7 +223,8 @@ def _create_inbound(
         metadata=rooms.room_metadata(call),
     )
     outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-    return call
+    call_events.emit_call_event(call, "call.started")  # integrations: webhook event
+    return call, True
 
 
 # --- The agent ------------------------------------------------------------------------
@@ -246,6 +280,8 @@ def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> C
         fields.append("status")
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
+    if "answered_at" in fields:
+        call_events.emit_call_event(locked, "call.answered")  # integrations: webhook event
     return locked
 
 
@@ -307,10 +343,12 @@ def call_end(
             "updated_at",
         ]
     )
+    rollups_call_changed(locked)
     call_id = locked.pk
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)
+    call_events.emit_call_ended(locked)  # integrations: call.ended (+ .transferred / .failed)
     logger.info("Call %s ended: %s (%s)", call_id, locked.status, reason)
     return locked
 
@@ -322,11 +360,13 @@ def call_teardown_room(*, call: Call) -> bool:
 
 def call_finalize(*, call: Call) -> Call:
     """Post-call: usage and latency figures from the transcript into the call's metadata."""
-    summary = turns_summary(list(call.turns.all()))
+    turns = list(call.turns.all())
+    summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
         locked.save(update_fields=["metadata", "updated_at"])
+        rollups_call_changed(locked, latency=latency_histograms(turns))
     return locked
 
 

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
-from .error_views import server_error
+from .error_views import not_found, server_error
 
 api_v1 = [
     path("", views.index, name="api-index"),
@@ -14,10 +14,12 @@ api_v1 = [
     path("", include("tenants.urls")),
     path("", include("agents.urls")),
     path("", include("telephony.urls")),
+    path("", include("analytics.urls")),
     path("", include("calls.urls")),
     path("", include("voice_worker.urls")),
-    # Anything else under /api/v1 is the envelope's 404, never Django's HTML page.
-    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
+    # Anything else under /api/v1 is the envelope's 404, never Django's HTML page;
+    # [\s\S] (not ".") so a path with a newline or another control character matches too.
+    re_path(r"^[\s\S]*\Z", views.api_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [
@@ -25,4 +27,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler404 = not_found
 handler500 = server_error

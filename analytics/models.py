@@ -1,0 +1,101 @@
+"""Rollups of calls, kept in the same transaction as the call writes (analytics/rollups.py).
+
+A `CallRollup` row sums the calls of one tenant that *started* in one 15-minute UTC
+bucket, for one agent, direction and kind (real call or simulation). Fifteen minutes
+because every offset in the time zone database is a multiple of it (India +05:30,
+Nepal +05:45, Chatham +12:45): any zone's hour, day and week boundaries, DST included,
+fall on a bucket edge, so re-bucketing in the reader's time zone is exact.
+
+A `CallFact` row remembers what one call contributed, so a later write of the same call
+(it ended, it was priced, it was analysed) moves the difference, never counts twice.
+"""
+
+from django.db import models
+
+# End reasons with their own column; anything else (a reason added later) counts in `reason_other`.
+ROLLUP_END_REASONS = (
+    "caller_hung_up",
+    "agent_ended",
+    "ended_by_user",
+    "transferred",
+    "max_duration",
+    "silence",
+    "no_answer",
+    "busy",
+    "carrier",
+    "stale",
+    "error",
+)
+# Status columns: ringing and active are both "open" (the voice worker moves one to the
+# other without a service call, and the difference is not worth a chart).
+ROLLUP_STATUSES = ("open", "completed", "failed", "no_answer", "busy", "canceled")
+LATENCY_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
+
+
+class CallRollup(models.Model):
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
+    # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
+    # 0 = no agent (not NULL, so the unique key holds on every database).
+    agent_id = models.BigIntegerField(default=0)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+
+    calls = models.IntegerField(default=0)
+    status_open = models.IntegerField(default=0)
+    status_completed = models.IntegerField(default=0)
+    status_failed = models.IntegerField(default=0)
+    status_no_answer = models.IntegerField(default=0)
+    status_busy = models.IntegerField(default=0)
+    status_canceled = models.IntegerField(default=0)
+    reason_caller_hung_up = models.IntegerField(default=0)
+    reason_agent_ended = models.IntegerField(default=0)
+    reason_ended_by_user = models.IntegerField(default=0)
+    reason_transferred = models.IntegerField(default=0)
+    reason_max_duration = models.IntegerField(default=0)
+    reason_silence = models.IntegerField(default=0)
+    reason_no_answer = models.IntegerField(default=0)
+    reason_busy = models.IntegerField(default=0)
+    reason_carrier = models.IntegerField(default=0)
+    reason_stale = models.IntegerField(default=0)
+    reason_error = models.IntegerField(default=0)
+    reason_other = models.IntegerField(default=0)
+    # Ended calls that were answered, and their seconds: the average duration's parts.
+    answered_ended = models.IntegerField(default=0)
+    duration_seconds = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # Post-call analysis: calls analysed with a success verdict, and how many passed.
+    judged = models.IntegerField(default=0)
+    successful = models.IntegerField(default=0)
+    # {"e2e": {"<10 ms bin>": count, ...}, ...}: per-turn latency histograms for percentiles.
+    latency = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "bucket", "agent_id", "direction", "is_simulation"],
+                name="rollup_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "bucket"], name="rollup_customer_bucket_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.bucket:%Y-%m-%d %H:%M} agent {self.agent_id}"
+
+
+class CallFact(models.Model):
+    """What one call currently contributes to its rollup row."""
+
+    call = models.OneToOneField("calls.Call", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    rollup = models.ForeignKey(CallRollup, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=12)
+    end_reason = models.CharField(max_length=20, blank=True, default="")
+    answered_ended = models.BooleanField(default=False)
+    duration_seconds = models.IntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    judged = models.BooleanField(default=False)
+    successful = models.BooleanField(default=False)
+    latency = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"fact of call {self.call_id}"

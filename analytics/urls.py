@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .export import CallExportView
+from .views import AnalyticsViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("analytics", AnalyticsViewSet, basename="analytics")
+
+urlpatterns = [
+    path("calls/export.csv", CallExportView.as_view({"get": "export"}), name="calls-export"),
+    *router.urls,
+]
