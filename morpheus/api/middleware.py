@@ -76,10 +76,10 @@ class ApiUnsafeInputMiddleware:
     refuses them in any text parameter): the path answers the envelope's 404, a query
     parameter a field error. Bodies are checked by the JSON and form parsers."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
             if "\x00" in request.path:
                 return envelope_error_response(request, 404, "Resource not found!!")

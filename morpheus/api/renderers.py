@@ -26,7 +26,7 @@ class EnvelopeRenderer(JSONRenderer):
             return bytes(super().render(data, accepted_media_type, renderer_context))
         status = response.status_code
         if getattr(response, "bare", False) and status < 400:
-            return super().render(data, accepted_media_type, renderer_context)
+            return bytes(super().render(data, accepted_media_type, renderer_context))
         explicit_message = getattr(response, "message", None)
         if status >= 400 and explicit_message:
             # A view's own failure answer that still carries data (health when the DB is down).

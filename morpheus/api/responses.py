@@ -30,5 +30,5 @@ class BareResponse(Response):
     bare = True
 
 
-def bare(data, *, status: int = 200) -> BareResponse:
+def bare(data: Any, *, status: int = 200) -> BareResponse:
     return BareResponse(data, status=status)
