@@ -12,13 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import OPEN_CALL_STATUSES, Call
+from morpheus import outbox
 from morpheus.api.exceptions import Conflict
+from morpheus.errors import NotFound
 from telephony.models import PhoneNumber
 from tenants.models import Customer
 
 from . import validation as v
-from .models import Agent, AgentStatus, LLMProvider, ProviderBase, STTProvider, TTSProvider
+from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .validation import ErrorList
+from .versions import BEHAVIOUR_FIELDS, agent_snapshot
 
 # assign(field, value, differs=False): sets a field and records it as changed.
 Assign = Callable[..., None]
@@ -61,6 +64,7 @@ AGENT_FIELDS = frozenset(
         "language",
         "status",
         "allow_interruptions",
+        "auto_run_tests",
         *(f"{kind}_provider_id" for kind, _, _ in PROVIDER_KINDS),
         *(f"{kind}_model" for kind, _, _ in PROVIDER_KINDS),
     }
@@ -180,11 +184,12 @@ def agent_validate(*, agent: Agent, data: dict[str, Any]) -> set[str]:
             number = _number(errors, field, data[field], low=low, high=high, whole=whole)
             if number is not None:
                 assign(field, number)
-    if "allow_interruptions" in data:
-        if not isinstance(data["allow_interruptions"], bool):
-            errors.add("allow_interruptions", "Must be true or false")
-        else:
-            assign("allow_interruptions", data["allow_interruptions"])
+    for field in ("allow_interruptions", "auto_run_tests"):
+        if field in data:
+            if not isinstance(data[field], bool):
+                errors.add(field, "Must be true or false")
+            else:
+                assign(field, data[field])
     for field, clean in JSON_FIELDS.items():
         if field in data:
             assign(field, clean(errors, data[field]))
@@ -289,23 +294,70 @@ def _apply_status(
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict[str, Any]) -> Agent:
-    """A new agent of `customer`; agents always start as drafts (activate with an update)."""
+def agent_create(*, customer: Customer, data: dict[str, Any], author: User | None = None) -> Agent:
+    """A new agent of `customer`; agents always start as drafts (activate with an update).
+    Its configuration is version 1."""
     if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
         raise ValidationError({"status": "New agents start as draft; activate them with an update"})
     agent = Agent(customer=customer, status=AgentStatus.DRAFT)
     agent_validate(agent=agent, data=data)
     agent.save()
+    agent_version_record(agent=agent, author=author)
     return agent
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict[str, Any]) -> Agent:
-    """Partial update; `updated_at` moves only when something actually changed."""
+def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> Agent:
+    """Partial update; `updated_at` moves only when something actually changed, and a
+    new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
+    if changed & set(BEHAVIOUR_FIELDS):
+        agent_version_record(agent=agent, author=author)
     return agent
+
+
+# --- Versions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agent_version_record(*, agent: Agent, author=None, restored_from: int | None = None) -> AgentVersion:
+    """Records the agent's current behaviour as its next version, unless the latest version
+    already is exactly that (a restore always records one). The agent row is locked so two
+    concurrent edits cannot take the same number. A new version starts the agent's test
+    suite when the agent asks for it (`auto_run_tests`)."""
+    Agent.objects.select_for_update().filter(pk=agent.pk).first()
+    snapshot = agent_snapshot(agent)
+    latest = AgentVersion.objects.filter(agent=agent).order_by("-number").first()
+    if latest is not None and restored_from is None and latest.snapshot == snapshot:
+        return latest
+    version = AgentVersion.objects.create(
+        customer_id=agent.customer_id,
+        agent=agent,
+        number=(latest.number + 1) if latest else 1,
+        snapshot=snapshot,
+        created_by=author if getattr(author, "pk", None) else None,
+        restored_from=restored_from,
+    )
+    if agent.auto_run_tests:
+        # evaluations owns test runs; it decides whether there is anything to run.
+        outbox.enqueue("evaluations.tasks.run_tests_for_new_version", version.pk)
+    return version
+
+
+@transaction.atomic
+def agent_version_restore(*, agent: Agent, number: int, author=None) -> AgentVersion:
+    """Makes version `number` the agent's configuration again, as a new version equal to
+    it. The snapshot goes through the same validation as an edit: a provider that has
+    since been disabled is a 400 naming it, and nothing changes."""
+    old = AgentVersion.objects.filter(agent=agent, number=number).first()
+    if old is None:
+        raise NotFound(f"Version {number} of agent {agent.pk} does not exist")
+    changed = agent_validate(agent=agent, data=dict(old.snapshot))
+    if changed:
+        agent.save(update_fields=[*sorted(changed), "updated_at"])
+    return agent_version_record(agent=agent, author=author, restored_from=number)
 
 
 @transaction.atomic

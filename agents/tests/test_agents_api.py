@@ -56,11 +56,13 @@ FULL_KEYS = {
     "transfers",
     "functions",
     "metadata",
+    "autoRunTests",
     "customerId",
     "createdAt",
     "updatedAt",
 }
 LIST_KEYS = FULL_KEYS - {
+    "autoRunTests",
     "systemPrompt",
     "firstMessage",
     "llmTemperature",
