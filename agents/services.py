@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
@@ -322,7 +323,7 @@ def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = No
 
 
 @transaction.atomic
-def agent_version_record(*, agent: Agent, author=None, restored_from: int | None = None) -> AgentVersion:
+def agent_version_record(*, agent: Agent, author: User | None = None, restored_from: int | None = None) -> AgentVersion:
     """Records the agent's current behaviour as its next version, unless the latest version
     already is exactly that (a restore always records one). The agent row is locked so two
     concurrent edits cannot take the same number. A new version starts the agent's test
@@ -347,7 +348,7 @@ def agent_version_record(*, agent: Agent, author=None, restored_from: int | None
 
 
 @transaction.atomic
-def agent_version_restore(*, agent: Agent, number: int, author=None) -> AgentVersion:
+def agent_version_restore(*, agent: Agent, number: int, author: User | None = None) -> AgentVersion:
     """Makes version `number` the agent's configuration again, as a new version equal to
     it. The snapshot goes through the same validation as an edit: a provider that has
     since been disabled is a 400 naming it, and nothing changes."""

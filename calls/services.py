@@ -112,7 +112,7 @@ def simulation_agent_resolve(*, user: User, agent_id: int | None) -> Agent:
     return agent
 
 
-def call_start_simulation(*, user, agent) -> SimulationStarted:
+def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     """A web call from the dashboard. With LiveKit configured: a room, the agent dispatched
     and a join token (voice, or text turns). Without it: a text-only simulation that needs
     only a language model, talked to with POST /calls/:id/messages."""
@@ -121,7 +121,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
     return _start_text_simulation(user=user, agent=agent)
 
 
-def simulation_llm_require(*, agent) -> None:
+def simulation_llm_require(*, agent: Agent) -> None:
     """A text conversation needs the agent's language model and nothing else: 503 naming
     the variable to set when there are no credentials for it."""
     vendor = agent.llm_provider.vendor
@@ -133,7 +133,8 @@ def simulation_llm_require(*, agent) -> None:
         raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
 
 
-def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
+def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call:
+    assert user.customer_id is not None, "tenant permissions admit members of a customer only"
     now = timezone.now()
     call = Call.objects.create(
         customer_id=user.customer_id,
@@ -153,14 +154,14 @@ def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
 
 
 @transaction.atomic
-def _start_text_simulation(*, user, agent) -> SimulationStarted:
+def _start_text_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     simulation_llm_require(agent=agent)
     call = _new_simulation(user=user, agent=agent, mode=CallMode.TEXT, prefix=rooms.TEXT_SIMULATION_PREFIX)
     return SimulationStarted(call=call, token=None, token_expires_at=None)
 
 
 @transaction.atomic
-def _start_voice_simulation(*, user, agent) -> SimulationStarted:
+def _start_voice_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     now = timezone.now()
     call = _new_simulation(user=user, agent=agent, mode=CallMode.VOICE, prefix=rooms.SIMULATION_ROOM_PREFIX)
     ttl = rooms.simulation_token_ttl()
