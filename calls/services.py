@@ -470,7 +470,7 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
 
 
 def call_apply_room_event(
-    *, event: str, room_name: str, participant_kind: int | None = None, participant=None
+    *, event: str, room_name: str, participant_kind: int | None = None, participant: Any = None
 ) -> Call | None:
     """What LiveKit's webhooks tell us about a phone call's room. The caller's SIP leg
     joining means answered; leaving, or the room finishing, means the call is over.
