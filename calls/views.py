@@ -49,6 +49,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     list_key = "calls"
     not_found_label = "Call"
     action_permissions = {"end": [CanControlCall], "join_agent": [CanControlCall]}
+    agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     success_messages = {"list": "Calls retrieved successfully", "retrieve": "Call retrieved successfully"}
     list_filters: dict = {}
 

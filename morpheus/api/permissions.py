@@ -35,14 +35,16 @@ class IsTenantMember(BasePermission):
 
 
 class HasActionRole(BasePermission):
-    """Roles per action from the view's `action_roles` {action: roles}; absent means any
-    tenant role. A refused role gets the spec's 403 message."""
+    """Roles per action from the view's `action_roles` {action: roles}; an action not named
+    takes the view's `default_roles` (every tenant role unless set). A refused role gets the
+    spec's 403 message."""
 
     message = FORBIDDEN_MESSAGE
 
     def has_permission(self, request: Request, view: Any) -> bool:
         action = getattr(view, "action", None) or (request.method or "").lower()
-        roles = (getattr(view, "action_roles", None) or {}).get(action, TENANT_ROLES)
+        default = getattr(view, "default_roles", None) or TENANT_ROLES
+        roles = (getattr(view, "action_roles", None) or {}).get(action, default)
         return isinstance(request.user, User) and request.user.role in roles
 
 

@@ -57,7 +57,9 @@ class ProtectedAccessMixin:
         if cls.__module__ == __name__:  # the bases below define them
             return
         for name in cls.protected_methods:
-            if name in cls.__dict__:
+            # Resolved through the MRO, so a mixin listed before the base cannot replace it either.
+            owner = next(klass for klass in cls.__mro__ if name in klass.__dict__)
+            if owner.__module__ != __name__:
                 raise TypeError(
                     f"{cls.__name__} must not override {name}; add checks through permission_classes "
                     "(they run after the base's) or narrow data through safely_get_queryset."
@@ -76,10 +78,12 @@ class ProtectedAccessMixin:
 
 class TenantAccessMixin(ProtectedAccessMixin):
     """Signed in, member of an active customer, calling from an allowed IP, with a role
-    `action_roles` allows ({action or lower-case method: roles}; absent means any role)."""
+    `action_roles` allows ({action or lower-case method: roles}); actions not named take
+    `default_roles` (every tenant role unless set, e.g. MANAGER_ROLES for settings APIs)."""
 
     base_permission_classes = (IsAuthenticated, IsTenantMember, HasActionRole)
-    action_roles: ClassVar[dict[str, tuple[str, ...] | list[str]]] = {}
+    action_roles: ClassVar[dict[str, Sequence[str]]] = {}
+    default_roles: ClassVar[Sequence[str] | None] = None
 
 
 class PlatformAdminAccessMixin(ProtectedAccessMixin):
@@ -106,6 +110,10 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
     not_found_label: str | None = None
     # The field that links a row to its customer.
     customer_field = "customer"
+    # The field that links a row to its agent ("pk" for agents themselves). A request whose
+    # credentials are limited to some agents (an agent-restricted API key: `request.auth`
+    # has `agent_ids`) sees only their rows, and nothing where this is None.
+    agent_field: str | None = None
 
     def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Narrow, annotate or select_related here; the tenant filter is applied after."""
@@ -121,7 +129,13 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
         if customer_id is None:  # permissions refuse this first; stay closed regardless
             return self._base_queryset().none()
         queryset = self.safely_get_queryset(self._base_queryset())
-        return queryset.filter(**{f"{self.customer_field}_id": customer_id})
+        queryset = queryset.filter(**{f"{self.customer_field}_id": customer_id})
+        agent_ids = getattr(self.request.auth, "agent_ids", None)
+        if agent_ids is not None:
+            if self.agent_field is None:
+                return queryset.none()
+            queryset = queryset.filter(**{f"{self.agent_field}__in": agent_ids})
+        return queryset
 
     def get_object(self) -> Model:
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field

@@ -162,6 +162,9 @@ def test_subclasses_cannot_replace_the_base_permissions():
                 type("Leaky", (base,), {name: lambda self: []})
         with pytest.raises(TypeError, match="authentication_classes"):
             type("Leaky", (base,), {"authentication_classes": []})
+        mixin = type("Mixin", (), {"get_permissions": lambda self: []})
+        with pytest.raises(TypeError, match="get_permissions"):
+            type("LeakyThroughAMixin", (mixin, base), {})
 
 
 def test_permission_classes_add_to_the_base_ones():
