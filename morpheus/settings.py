@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "voice_worker",
     "analytics",
     "integrations",
+    "evaluations",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["healthy", "unhealthy"],
         "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
         "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
+        "TestRunStatusEnum": "evaluations.models.TestRunStatus",
+        "TestCaseVerdictEnum": "evaluations.models.CaseVerdict",
+        "CallModeEnum": "calls.models.CallMode",
     },
 }
 
@@ -302,6 +306,12 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+
+# Agent test runs (docs/agent-testing.md): cases run at once per run, and how long the
+# agent may take for one turn and a judge for one verdict before the case is an error.
+EVALUATIONS_MAX_PARALLEL_CASES = env.int("EVALUATIONS_MAX_PARALLEL_CASES", default=4)
+EVALUATIONS_TURN_TIMEOUT_SECONDS = env.float("EVALUATIONS_TURN_TIMEOUT_SECONDS", default=60.0)
+EVALUATIONS_JUDGE_TIMEOUT_SECONDS = env.float("EVALUATIONS_JUDGE_TIMEOUT_SECONDS", default=30.0)
 
 # The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
 # these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature

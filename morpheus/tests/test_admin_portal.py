@@ -20,6 +20,7 @@ from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from evaluations.models import TestCase, TestRun
 from morpheus.admin_site import platform_overview
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
@@ -67,6 +68,24 @@ def _call():
     return call
 
 
+def _test_case():
+    from evaluations.services import test_case_create
+
+    return test_case_create(agent=AgentFactory(), data={"name": f"Case {next(_n)}", "turns": [{"user": "hi"}]})
+
+
+def _test_run():
+    from agents.selectors import agent_version_current
+    from evaluations.models import TestCaseResult, TestRun
+
+    case = _test_case()
+    run = TestRun.objects.create(
+        customer=case.customer, agent=case.agent, version=agent_version_current(agent_id=case.agent_id)
+    )
+    TestCaseResult.objects.create(run=run, test_case=case, name=case.name, verdict="pass")
+    return run
+
+
 # One row maker per registered model: a model registered without one fails the test
 # below, so no admin page escapes the query-count check.
 ROW_MAKERS = {
@@ -79,6 +98,8 @@ ROW_MAKERS = {
     Agent: lambda: AgentFactory(transfers=[{"name": "Desk", "destination": "+14155550100", "description": ""}]),
     PhoneNumber: _phone_number,
     Call: _call,
+    TestCase: _test_case,
+    TestRun: _test_run,
 }
 
 
