@@ -19,7 +19,7 @@ from .models import LATENCY_METRICS, ROLLUP_END_REASONS, CallFact, CallRollup
 
 BUCKET = datetime.timedelta(minutes=15)
 LATENCY_BIN_MS = 10
-OPEN_STATUSES = ("ringing", "active")
+OPEN_STATUSES = ("queued", "ringing", "active")  # queued: an outbound call not dialed yet
 # TranscriptTurn field -> histogram name.
 TURN_LATENCY_FIELDS = {
     "e2e_latency_ms": "e2e",
