@@ -72,8 +72,9 @@ async def _run_cases(results: list[TestCaseResult], config: AgentConfig, custome
     semaphore = asyncio.Semaphore(max(1, int(settings.EVALUATIONS_MAX_PARALLEL_CASES)))
     bounds = limits()
 
-    def make_llm():
-        return providers.build_llm(config)
+    async def make_llm():
+        # Credentials are read from the database (a customer's own key first).
+        return await sync_to_async(providers.build_llm)(config)
 
     async def one(result: TestCaseResult) -> None:
         async with semaphore:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from livekit.agents import AgentSession, APIConnectOptions, ChatContext, ErrorEvent, ToolError, llm
@@ -312,7 +313,7 @@ async def run_case(
     spec: CaseSpec,
     *,
     config: AgentConfig,
-    make_llm: Callable[[], llm.LLM],
+    make_llm: Callable[[], llm.LLM | Awaitable[llm.LLM]],
     limits: Limits = Limits(),
     customer_id: str = "",
 ) -> CaseOutcome:
@@ -323,8 +324,13 @@ async def run_case(
     control = TestControl()
     errors: list[str] = []
     config = configured(config, spec.variables)
-    model, judge_llm = make_llm(), make_llm()
-    caller_llm = make_llm() if spec.kind == "simulated" else None
+
+    async def new_llm() -> llm.LLM:
+        made = make_llm()
+        return await made if inspect.isawaitable(made) else made
+
+    model, judge_llm = await new_llm(), await new_llm()
+    caller_llm = await new_llm() if spec.kind == "simulated" else None
 
     def on_error(event: ErrorEvent) -> None:
         if not getattr(event.error, "recoverable", False):
