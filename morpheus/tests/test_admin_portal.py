@@ -21,6 +21,8 @@ from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from evaluations.models import TestCase, TestRun
+from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 from morpheus.admin_site import platform_overview
 from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
@@ -86,6 +88,11 @@ def _test_run():
     return run
 
 
+def _api_key():
+    user = UserFactory(customer=CustomerFactory(), role=Role.OWNER)
+    return make_api_key(user.customer, user)[0]
+
+
 # One row maker per registered model: a model registered without one fails the test
 # below, so no admin page escapes the query-count check.
 ROW_MAKERS = {
@@ -102,6 +109,9 @@ ROW_MAKERS = {
     CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
     TestCase: _test_case,
     TestRun: _test_run,
+    ApiKey: _api_key,
+    WebhookEndpoint: lambda: WebhookEndpointFactory(),
+    WebhookDelivery: lambda: WebhookDeliveryFactory(),
 }
 
 
