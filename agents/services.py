@@ -14,6 +14,7 @@ from telephony.models import PhoneNumber
 from tenants.models import Customer
 
 from . import validation as v
+from .analysis_plan import clean_analysis_plan
 from .models import Agent, AgentStatus, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .validation import ErrorList
 
@@ -40,6 +41,7 @@ JSON_FIELDS = {
     "transfers": v.clean_transfers,
     "functions": v.clean_functions,
     "metadata": v.clean_metadata,
+    "analysis_plan": clean_analysis_plan,
 }
 # What callers may set: model field names, with the providers as `<kind>_provider_id`.
 AGENT_FIELDS = frozenset(
@@ -51,6 +53,7 @@ AGENT_FIELDS = frozenset(
         "language",
         "status",
         "allow_interruptions",
+        "recording_enabled",
         *(f"{kind}_provider_id" for kind, _, _ in PROVIDER_KINDS),
         *(f"{kind}_model" for kind, _, _ in PROVIDER_KINDS),
     }
@@ -173,6 +176,11 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
             errors.add("allow_interruptions", "Must be true or false")
         else:
             assign("allow_interruptions", data["allow_interruptions"])
+    if "recording_enabled" in data:
+        if data["recording_enabled"] is not None and not isinstance(data["recording_enabled"], bool):
+            errors.add("recording_enabled", "Must be true, false or null (the organization's default)")
+        else:
+            assign("recording_enabled", data["recording_enabled"])
     for field, clean in JSON_FIELDS.items():
         if field in data:
             assign(field, clean(errors, data[field]))

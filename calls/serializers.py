@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from .analysis import public_analysis
 from .models import Call, CallDirection, CallStatus, TranscriptTurn
 from .selectors import turns_summary
 
@@ -144,6 +145,40 @@ class CallSummaryOutput(serializers.Serializer):
     usage = UsageSummary()
 
 
+class AnalysisUsage(serializers.Serializer):
+    promptTokens = serializers.IntegerField()
+    completionTokens = serializers.IntegerField()
+
+
+class CallAnalysisOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["pending", "done", "failed", "skipped"])
+    summary = serializers.CharField(allow_null=True)
+    successful = serializers.BooleanField(allow_null=True, help_text="The success rubric's verdict")
+    score = serializers.IntegerField(allow_null=True, help_text="score_1_10 rubrics (7 or more is successful)")
+    sentiment = serializers.ChoiceField(choices=["positive", "neutral", "negative"], allow_null=True)
+    data = serializers.DictField(allow_null=True, help_text="The plan's fields, by name")
+    model = serializers.CharField(allow_null=True)
+    usage = AnalysisUsage(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="Why it failed or was skipped")
+    analyzedAt = serializers.CharField(allow_null=True)
+
+
+class CostBreakdown(serializers.Serializer):
+    llm = serializers.FloatField()
+    tts = serializers.FloatField()
+    stt = serializers.FloatField()
+    telephony = serializers.FloatField()
+    platform = serializers.FloatField()
+    analysis = serializers.FloatField()
+
+
+class CostOutput(serializers.Serializer):
+    total = serializers.FloatField()
+    currency = serializers.CharField()
+    breakdown = CostBreakdown()
+    usage = serializers.DictField(help_text="Tokens, TTS characters, STT seconds and minutes that were priced")
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -152,6 +187,8 @@ class CallDetail(CallListItem):
     metadata = serializers.JSONField()
     transcript = TranscriptTurnOutput(source="turns", many=True, help_text="In conversation order")
     summary = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+    costDetails = serializers.SerializerMethodField()
 
     class Meta(CallListItem.Meta):
         fields = [
@@ -163,11 +200,19 @@ class CallDetail(CallListItem):
             "metadata",
             "transcript",
             "summary",
+            "analysis",
+            "costDetails",
         ]
 
     def get_summary(self, call) -> CallSummaryOutput:
         # Built from the prefetched turns: no extra query.
         return turns_summary(call.turns.all())
+
+    def get_analysis(self, call) -> CallAnalysisOutput(allow_null=True):
+        return public_analysis(call.analysis)
+
+    def get_costDetails(self, call) -> CostOutput(allow_null=True):
+        return call.cost_breakdown
 
 
 class CallEndOutput(serializers.Serializer):
@@ -201,3 +246,11 @@ class SimulationOutput(serializers.Serializer):
     token = serializers.CharField(help_text="LiveKit join token for this room only, identity = your user id")
     tokenExpiresAt = serializers.DateTimeField(source="token_expires_at")
     status = serializers.ChoiceField(choices=CallStatus.choices, source="call.status")
+
+
+class AnalyzeOutput(serializers.Serializer):
+    callId = serializers.IntegerField(source="id")
+    analysis = serializers.SerializerMethodField()
+
+    def get_analysis(self, call) -> CallAnalysisOutput:
+        return public_analysis(call.analysis)

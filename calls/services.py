@@ -24,6 +24,8 @@ from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
 from . import livekit_client, rooms
+from .analysis import analysis_prepare
+from .cost import call_price
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
@@ -315,15 +317,19 @@ def call_teardown_room(*, call: Call) -> bool:
 
 
 def call_finalize(*, call: Call) -> Call:
-    """Post-call: usage and latency figures from the transcript into the call's metadata."""
+    """Post-call: usage and latency figures from the transcript into the call's metadata,
+    its cost (calls/cost.py), then its analysis (calls/analysis.py) if its agent has a plan."""
     turns = list(call.turns.all())
     summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
-        locked.save(update_fields=["metadata", "updated_at"])
+        priced = call_price(locked, turns)
+        locked.cost = priced["total"]
+        locked.cost_breakdown = {**priced, "total": float(priced["total"])}
+        locked.save(update_fields=["metadata", "cost", "cost_breakdown", "updated_at"])
         rollups_call_changed(locked, latency=latency_histograms(turns))
-    return locked
+    return analysis_prepare(call=locked)
 
 
 def calls_close_stale(now: datetime.datetime | None = None) -> int:

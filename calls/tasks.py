@@ -4,7 +4,9 @@ import contextlib
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from .analysis import AnalysisRetry, analysis_run
 from .livekit_client import LiveKitUnavailable
 from .models import Call, CallStatus, EndReason
 from .services import (
@@ -90,6 +92,17 @@ def finalize_call(call_id: int) -> str:
         return "skipped"
     call_finalize(call=call)
     return "finalized"
+
+
+@shared_task(bind=True, max_retries=None)
+def analyze_call(self, call_id: int, run_id: str) -> str:
+    """Post-call analysis (calls/analysis.py): ANALYSIS_MAX_ATTEMPTS answers at most, with
+    backoff between them; the last failure is stored as `failed` with its reason."""
+    final = self.request.retries + 1 >= settings.ANALYSIS_MAX_ATTEMPTS
+    try:
+        return analysis_run(call_id=call_id, run_id=run_id, final_attempt=final)
+    except AnalysisRetry as exc:
+        return _retry(self, exc, _backoff(self.request.retries + 1, cap=120))
 
 
 @shared_task

@@ -7,10 +7,11 @@ from rest_framework.decorators import action
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import selectors, services
+from . import analysis, selectors, services
 from .models import Call, EndReason
 from .permissions import CanControlCall
 from .serializers import (
+    AnalyzeOutput,
     CallDetail,
     CallEndOutput,
     CallListItem,
@@ -128,6 +129,26 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         call = self.get_object()
         joined = services.call_join_agent(call=call)
         return ok(JoinAgentOutput(joined).data, "Agent joined call successfully")
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Run the post-call analysis again",
+        description=(
+            "Re-runs the agent's analysis plan on this ended call (ignoring minTurns and sampleRate): the "
+            "analysis becomes `pending` and a worker asks the model; GET /calls/{id} shows the result. "
+            "409 if the call has not ended or its agent has no analysis plan."
+        ),
+        request=None,
+        responses={
+            202: AnalyzeOutput,
+            409: OpenApiResponse(description="'Call with ID 101 has not ended yet' or has no analysis plan"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def analyze(self, request, pk=None):
+        call = self.get_object()
+        call = analysis.analysis_prepare(call=call, force=True)
+        return ok(AnalyzeOutput(call).data, "Call analysis started", status=202)
 
     @extend_schema(
         tags=["calls"],

@@ -289,6 +289,26 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
 
+# --- After the call (docs/after-the-call.md) ----------------------------------------
+# Post-call analysis: the model when the agent's plan names none, the per-request
+# timeout, and how many answers (transport errors or invalid JSON) before `failed`.
+ANALYSIS_MODEL = env("ANALYSIS_MODEL", default="gpt-4o-mini")
+ANALYSIS_TIMEOUT_SECONDS = env.float("ANALYSIS_TIMEOUT_SECONDS", default=30.0)
+ANALYSIS_MAX_ATTEMPTS = env.int("ANALYSIS_MAX_ATTEMPTS", default=3)
+# The platform's prices (calls/cost.py): a JSON object overriding any of the defaults.
+PRICE_TABLE = env.json("PRICE_TABLE", default={})
+# Recordings: LiveKit Egress writes audio-only room composites straight to this
+# S3-compatible bucket (MinIO in docker-compose); the API hands out presigned URLs.
+RECORDINGS_S3_BUCKET = env("RECORDINGS_S3_BUCKET", default="")
+RECORDINGS_S3_ENDPOINT_URL = env("RECORDINGS_S3_ENDPOINT_URL", default="")
+RECORDINGS_S3_REGION = env("RECORDINGS_S3_REGION", default="us-east-1")
+RECORDINGS_S3_ACCESS_KEY = env("RECORDINGS_S3_ACCESS_KEY", default="")
+RECORDINGS_S3_SECRET_KEY = env("RECORDINGS_S3_SECRET_KEY", default="")
+RECORDINGS_FORMAT = env("RECORDINGS_FORMAT", default="ogg")
+RECORDINGS_URL_TTL_SECONDS = env.int("RECORDINGS_URL_TTL_SECONDS", default=3600)
+# Days a recording is kept when the organization sets no settings.recordingRetentionDays.
+RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=90)
+
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")
 TELNYX_TIMESTAMP_TOLERANCE_SECONDS = 300

@@ -56,6 +56,8 @@ FULL_KEYS = {
     "transfers",
     "functions",
     "metadata",
+    "recordingEnabled",
+    "analysisPlan",
     "customerId",
     "createdAt",
     "updatedAt",
@@ -72,6 +74,8 @@ LIST_KEYS = FULL_KEYS - {
     "transfers",
     "functions",
     "metadata",
+    "recordingEnabled",
+    "analysisPlan",
 }
 
 
