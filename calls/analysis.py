@@ -254,15 +254,16 @@ def _finish(call: Call, run_id: str, analysis: dict) -> None:
 
 
 def _emit_analyzed(call: Call) -> None:
-    """`call.analyzed` through the customer webhook events, once that mechanism exists."""
-    try:
-        from integrations import events  # type: ignore[import-not-found]
-    except ImportError:
-        return
+    """`call.analyzed` to the tenant's webhook endpoints (integrations), in this transaction."""
+    from integrations import events
+
+    from .serializers import CallDetail
+
     events.emit(
         customer_id=call.customer_id,
-        event="call.analyzed",
-        data={"callId": call.pk, "analysis": public_analysis(call.analysis)},
+        event_type="call.analyzed",
+        data=lambda: CallDetail(call).data,
+        agent_id=call.agent_id,
     )
 
 

@@ -39,10 +39,14 @@ class LiveKitUnavailable(ServiceUnavailable):
 
     default_detail = UNAVAILABLE_MESSAGE
 
-    def __init__(self, detail: str | None = None, *, code: str = "unavailable", reason: str = ""):
+    def __init__(
+        self, detail: str | None = None, *, code: str = "unavailable", reason: str = "", server_message: str = ""
+    ):
         super().__init__(detail or UNAVAILABLE_MESSAGE)
         self.twirp_code = code
         self.reason = reason
+        # What LiveKit itself answered (a Twirp error's message), for callers that relay it.
+        self.server_message = server_message
 
     def __str__(self) -> str:
         return f"{self.detail} ({self.twirp_code}: {self.reason})" if self.reason else str(self.detail)
@@ -63,7 +67,9 @@ def _is_not_found(exc: BaseException) -> bool:
 
 def _as_unavailable(exc: BaseException) -> LiveKitUnavailable:
     if isinstance(exc, api.TwirpError):
-        return LiveKitUnavailable(code=exc.code, reason=f"HTTP {exc.status}: {exc.message}")
+        return LiveKitUnavailable(
+            code=exc.code, reason=f"HTTP {exc.status}: {exc.message}", server_message=exc.message or ""
+        )
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return LiveKitUnavailable(code="timeout", reason="request timed out")
     return LiveKitUnavailable(code="transport", reason=f"{type(exc).__name__}: {exc}")

@@ -23,6 +23,7 @@ from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
+from . import events as call_events
 from . import livekit_client, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
@@ -134,7 +135,14 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
         raise
     call.metadata = {"agentDispatchId": dispatch.id}
     call.save(update_fields=["metadata", "updated_at"])
+    # integrations: webhook events, in this transaction (a simulation is answered at once)
+    call_events.emit_call_event(call, "call.started")
+    call_events.emit_call_event(call, "call.answered")
     return SimulationStarted(call=call, token=token, token_expires_at=now + ttl)
+
+
+class TooManyRinging(Exception):
+    """The customer already has VOICE_INBOUND_MAX_RINGING inbound calls ringing."""
 
 
 def call_start_inbound(
@@ -142,7 +150,9 @@ def call_start_inbound(
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again."""
+    call (created=False) without touching LiveKit again; so does a repeat of the same
+    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
@@ -154,7 +164,7 @@ def call_start_inbound(
             carrier_call_id=carrier_call_id,
             from_number=from_number,
             to_number=to_number,
-        ), True
+        )
     except IntegrityError:
         # A concurrent retry inserted the same carrier call id first (the unique constraint).
         if not carrier_call_id:
@@ -163,7 +173,26 @@ def call_start_inbound(
 
 
 @transaction.atomic
-def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> Call:
+def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> tuple[Call, bool]:
+    from tenants.models import Customer
+
+    # One inbound start per customer at a time, so the dedupe and the cap are exact
+    # under concurrent posts (the lock is the customer row, held for this short insert).
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    ringing = Call.objects.filter(
+        customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
+    )
+    if not carrier_call_id:
+        since = timezone.now() - datetime.timedelta(seconds=settings.VOICE_INBOUND_DEDUPE_SECONDS)
+        repeat = (
+            ringing.filter(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
+            .order_by("-created_at")
+            .first()
+        )
+        if repeat is not None:
+            return repeat, False
+    if ringing.count() >= settings.VOICE_INBOUND_MAX_RINGING:
+        raise TooManyRinging()
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
@@ -185,7 +214,8 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         metadata=rooms.room_metadata(call),
     )
     outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-    return call
+    call_events.emit_call_event(call, "call.started")  # integrations: webhook event
+    return call, True
 
 
 # --- The agent ------------------------------------------------------------------------
@@ -241,6 +271,8 @@ def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> C
         fields.append("status")
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
+    if "answered_at" in fields:
+        call_events.emit_call_event(locked, "call.answered")  # integrations: webhook event
     return locked
 
 
@@ -307,6 +339,7 @@ def call_end(
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)
+    call_events.emit_call_ended(locked)  # integrations: call.ended (+ .transferred / .failed)
     logger.info("Call %s ended: %s (%s)", call_id, locked.status, reason)
     return locked
 

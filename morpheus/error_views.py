@@ -2,7 +2,7 @@
 
 from django.views import defaults
 
-from .api.exceptions import INTERNAL_ERROR_MESSAGE
+from .api.exceptions import INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE
 from .api.middleware import API_PREFIX, envelope_error_response
 
 
@@ -10,3 +10,10 @@ def server_error(request, *args, **kwargs):
     if request.path.startswith(API_PREFIX):
         return envelope_error_response(request, 500, INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    """Paths under /api/ that no route took (e.g. /api/v2/...): the envelope's 404."""
+    if request.path.startswith(API_PREFIX):
+        return envelope_error_response(request, 404, NOT_FOUND_MESSAGE)
+    return defaults.page_not_found(request, exception)

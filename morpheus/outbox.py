@@ -12,6 +12,7 @@ transaction takes the row with it, so nothing runs for a change that never happe
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -41,6 +42,21 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs
     return message
 
 
+def _registered_task(app, task_name: str):
+    """The task object, importing its module first: autodiscovery is lazy, and a process
+    that never imported `calls.tasks` would otherwise fall back to send_task (which
+    ignores task_always_eager)."""
+    task = app.tasks.get(task_name)
+    if task is None:
+        module = task_name.rpartition(".")[0]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return None
+        task = app.tasks.get(task_name)
+    return task
+
+
 def publish(message_id: int) -> bool:
     """Sends one pending row to the broker and marks it sent; False if it stays pending."""
     from celery import current_app
@@ -59,7 +75,7 @@ def publish(message_id: int) -> bool:
         if message.run_after and message.run_after > timezone.now():
             options["eta"] = message.run_after
         try:
-            task = current_app.tasks.get(message.task_name)
+            task = _registered_task(current_app, message.task_name)
             if task is not None:  # apply_async honours task_always_eager (tests, `make run`)
                 task.apply_async(args=message.args, kwargs=message.kwargs, **options)
             else:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "calls",
     "voice_worker",
     "analytics",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "morpheus.api.middleware.ApiBodySizeMiddleware",
+    "morpheus.api.middleware.ApiUnsafeInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,7 +155,7 @@ FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["morpheus.api.renderers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["morpheus.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "morpheus.api.pagination.PagePagination",
@@ -265,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "purge-expired-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": 60.0 * 60,
@@ -283,6 +290,13 @@ VOICE_AGENT_NAME = env("VOICE_AGENT_NAME", default="morpheus-voice-agent")
 # private/loopback targets are refused unless explicitly allowed (SSRF guard).
 VOICE_FUNCTION_TIMEOUT_SECONDS = env.float("VOICE_FUNCTION_TIMEOUT_SECONDS", default=8.0)
 VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = env.bool("VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS", default=False)
+
+# --- Integrations: webhooks to customer systems (docs/integrations.md) ------------
+# Each delivery attempt's total timeout; endpoints must be public HTTPS hosts unless
+# private networks are allowed (local development and tests; plain HTTP also needs DEBUG
+# or this flag).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
@@ -308,6 +322,18 @@ RECORDINGS_FORMAT = env("RECORDINGS_FORMAT", default="ogg")
 RECORDINGS_URL_TTL_SECONDS = env.int("RECORDINGS_URL_TTL_SECONDS", default=3600)
 # Days a recording is kept when the organization sets no settings.recordingRetentionDays.
 RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=90)
+
+# The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
+# these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature
+# HMAC made with VOICE_WEBHOOK_SECRET. With neither, DEBUG accepts loopback only and
+# production refuses the form (docs/calls.md, docs/deploy.md).
+VOICE_WEBHOOK_ALLOWED_IPS = env.list("VOICE_WEBHOOK_ALLOWED_IPS", default=[])
+VOICE_WEBHOOK_SECRET = env("VOICE_WEBHOOK_SECRET", default="")
+VOICE_WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = 300
+# At most this many inbound calls of one customer may ring at once (bounds a leaked secret).
+VOICE_INBOUND_MAX_RINGING = env.int("VOICE_INBOUND_MAX_RINGING", default=20)
+# Without a CallSid, the same From/To within this window is the same ringing call.
+VOICE_INBOUND_DEDUPE_SECONDS = 10
 
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TELNYX_PUBLIC_KEY = env("TELNYX_PUBLIC_KEY", default="")

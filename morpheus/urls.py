@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
-from .error_views import server_error
+from .error_views import not_found, server_error
 
 api_v1 = [
     path("health", views.health, name="health"),
@@ -16,8 +16,9 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("calls.urls")),
     path("", include("voice_worker.urls")),
-    # Anything else under /api/v1 is the envelope's 404, never Django's HTML page.
-    re_path(r"^.*$", views.api_not_found, name="api-not-found"),
+    # Anything else under /api/v1 is the envelope's 404, never Django's HTML page;
+    # [\s\S] (not ".") so a path with a newline or another control character matches too.
+    re_path(r"^[\s\S]*\Z", views.api_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [
@@ -25,4 +26,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler404 = not_found
 handler500 = server_error

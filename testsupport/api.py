@@ -49,6 +49,15 @@ def assert_error(response, status: int, message: str | None = None, fields: list
     return body
 
 
+def assert_bare(response, status: int = 200) -> dict:
+    """The JSON inbound webhook's success: the spec's bare body, no envelope keys."""
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert response.status_code == status, (response.status_code, body)
+    assert set(body) == {"action", "roomName", "agentId", "callId", "sipUri", "reason"}, body
+    return body
+
+
 def client_for(user=None) -> APIClient:
     client = APIClient()
     if user is not None:

@@ -96,6 +96,8 @@ class AgentConfig:
     transfers: tuple[TransferDestination, ...] = ()
     functions: tuple[FunctionSpec, ...] = ()
     signing_secret: str = field(default="", repr=False)
+    # The secret replaced by a rotation, still signing for 24 h (integrations).
+    previous_signing_secret: str = field(default="", repr=False)
     goodbye_message: str = DEFAULT_GOODBYE
     max_duration_message: str = DEFAULT_MAX_DURATION_MESSAGE
     silence_message: str = DEFAULT_SILENCE_MESSAGE
@@ -149,12 +151,25 @@ class AgentConfig:
             transfers=tuple(_transfers(agent.transfers)),
             functions=tuple(_functions(agent.functions)),
             signing_secret=agent.customer.signing_secret,
+            previous_signing_secret=_previous_signing_secret(agent.customer),
             goodbye_message=_text(meta.get("goodbyeMessage"), DEFAULT_GOODBYE),
             max_duration_message=_text(meta.get("maxDurationMessage"), DEFAULT_MAX_DURATION_MESSAGE),
             silence_message=_text(meta.get("silenceMessage"), DEFAULT_SILENCE_MESSAGE),
             error_message=_text(meta.get("errorMessage"), DEFAULT_ERROR_MESSAGE),
             retry_message=_text(meta.get("retryMessage"), DEFAULT_RETRY_MESSAGE),
         )
+
+
+def _previous_signing_secret(customer) -> str:
+    """The secret a rotation replaced, while it still signs (loaded with the customer:
+    `customer__function_secret` in select_related, so no query here)."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        rotation = customer.function_secret
+    except ObjectDoesNotExist:
+        return ""
+    return rotation.active_previous_secret()
 
 
 def call_info(call) -> CallInfo:

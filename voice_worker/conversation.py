@@ -230,6 +230,7 @@ class MorpheusAgent(Agent):
                     dict(raw_arguments),
                     call=self.call,
                     secret=self.config.signing_secret,
+                    previous_secret=self.config.previous_signing_secret,
                     timeout=function_timeout_seconds(),
                     allow_private=functions_allow_private_networks(),
                 )

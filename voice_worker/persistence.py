@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -23,6 +23,13 @@ from calls.models import OPEN_CALL_STATUSES, Call, CallStatus, EndReason, Transc
 from .turns import TurnRecord
 
 logger = logging.getLogger(__name__)
+
+
+def release_stale_connections() -> None:
+    """A job process outlives many calls: drop database connections that went stale in
+    between, as Django does around each request. Never inside a transaction."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 class CallNotOpen(Exception):

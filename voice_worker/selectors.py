@@ -5,10 +5,11 @@ from django.db.models import QuerySet
 from calls.models import Call, TranscriptTurn
 
 # Everything a conversation needs, in one query: the agent, its providers and its customer
-# (whose signing secret signs custom function calls).
+# (whose signing secrets, current and rotated-out, sign custom function calls).
 CALL_CONVERSATION_RELATED = (
     "customer",
     "agent__customer",
+    "agent__customer__function_secret",
     "agent__llm_provider",
     "agent__stt_provider",
     "agent__tts_provider",

@@ -239,3 +239,15 @@ def test_bad_plans_are_refused_and_change_nothing(alice_client, agent, plan, fie
     assert_error(response, 400, fields=fields)
     agent.refresh_from_db()
     assert agent.analysis_plan == before
+
+
+def test_a_finished_analysis_emits_call_analyzed(llm, agent, customer_a, django_capture_on_commit_callbacks):
+    from integrations.models import Event
+    from integrations.tests.factories import WebhookEndpointFactory
+
+    WebhookEndpointFactory(customer=customer_a, events=["call.analyzed"])
+    llm.replies = [answer(**GOOD)]
+    call = finalize(ended_call(agent), django_capture_on_commit_callbacks)
+    event = Event.objects.get(type="call.analyzed")
+    assert event.data["id"] == call.id and event.agent_id == agent.id
+    assert event.data["analysis"]["status"] == "done" and event.data["analysis"]["summary"] == GOOD["summary"]

@@ -70,3 +70,29 @@ class ApiBodySizeMiddleware:
             if limit is not None and length > limit:
                 return envelope_error_response(request, 413, "Request body too large")
         return self.get_response(request)
+
+
+class ApiUnsafeInputMiddleware:
+    """NUL characters in an API path or query string never reach a view (PostgreSQL
+    refuses them in any text parameter): the path answers the envelope's 404, a query
+    parameter a field error. Bodies are checked by the JSON and form parsers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            if "\x00" in request.path:
+                return envelope_error_response(request, 404, "Resource not found!!")
+            bad = sorted({key for key, value in request.GET.lists() for item in [key, *value] if "\x00" in item})
+            if bad:
+                errors = [
+                    {"field": key.replace("\x00", "?"), "message": "Null characters are not allowed."} for key in bad
+                ]
+                response = JsonResponse(
+                    error_envelope(request, status=400, message="Validation failed", errors=errors),
+                    status=400,
+                    encoder=MorpheusJSONEncoder,
+                )
+                return response
+        return self.get_response(request)

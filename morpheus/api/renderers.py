@@ -20,6 +20,8 @@ class EnvelopeRenderer(JSONRenderer):
         if response is None or request is None:
             return super().render(data, accepted_media_type, renderer_context)
         status = response.status_code
+        if getattr(response, "bare", False) and status < 400:
+            return super().render(data, accepted_media_type, renderer_context)
         explicit_message = getattr(response, "message", None)
         if status >= 400 and explicit_message:
             # A view's own failure answer that still carries data (health when the DB is down).

@@ -15,3 +15,15 @@ def ok(data, message: str, *, status: int = 200, headers=None) -> EnvelopeRespon
 
 def created(data, message: str) -> EnvelopeResponse:
     return EnvelopeResponse(data, message=message, status=201)
+
+
+class BareResponse(Response):
+    """A success body rendered as-is, outside the envelope: only for the spec's one
+    exception, the JSON inbound voice webhook (DESIGN.md, The envelope). Errors raised by
+    the same view are still enveloped."""
+
+    bare = True
+
+
+def bare(data, *, status: int = 200) -> BareResponse:
+    return BareResponse(data, status=status)

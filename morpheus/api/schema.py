@@ -65,9 +65,13 @@ def wrap_responses_in_envelope(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            # The one operation whose success body is the spec's bare object (DESIGN.md).
+            bare_success = operation.pop("x-morpheus-bare-success", False)
             for code, response in list(responses.items()):
                 content = response.get("content") or {"application/json": {}}
                 media = content.setdefault("application/json", {})
+                if str(code).startswith("2") and bare_success:
+                    continue
                 if str(code).startswith("2"):
                     media["schema"] = _success_envelope(media.get("schema"))
                     others = {k: v for k, v in content.items() if k != "application/json"}

@@ -33,6 +33,7 @@ def test_it_passes_the_deploy_check_with_production_variables():
             "DEBUG": "false",
             "SECRET_KEY": "k3Jd8!x2-PZq7s@Lm4^Nv9&Rt6*Wb1(Yc5)Hf0_Ug8+Ei3=Oa2#Tl7",
             "ALLOWED_HOSTS": "api.example.com",
+            "VOICE_WEBHOOK_SECRET": "a-secret-for-the-json-voice-webhook",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr

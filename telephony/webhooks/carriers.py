@@ -3,7 +3,8 @@
 - `X-Twilio-Signature` → Twilio, form-encoded; answered with TwiML.
 - `telnyx-signature-ed25519` → Telnyx TeXML, form-encoded or JSON; answered with TeXML.
 - no carrier signature, JSON body → the spec's generic JSON form (SIP integrations);
-  answered in the envelope. Public, like the spec says: restrict it by IP at the edge.
+  accepted only from VOICE_WEBHOOK_ALLOWED_IPS or with a valid X-Morpheus-Signature
+  (VOICE_WEBHOOK_SECRET); anything else is 403 "Webhook source not allowed".
 - no carrier signature, form body → refused: a form post claims to be a carrier.
 Signatures are checked before anything is parsed, looked up or written.
 """
@@ -45,6 +46,7 @@ def read_carrier_request(request: Request) -> CarrierRequest:
         signatures.verify_telnyx(request, request.body)  # the raw body, before parsing
         return CarrierRequest(Carrier.TELNYX, _flat(request.data), True)
     if request.content_type.split(";")[0].strip().lower() == "application/json":
+        signatures.verify_json_source(request, request.body)
         return CarrierRequest(JSON_CARRIER, _flat(request.data), False)
     if request.content_type.startswith("application/x-www-form-urlencoded"):
         raise signatures.WebhookForbidden(signatures.MISSING_SIGNATURE)

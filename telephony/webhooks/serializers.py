@@ -49,7 +49,7 @@ class InboundConnectOutput(serializers.Serializer):
         allow_null=True, help_text="SIP URI that lands the caller in the room (null when LIVEKIT_SIP_URI is unset)"
     )
     reason = serializers.ChoiceField(
-        choices=["customer_suspended", "no_agent", "agent_inactive"],
+        choices=["customer_suspended", "no_agent", "agent_inactive", "too_many_ringing_calls"],
         allow_null=True,
         help_text="Why a known number rejects the call",
     )

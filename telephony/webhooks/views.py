@@ -5,7 +5,6 @@ import logging
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -13,7 +12,8 @@ from rest_framework.views import APIView
 from calls import services as call_services
 from calls.livekit_client import NOT_CONFIGURED_MESSAGE, LiveKitUnavailable
 from calls.models import Call, CallStatus, EndReason
-from morpheus.api.responses import ok
+from morpheus.api.parsers import FormParser, JSONParser
+from morpheus.api.responses import bare, ok
 from telephony import livekit_sip
 
 from . import twiml
@@ -36,6 +36,15 @@ FORBIDDEN = OpenApiResponse(
     "configured, or a form post without a signature. Nothing is created."
 )
 VOICE_DOWN = OpenApiResponse(description="LiveKit (or LIVEKIT_SIP_URI for carriers) not configured or unreachable")
+
+
+TOO_MANY_RINGING = "too_many_ringing_calls"
+
+
+def _json_reject(reason: str):
+    """The spec's bare answer (SIP integrations read `action` at the top level)."""
+    rejected = {"action": "reject", "roomName": None, "agentId": None, "callId": None, "sipUri": None}
+    return bare({**rejected, "reason": reason})
 
 
 class VoiceWebhookView(APIView):
@@ -62,9 +71,15 @@ class InboundCallWebhook(VoiceWebhookView):
             "</Sip></Dial></Response>` (the LiveKit SIP callee dispatch rule with prefix `call-` puts the "
             'caller in room `call-<suffix>`); unknown number: `<Reject reason="rejected"/>`; number without '
             "an active agent or of a suspended organization: a polite `<Say>` then `<Hangup/>`.\n\n"
-            'JSON answers: 200 `{action: "connect", roomName, agentId, callId, sipUri}`; a known number that '
-            'cannot take calls: 200 `{action: "reject", reason}`; unknown number: 404.'
+            "JSON form: accepted only from `VOICE_WEBHOOK_ALLOWED_IPS` or with `X-Morpheus-Signature` (hex "
+            "HMAC-SHA256 of `<X-Morpheus-Timestamp>.<raw body>` with `VOICE_WEBHOOK_SECRET`, timestamp within 5 "
+            "minutes); otherwise 403 'Webhook source not allowed' and nothing is created. Its success answer is "
+            'the spec\'s bare body, NOT enveloped: 200 `{action: "connect", roomName, agentId, callId, sipUri, '
+            "reason: null}`; a known number that cannot take calls (or a customer with too many ringing calls): "
+            '200 `{action: "reject", reason, ...nulls}`; errors are enveloped (unknown number: 404). Without a '
+            "`CallSid`, a repeat of the same From/To within a few seconds returns the call already ringing."
         ),
+        extensions={"x-morpheus-bare-success": True},
         request={"application/json": InboundCallInput, "application/x-www-form-urlencoded": InboundCallInput},
         responses={
             200: InboundConnectOutput,
@@ -118,18 +133,23 @@ class InboundCallWebhook(VoiceWebhookView):
             )
             if incoming.answers_xml:
                 return twiml.unavailable()
-            rejected = {"action": "reject", "roomName": None, "agentId": None, "callId": None, "sipUri": None}
-            return ok({**rejected, "reason": refusal.reason}, "Inbound call rejected")
+            return _json_reject(refusal.reason)
 
         if incoming.answers_xml and not livekit_sip.sip_configured():
             raise LiveKitUnavailable(NOT_CONFIGURED_MESSAGE, code="not_configured", reason="LIVEKIT_SIP_URI unset")
-        call, created = call_services.call_start_inbound(
-            phone_number=number,
-            carrier=incoming.carrier,
-            carrier_call_id=data["CallSid"],
-            from_number=data["From"],
-            to_number=to_number,
-        )
+        try:
+            call, created = call_services.call_start_inbound(
+                phone_number=number,
+                carrier=incoming.carrier,
+                carrier_call_id=data["CallSid"],
+                from_number=data["From"],
+                to_number=to_number,
+            )
+        except call_services.TooManyRinging:
+            logger.warning("Inbound %s call to %s refused: too many ringing calls", incoming.carrier, to_number)
+            if incoming.answers_xml:
+                return twiml.unavailable()
+            return _json_reject(TOO_MANY_RINGING)
         if not created:
             logger.info("Carrier retry for call %s (%s %s)", call.id, incoming.carrier, data["CallSid"])
         if not call.is_open:
@@ -148,7 +168,7 @@ class InboundCallWebhook(VoiceWebhookView):
                 refer_url=request.build_absolute_uri(reverse("voice-transfer-webhook")),
             )
         connected = {"action": "connect", "roomName": call.room_name, "agentId": call.agent_id, "callId": call.id}
-        return ok({**connected, "sipUri": sip_uri, "reason": None}, "Inbound call connected")
+        return bare({**connected, "sipUri": sip_uri, "reason": None})
 
 
 class CallStatusWebhook(VoiceWebhookView):

@@ -7,7 +7,8 @@ from livekit.agents import CloseEvent, CloseReason
 
 from calls.models import CallStatus, EndReason, TranscriptTurn
 from tenants.models import CustomerStatus
-from voice_worker.runner import InvalidDispatch, end_reason_for, parse_dispatch
+from voice_worker.closing import end_reason_for
+from voice_worker.dispatch import InvalidDispatch, parse_dispatch
 from voice_worker.testing import FakeLLM
 
 from .conftest import deleted_rooms, dispatch_metadata

@@ -15,6 +15,14 @@ def fresh_webhook_throttle():
     cache.delete("throttle_webhook_127.0.0.1")
 
 
+@pytest.fixture(autouse=True)
+def json_form_allowed_from_the_test_client(settings):
+    """The JSON form answers only allowed sources; test clients call from 127.0.0.1.
+    test_json_source.py covers the refusals."""
+    settings.VOICE_WEBHOOK_ALLOWED_IPS = ["127.0.0.1/32"]
+    settings.VOICE_WEBHOOK_SECRET = ""
+
+
 @pytest.fixture
 def voice_settings(settings, livekit_server):
     settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN

@@ -8,7 +8,7 @@ import pytest
 from agents.models import AgentStatus
 from calls.models import Call, CallStatus
 from telephony.tests.factories import PhoneNumberFactory
-from testsupport.api import assert_error, assert_success
+from testsupport.api import assert_bare, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def test_it_connects_a_call_to_the_numbers_agent(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
-    data = assert_success(response, 200, "Inbound call connected")
+    data = assert_bare(response)
 
     call = Call.objects.get()
     assert data == {
@@ -55,13 +55,13 @@ def test_it_connects_a_call_to_the_numbers_agent(
 
 def test_it_answers_without_a_sip_uri_when_livekit_sip_is_not_configured(api_client, number, settings):
     settings.LIVEKIT_SIP_URI = ""
-    data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
     assert data["action"] == "connect" and data["sipUri"] is None
 
 
 @pytest.mark.parametrize("to", ["tel:+15551234567", "sip:+15551234567@carrier.example.com;user=phone"])
 def test_it_accepts_tel_and_sip_uris(api_client, number, to):
-    data = assert_success(post_json(api_client, {"From": "sip:alice@example.com", "To": to}))
+    data = assert_bare(post_json(api_client, {"From": "sip:alice@example.com", "To": to}))
     assert data["callId"] == Call.objects.get().id
     assert Call.objects.get().to_number == "+15551234567"
 
@@ -71,9 +71,9 @@ def test_a_retry_with_the_same_call_sid_returns_the_same_call(
 ):
     body = {"From": "+15550009999", "To": "+15551234567", "CallSid": "sip-call-1"}
     with django_capture_on_commit_callbacks(execute=True):
-        first = assert_success(post_json(api_client, body))
+        first = assert_bare(post_json(api_client, body))
     with django_capture_on_commit_callbacks(execute=True):
-        second = assert_success(post_json(api_client, body), 200, "Inbound call connected")
+        second = assert_bare(post_json(api_client, body))
     assert second == first
     assert Call.objects.count() == 1
     assert len(livekit_server.requests_for("CreateRoom")) == 1
@@ -82,16 +82,45 @@ def test_a_retry_with_the_same_call_sid_returns_the_same_call(
 
 def test_a_retry_of_an_ended_call_is_a_conflict(api_client, number):
     body = {"From": "+15550009999", "To": "+15551234567", "CallSid": "sip-call-2"}
-    first = assert_success(post_json(api_client, body))
+    first = assert_bare(post_json(api_client, body))
     Call.objects.filter(pk=first["callId"]).update(status=CallStatus.COMPLETED)
     assert_error(post_json(api_client, body), 409, f"Call with ID {first['callId']} has already ended")
     assert Call.objects.count() == 1
 
 
-def test_without_a_call_sid_every_post_is_a_new_call(api_client, number):
-    first = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
-    second = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+def test_without_a_call_sid_a_quick_repeat_returns_the_ringing_call(api_client, number, livekit_server):
+    first = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    second = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert second == first
+    assert Call.objects.count() == 1 and len(livekit_server.requests_for("CreateRoom")) == 1
+    # Another caller is another call.
+    third = assert_bare(post_json(api_client, {"From": "+15550008888", "To": "+15551234567"}))
+    assert third["callId"] != first["callId"] and third["roomName"] != first["roomName"]
+
+
+def test_without_a_call_sid_a_repeat_after_the_window_is_a_new_call(api_client, number):
+    first = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    Call.objects.filter(pk=first["callId"]).update(created_at=Call.objects.get().created_at.replace(year=2000))
+    second = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
     assert first["callId"] != second["callId"] and first["roomName"] != second["roomName"]
+
+
+def test_a_customer_rings_at_most_the_cap_at_once(api_client, number, livekit_server, settings):
+    settings.VOICE_INBOUND_MAX_RINGING = 2
+    answers = [assert_bare(post_json(api_client, {"From": f"+1555000{i:04d}", "To": "+15551234567"})) for i in range(4)]
+    assert [a["action"] for a in answers] == ["connect", "connect", "reject", "reject"]
+    assert answers[2] == {
+        "action": "reject",
+        "roomName": None,
+        "agentId": None,
+        "callId": None,
+        "sipUri": None,
+        "reason": "too_many_ringing_calls",
+    }
+    assert Call.objects.count() == 2 and len(livekit_server.requests_for("CreateRoom")) == 2
+    # Once one is answered, another may ring.
+    Call.objects.filter(pk=answers[0]["callId"]).update(status=CallStatus.ACTIVE)
+    assert assert_bare(post_json(api_client, {"From": "+15550001111", "To": "+15551234567"}))["action"] == "connect"
 
 
 def test_an_unknown_number_is_a_404_and_nothing_is_created(api_client, number, livekit_server):
@@ -117,7 +146,7 @@ def test_a_number_that_cannot_answer_rejects_politely(api_client, number, liveki
         number.agent.save()
     with caplog.at_level(logging.WARNING, logger="telephony.webhooks.views"):
         response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
-    data = assert_success(response, 200, "Inbound call rejected")
+    data = assert_bare(response)
     assert data == {
         "action": "reject",
         "reason": reason,
@@ -134,7 +163,7 @@ def test_another_tenants_agent_on_a_number_is_never_dispatched(api_client, custo
     from agents.tests.factories import AgentFactory
 
     PhoneNumberFactory(customer=customer_a, phone_number="+15551230000", agent=AgentFactory(customer=customer_b))
-    data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551230000"}))
+    data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551230000"}))
     assert data["action"] == "reject" and data["reason"] == "no_agent"
     assert Call.objects.count() == 0
 
@@ -189,7 +218,7 @@ def test_the_dispatch_is_retried_while_livekit_fails(
 ):
     livekit_server.fail_next("CreateDispatch", code="unavailable", times=3)
     with django_capture_on_commit_callbacks(execute=True):
-        data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+        data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
     call = Call.objects.get(pk=data["callId"])
     assert call.status == CallStatus.RINGING
     assert len(livekit_server.requests_for("CreateDispatch")) == 4
@@ -201,7 +230,7 @@ def test_the_call_fails_when_the_dispatch_never_succeeds(
 ):
     livekit_server.fail_next("CreateDispatch", code="unavailable", times=100)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        data = assert_success(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+        data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
     # The failure's own teardown and finalisation were queued on commit too.
     for callback in callbacks[1:]:
         callback()

@@ -1,0 +1,249 @@
+"""The running call: the AgentSession, its timers, and the call row's bookkeeping.
+
+Once started, the runner keeps the call row in step with the conversation: active when
+the agent is in the room, every turn appended as it happens, and on close the end reason,
+the room deleted and post-call finalisation enqueued. Whatever happens, the call ends
+closed; if the whole process dies, the calls app's stale-call sweep closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+from livekit import api, rtc
+from livekit.agents import AgentSession, CloseEvent, ErrorEvent, JobContext, UserStateChangedEvent, room_io
+
+from calls import livekit_client
+from calls.models import EndReason, TurnRole
+
+from . import providers
+from .closing import delete_room, end_reason_for
+from .config import AgentConfig, CallInfo, TransferDestination
+from .conversation import MorpheusAgent, TransferFailed, transfer_address
+from .persistence import acall_close, acall_mark_active, release_stale_connections
+from .session_options import session_kwargs
+from .transcript import TurnCollector
+from .transcript_writer import TranscriptWriter
+from .turns import TurnRecord
+
+logger = logging.getLogger(__name__)
+
+# After an end is requested, how long the goodbye may take before the session is closed
+# without waiting for it.
+END_GRACE_SECONDS = 20.0
+# Consecutive language-model failures the agent apologises for before giving up on the call.
+MAX_LLM_FAILURES = 2
+# How long a job shutting down waits for the call's bookkeeping to finish.
+SHUTDOWN_WAIT_SECONDS = 15.0
+
+
+class CallRunner:
+    """It is also the conversation's `CallControl` in the voice worker."""
+
+    def __init__(
+        self,
+        *,
+        ctx: JobContext,
+        call: CallInfo,
+        config: AgentConfig,
+        models: providers.PipelineModels,
+        answered_at: datetime | None = None,
+        text_mode: bool = False,
+        caller_identity: str | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.call = call
+        self.config = config
+        self.models = models
+        self.text_mode = text_mode
+        self._answered_at = answered_at
+        self._caller_identity = caller_identity
+        self._end_reason: str | None = None
+        self._error_message = ""
+        self._llm_failures = 0
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._finishing = False
+        self.session: AgentSession | None = None
+        self.writer: TranscriptWriter | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        config = self.config
+        session = AgentSession(**session_kwargs(config, self.models, text_mode=self.text_mode))
+        self.session = session
+        self.writer = TranscriptWriter(self.call.call_id)
+        TurnCollector(session, self._on_turn, text_mode=self.text_mode)
+        session.on("close", self._on_close)
+        session.on("error", self._on_error)
+        session.on("user_state_changed", self._on_user_state)
+        self.ctx.add_shutdown_callback(self._on_job_shutdown)
+
+        agent = MorpheusAgent(config, call=self.call, control=self)
+        if self.text_mode:
+            await session.start(agent, record=False)
+        else:
+            # Recording and LiveKit Cloud observability follow the server's setting for the job.
+            await session.start(
+                agent,
+                room=self.ctx.room,
+                room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
+            )
+        await acall_mark_active(call_id=self.call.call_id)
+        answered_at = self._answered_at or timezone.now()
+        elapsed = (timezone.now() - answered_at).total_seconds()
+        remaining = max(0.0, config.max_duration_seconds - elapsed)
+        self._timers.append(asyncio.get_running_loop().call_later(remaining, self._on_max_duration))
+        logger.info("call %s: agent in the room", self.call.call_id)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def flush(self) -> None:
+        """Waits until every turn so far is stored."""
+        if self.writer is not None:
+            await self.writer.flush()
+
+    async def abort(self, message: str) -> None:
+        """The session never started: close the call as failed and release everything."""
+        self._end_reason, self._error_message = EndReason.ERROR, message
+        if self.session is not None:
+            await self.session.aclose()
+        if not self._finishing:
+            await self._finish(None)
+
+    # --- CallControl -----------------------------------------------------------------
+
+    @property
+    def ending(self) -> bool:
+        return self._end_reason is not None
+
+    def end_call(self, reason: str) -> None:
+        self._end(reason)
+
+    async def transfer(self, destination: TransferDestination) -> None:
+        identity = self._caller_sip_identity()
+        try:
+            response = await livekit_client.atransfer_sip_participant(
+                self.call.room_name, identity, transfer_address(destination), play_dialtone=False
+            )
+        except livekit_client.LiveKitUnavailable as exc:
+            if exc.server_message:
+                raise TransferFailed(f"{exc.server_message}.")
+            raise TransferFailed(f"the telephony service could not be reached ({exc.twirp_code}).")
+        if response.status == api.SIPTransferStatus.STS_TRANSFER_FAILED:
+            raise TransferFailed(f"{response.reason or 'the destination did not accept the call'}.")
+        logger.info("call %s transferred to %s", self.call.call_id, destination.name)
+
+    # --- internals -------------------------------------------------------------------
+
+    def _end(self, reason: str, *, message: str = "", error: str = "", interrupt: bool = False) -> None:
+        if self._end_reason is not None or self.session is None:
+            return
+        self._end_reason, self._error_message = reason, error
+        session = self.session
+        if interrupt and session.current_speech is not None:
+            with contextlib.suppress(RuntimeError):
+                session.interrupt(force=True)
+        if message:
+            session.say(message, allow_interruptions=False)
+        # drain: whatever is queued (the goodbye) is said before the session closes.
+        session.shutdown(drain=True)
+        self._timers.append(asyncio.get_running_loop().call_later(END_GRACE_SECONDS, self._force_close))
+
+    def _force_close(self) -> None:
+        if self.session is not None and not self._finishing:
+            logger.warning("call %s: the goodbye took too long, closing", self.call.call_id)
+            self._spawn(self.session.aclose())
+
+    def _on_max_duration(self) -> None:
+        logger.info("call %s reached its maximum duration", self.call.call_id)
+        self._end(EndReason.MAX_DURATION, message=self.config.max_duration_message, interrupt=True)
+
+    def _on_user_state(self, event: UserStateChangedEvent) -> None:
+        if event.new_state == "away":
+            logger.info("call %s: the caller has been silent too long", self.call.call_id)
+            self._end(EndReason.SILENCE, message=self.config.silence_message)
+
+    def _on_turn(self, record: TurnRecord) -> None:
+        if record.role == TurnRole.ASSISTANT and record.llm_ttft_ms is not None:
+            self._llm_failures = 0
+        self.writer.put(record)
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        error = event.error
+        if getattr(error, "recoverable", False) or self.ending:
+            return
+        kind = getattr(error, "type", "error")
+        detail = str(getattr(error, "error", error))
+        self.writer.put(TurnRecord(role=TurnRole.SYSTEM, content=f"{kind}: {detail}"[:2000]))
+        if kind != "llm_error":
+            return  # STT/TTS: the session closes by itself after repeated failures
+        self._llm_failures += 1
+        if self._llm_failures >= MAX_LLM_FAILURES:
+            self._end(
+                EndReason.ERROR,
+                message=self.config.error_message,
+                error=f"The language model failed {self._llm_failures} times in a row: {detail}",
+            )
+        else:
+            self.session.say(self.config.retry_message)
+
+    def _on_close(self, event: CloseEvent) -> None:
+        self._spawn(self._finish(event))
+
+    async def _finish(self, event: CloseEvent | None) -> None:
+        if self._finishing:
+            return
+        self._finishing = True
+        for timer in self._timers:
+            timer.cancel()
+        reason, error = self._end_reason, self._error_message
+        if reason is None:
+            reason, error = end_reason_for(event)
+        try:
+            if self.writer is not None:
+                await self.writer.aclose()
+            await acall_close(call_id=self.call.call_id, reason=reason, error_message=error)
+        except Exception:
+            logger.exception("could not close call %s", self.call.call_id)
+        await delete_room(self.call.room_name)
+        try:
+            await self.models.aclose()
+        except Exception:
+            logger.exception("could not close the models of call %s", self.call.call_id)
+        await sync_to_async(release_stale_connections)()
+        self._closed.set()
+        logger.info("call %s ended: %s", self.call.call_id, reason)
+        self.ctx.shutdown(reason=str(reason))
+
+    async def _on_job_shutdown(self, reason: str) -> None:
+        """The job is going away (room deleted, worker stopping): let the bookkeeping finish."""
+        if self.session is not None and not self._finishing:
+            await self.session.aclose()
+        try:
+            await asyncio.wait_for(self._closed.wait(), SHUTDOWN_WAIT_SECONDS)
+        except TimeoutError:
+            logger.error("call %s: bookkeeping did not finish before the job shut down", self.call.call_id)
+
+    def _caller_sip_identity(self) -> str:
+        if self.text_mode:
+            if self._caller_identity:
+                return self._caller_identity
+            raise TransferFailed("this call has no phone caller to transfer.")
+        participant = self.session.room_io.linked_participant if self.session is not None else None
+        if participant is None or participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
+            raise TransferFailed("only phone calls can be transferred.")
+        return participant.identity
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
