@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from .analysis import public_analysis
 from .models import Call, CallDirection, CallStatus, TranscriptTurn
+from .recordings import recording_details, recording_url
 from .selectors import turns_summary
 
 # --- Inputs ---------------------------------------------------------------------------
@@ -60,7 +61,13 @@ class CallListItem(serializers.ModelSerializer):
     toNumber = serializers.CharField(source="to_number")
     isSimulation = serializers.BooleanField(source="is_simulation")
     duration = serializers.IntegerField(allow_null=True, help_text="Whole seconds from answer to end")
-    recordingUrl = serializers.URLField(source="recording_url", allow_null=True)
+    recordingUrl = serializers.SerializerMethodField(
+        help_text="A presigned URL of the recording, valid RECORDINGS_URL_TTL_SECONDS (1 hour); null when none"
+    )
+    recordingStatus = serializers.CharField(
+        source="recording_status",
+        help_text="'' (not recorded), recording, pending, ready, failed or deleted",
+    )
     cost = serializers.DecimalField(max_digits=10, decimal_places=4, allow_null=True, coerce_to_string=False)
     costCurrency = serializers.CharField(source="cost_currency")
     startedAt = serializers.DateTimeField(source="started_at")
@@ -81,12 +88,16 @@ class CallListItem(serializers.ModelSerializer):
             "isSimulation",
             "duration",
             "recordingUrl",
+            "recordingStatus",
             "cost",
             "costCurrency",
             "startedAt",
             "answeredAt",
             "endedAt",
         ]
+
+    def get_recordingUrl(self, call) -> str | None:
+        return recording_url(call)
 
 
 class TranscriptTurnOutput(serializers.ModelSerializer):
@@ -179,6 +190,14 @@ class CostOutput(serializers.Serializer):
     usage = serializers.DictField(help_text="Tokens, TTS characters, STT seconds and minutes that were priced")
 
 
+class RecordingOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["recording", "pending", "ready", "failed", "deleted"])
+    format = serializers.CharField(allow_null=True, help_text="ogg or mp3")
+    durationSeconds = serializers.FloatField(allow_null=True)
+    sizeBytes = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="Why recording failed")
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -189,6 +208,7 @@ class CallDetail(CallListItem):
     summary = serializers.SerializerMethodField()
     analysis = serializers.SerializerMethodField()
     costDetails = serializers.SerializerMethodField()
+    recording = serializers.SerializerMethodField()
 
     class Meta(CallListItem.Meta):
         fields = [
@@ -202,6 +222,7 @@ class CallDetail(CallListItem):
             "summary",
             "analysis",
             "costDetails",
+            "recording",
         ]
 
     def get_summary(self, call) -> CallSummaryOutput:
@@ -213,6 +234,9 @@ class CallDetail(CallListItem):
 
     def get_costDetails(self, call) -> CostOutput(allow_null=True):
         return call.cost_breakdown
+
+    def get_recording(self, call) -> RecordingOutput(allow_null=True):
+        return recording_details(call)
 
 
 class CallEndOutput(serializers.Serializer):
@@ -254,3 +278,8 @@ class AnalyzeOutput(serializers.Serializer):
 
     def get_analysis(self, call) -> CallAnalysisOutput:
         return public_analysis(call.analysis)
+
+
+class RecordingDeleteOutput(serializers.Serializer):
+    callId = serializers.IntegerField(source="id")
+    recordingStatus = serializers.CharField(source="recording_status")

@@ -24,7 +24,7 @@ from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 
 from . import events as call_events
-from . import livekit_client, rooms
+from . import livekit_client, recordings, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
 from .livekit_client import LiveKitUnavailable
@@ -135,6 +135,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
         raise
     call.metadata = {"agentDispatchId": dispatch.id}
     call.save(update_fields=["metadata", "updated_at"])
+    recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
     # integrations: webhook events, in this transaction (a simulation is answered at once)
     call_events.emit_call_event(call, "call.started")
     call_events.emit_call_event(call, "call.answered")
@@ -214,6 +215,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         metadata=rooms.room_metadata(call),
     )
     outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+    recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
     call_events.emit_call_event(call, "call.started")  # integrations: webhook event
     return call, True
 

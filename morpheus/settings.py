@@ -272,6 +272,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "purge-recordings": {
+        "task": "calls.tasks.purge_recordings",
+        "schedule": 60.0 * 60,
+        "options": {"expires": 55 * 60},
+    },
     "purge-expired-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": 60.0 * 60,
