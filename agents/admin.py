@@ -7,14 +7,14 @@ configuration the API would refuse (or the voice pipeline could not run).
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count
 
 from calls.models import OPEN_CALL_STATUSES
 from morpheus.admin_site import READABLE_JSON
 
 from .models import Agent, LLMProvider, STTProvider, TTSProvider
-from .services import PROVIDER_KINDS, agent_delete, agent_validate, provider_validate
+from .services import PROVIDER_KINDS, agent_delete, agent_validate, agent_version_record, provider_validate
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError, aliases: dict | None = None) -> None:
@@ -179,6 +179,7 @@ class AgentAdmin(admin.ModelAdmin):
             },
         ),
         ("Tools", {"fields": ("transfers", "functions", "metadata")}),
+        ("Testing", {"fields": ("auto_run_tests",)}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
 
@@ -205,3 +206,9 @@ class AgentAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         agent_delete(agent=obj, detach_numbers=True)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # An edit here is an edit like any other: a behaviour change is a new version.
+        agent_version_record(agent=obj, author=request.user)

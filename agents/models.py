@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from morpheus.models import TimestampedModel
@@ -96,6 +97,8 @@ class Agent(TimestampedModel):
     recording_enabled = models.BooleanField(null=True, blank=True)
     # Post-call analysis (calls/analysis_plan.py validates it); None: no analysis.
     analysis_plan = models.JSONField(null=True, blank=True)
+    # Run the agent's test suite on every new version (the verdict is kept on the version).
+    auto_run_tests = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -122,3 +125,29 @@ class Agent(TimestampedModel):
     @property
     def effective_voice_id(self) -> str:
         return self.voice_id or self.tts_provider.default_voice
+
+
+class AgentVersion(models.Model):
+    """An immutable snapshot of an agent's behaviour (agents/versions.py), numbered 1, 2, ...
+    per agent. Calls and test runs point at the version they used."""
+
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when this version was made by restoring an older one.
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    # The verdict of the test run started automatically for this version (auto_run_tests):
+    # "" (none), "running", "passed", "failed" or "error".
+    test_verdict = models.CharField(max_length=10, blank=True, default="")
+
+    class Meta:
+        ordering = ["agent", "-number"]
+        constraints = [models.UniqueConstraint(fields=["agent", "number"], name="agent_version_unique_number")]
+
+    def __str__(self):
+        return f"{self.agent_id} v{self.number}"

@@ -3,7 +3,7 @@ base viewset's already-scoped queryset in."""
 
 from django.db.models import QuerySet
 
-from .models import Agent, LLMProvider, STTProvider, TTSProvider
+from .models import Agent, AgentVersion, LLMProvider, STTProvider, TTSProvider
 
 PROVIDER_RELATIONS = ("llm_provider", "stt_provider", "tts_provider")
 
@@ -28,3 +28,14 @@ def provider_catalogue() -> dict[str, QuerySet]:
         "stt": STTProvider.objects.filter(is_active=True).order_by("id"),
         "tts": TTSProvider.objects.filter(is_active=True).order_by("id"),
     }
+
+
+def agent_version_current(*, agent_id: int | None) -> AgentVersion | None:
+    """The version a call or test run started now uses: the agent's latest."""
+    if agent_id is None:
+        return None
+    return AgentVersion.objects.filter(agent_id=agent_id).order_by("-number").first()
+
+
+def agent_versions(agent_id: int) -> QuerySet[AgentVersion]:
+    return AgentVersion.objects.filter(agent_id=agent_id).select_related("created_by").order_by("-number")

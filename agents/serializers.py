@@ -247,6 +247,11 @@ class AgentCreateInput(serializers.Serializer):
         help_text="Record this agent's calls; null follows the organization's settings.recordingEnabled.",
     )
     analysisPlan = AnalysisPlanField(source="analysis_plan", required=False, allow_null=True)
+    autoRunTests = serializers.BooleanField(
+        source="auto_run_tests",
+        required=False,
+        help_text="Run the agent's test cases whenever a new version is saved; the verdict is kept on the version.",
+    )
 
 
 class AgentUpdateInput(AgentCreateInput):
@@ -315,6 +320,7 @@ class AgentOutput(AgentListItemOutput):
     metadata = MetadataField()
     recordingEnabled = serializers.BooleanField(source="recording_enabled", allow_null=True)
     analysisPlan = AnalysisPlanField(source="analysis_plan", allow_null=True)
+    autoRunTests = serializers.BooleanField(source="auto_run_tests")
 
 
 class AgentDeleteQuery(serializers.Serializer):
@@ -328,3 +334,63 @@ class AgentDeleteQuery(serializers.Serializer):
 class AgentDeleteOutput(serializers.Serializer):
     id = serializers.IntegerField()
     detachedPhoneNumberIds = serializers.ListField(child=serializers.IntegerField())
+
+
+# --- Versions ---------------------------------------------------------------------------
+
+# The snapshot's service field names as the API spells them.
+SNAPSHOT_API_NAMES = {
+    "system_prompt": "systemPrompt",
+    "first_message": "firstMessage",
+    "language": "language",
+    "voice_id": "voiceId",
+    "llm_provider_id": "llmProviderId",
+    "llm_model": "llmModel",
+    "llm_temperature": "llmTemperature",
+    "stt_provider_id": "sttProviderId",
+    "stt_model": "sttModel",
+    "tts_provider_id": "ttsProviderId",
+    "tts_model": "ttsModel",
+    "allow_interruptions": "allowInterruptions",
+    "interruption_min_duration": "interruptionMinDuration",
+    "silence_timeout_seconds": "silenceTimeoutSeconds",
+    "max_duration_seconds": "maxDurationSeconds",
+    "end_call_phrases": "endCallPhrases",
+    "transfers": "transfers",
+    "functions": "functions",
+    "metadata": "metadata",
+}
+
+
+class VersionAuthorOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class AgentVersionListItemOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    agentId = serializers.IntegerField(source="agent_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+    createdBy = VersionAuthorOutput(source="created_by", allow_null=True, help_text="Null for admin or system edits.")
+    restoredFrom = serializers.IntegerField(source="restored_from", allow_null=True)
+    testVerdict = serializers.CharField(
+        source="test_verdict",
+        help_text="The automatic test run's verdict for this version: '', running, passed, failed or error.",
+    )
+
+
+class AgentVersionOutput(AgentVersionListItemOutput):
+    snapshot = serializers.SerializerMethodField(
+        help_text="The agent's behaviour at this version, as in GET /agents/{id}."
+    )
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_snapshot(self, version) -> dict:
+        return {SNAPSHOT_API_NAMES.get(key, key): value for key, value in version.snapshot.items()}
+
+
+@extend_schema_serializer(many=False)
+class AgentVersionPageOutput(serializers.Serializer):
+    versions = AgentVersionListItemOutput(many=True)
+    pagination = PaginationOutput()

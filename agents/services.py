@@ -9,14 +9,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import OPEN_CALL_STATUSES, Call
+from morpheus import outbox
 from morpheus.api.exceptions import Conflict
+from morpheus.errors import NotFound
 from telephony.models import PhoneNumber
 from tenants.models import Customer
 
 from . import validation as v
 from .analysis_plan import clean_analysis_plan
-from .models import Agent, AgentStatus, LLMProvider, ProviderBase, STTProvider, TTSProvider
+from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .validation import ErrorList
+from .versions import BEHAVIOUR_FIELDS, agent_snapshot
 
 # (kind, catalogue table, label in messages)
 PROVIDER_KINDS = (("llm", LLMProvider, "LLM"), ("stt", STTProvider, "STT"), ("tts", TTSProvider, "TTS"))
@@ -54,6 +57,7 @@ AGENT_FIELDS = frozenset(
         "status",
         "allow_interruptions",
         "recording_enabled",
+        "auto_run_tests",
         *(f"{kind}_provider_id" for kind, _, _ in PROVIDER_KINDS),
         *(f"{kind}_model" for kind, _, _ in PROVIDER_KINDS),
     }
@@ -171,16 +175,17 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
             number = _number(errors, field, data[field], low=low, high=high, whole=whole)
             if number is not None:
                 assign(field, number)
-    if "allow_interruptions" in data:
-        if not isinstance(data["allow_interruptions"], bool):
-            errors.add("allow_interruptions", "Must be true or false")
-        else:
-            assign("allow_interruptions", data["allow_interruptions"])
     if "recording_enabled" in data:
         if data["recording_enabled"] is not None and not isinstance(data["recording_enabled"], bool):
             errors.add("recording_enabled", "Must be true, false or null (the organization's default)")
         else:
             assign("recording_enabled", data["recording_enabled"])
+    for field in ("allow_interruptions", "auto_run_tests"):
+        if field in data:
+            if not isinstance(data[field], bool):
+                errors.add(field, "Must be true or false")
+            else:
+                assign(field, data[field])
     for field, clean in JSON_FIELDS.items():
         if field in data:
             assign(field, clean(errors, data[field]))
@@ -266,23 +271,70 @@ def _apply_status(agent, data, errors, assign, providers, *, creating) -> None:
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict) -> Agent:
-    """A new agent of `customer`; agents always start as drafts (activate with an update)."""
+def agent_create(*, customer: Customer, data: dict, author=None) -> Agent:
+    """A new agent of `customer`; agents always start as drafts (activate with an update).
+    Its configuration is version 1."""
     if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
         raise ValidationError({"status": "New agents start as draft; activate them with an update"})
     agent = Agent(customer=customer, status=AgentStatus.DRAFT)
     agent_validate(agent=agent, data=data)
     agent.save()
+    agent_version_record(agent=agent, author=author)
     return agent
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict) -> Agent:
-    """Partial update; `updated_at` moves only when something actually changed."""
+def agent_update(*, agent: Agent, data: dict, author=None) -> Agent:
+    """Partial update; `updated_at` moves only when something actually changed, and a
+    new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
+    if changed & set(BEHAVIOUR_FIELDS):
+        agent_version_record(agent=agent, author=author)
     return agent
+
+
+# --- Versions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agent_version_record(*, agent: Agent, author=None, restored_from: int | None = None) -> AgentVersion:
+    """Records the agent's current behaviour as its next version, unless the latest version
+    already is exactly that (a restore always records one). The agent row is locked so two
+    concurrent edits cannot take the same number. A new version starts the agent's test
+    suite when the agent asks for it (`auto_run_tests`)."""
+    Agent.objects.select_for_update().filter(pk=agent.pk).first()
+    snapshot = agent_snapshot(agent)
+    latest = AgentVersion.objects.filter(agent=agent).order_by("-number").first()
+    if latest is not None and restored_from is None and latest.snapshot == snapshot:
+        return latest
+    version = AgentVersion.objects.create(
+        customer_id=agent.customer_id,
+        agent=agent,
+        number=(latest.number + 1) if latest else 1,
+        snapshot=snapshot,
+        created_by=author if getattr(author, "pk", None) else None,
+        restored_from=restored_from,
+    )
+    if agent.auto_run_tests:
+        # evaluations owns test runs; it decides whether there is anything to run.
+        outbox.enqueue("evaluations.tasks.run_tests_for_new_version", version.pk)
+    return version
+
+
+@transaction.atomic
+def agent_version_restore(*, agent: Agent, number: int, author=None) -> AgentVersion:
+    """Makes version `number` the agent's configuration again, as a new version equal to
+    it. The snapshot goes through the same validation as an edit: a provider that has
+    since been disabled is a 400 naming it, and nothing changes."""
+    old = AgentVersion.objects.filter(agent=agent, number=number).first()
+    if old is None:
+        raise NotFound(f"Version {number} of agent {agent.pk} does not exist")
+    changed = agent_validate(agent=agent, data=dict(old.snapshot))
+    if changed:
+        agent.save(update_fields=[*sorted(changed), "updated_at"])
+    return agent_version_record(agent=agent, author=author, restored_from=number)
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """/agents and /providers: parse, call a service or selector, render."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -10,7 +10,7 @@ from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
 from . import examples, selectors, services
-from .models import Agent
+from .models import Agent, AgentVersion
 from .serializers import (
     AgentCreateInput,
     AgentDeleteOutput,
@@ -20,6 +20,9 @@ from .serializers import (
     AgentOutput,
     AgentPageOutput,
     AgentUpdateInput,
+    AgentVersionListItemOutput,
+    AgentVersionOutput,
+    AgentVersionPageOutput,
     ProviderCatalogueOutput,
 )
 
@@ -70,7 +73,7 @@ class AgentViewSet(TenantScopedViewSet):
     def create(self, request):
         body = AgentCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        agent = services.agent_create(customer=request.user.customer, data=body.validated_data)
+        agent = services.agent_create(customer=request.user.customer, data=body.validated_data, author=request.user)
         return created(AgentOutput(agent).data, "Agent created successfully")
 
     @extend_schema(summary="Get an agent", responses=AgentOutput, examples=[examples.AGENT_RESPONSE])
@@ -87,7 +90,7 @@ class AgentViewSet(TenantScopedViewSet):
         agent = self.get_object()
         body = AgentUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        agent = services.agent_update(agent=agent, data=body.validated_data)
+        agent = services.agent_update(agent=agent, data=body.validated_data, author=request.user)
         return ok(AgentOutput(agent).data, "Agent updated successfully")
 
     @extend_schema(
@@ -110,6 +113,62 @@ class AgentViewSet(TenantScopedViewSet):
         agent_id = agent.pk
         detached = services.agent_delete(agent=agent, detach_numbers=detach)
         return ok({"id": agent_id, "detachedPhoneNumberIds": detached}, "Agent deleted successfully")
+
+
+@extend_schema(tags=["Agent versions"])
+class AgentVersionViewSet(TenantScopedViewSet):
+    """/agents/{agentId}/versions: an agent's immutable configuration snapshots. Every
+    change to its behaviour (prompt, first message, models, voice, tools, settings) made
+    through the API or the admin records the next version."""
+
+    queryset = AgentVersion.objects.all()
+    serializer_class = AgentVersionOutput
+    list_key = "versions"
+    success_messages = {"list": "Agent versions retrieved successfully"}
+    lookup_field = "number"
+    lookup_url_kwarg = "number"
+
+    def safely_get_queryset(self, queryset):
+        return queryset.filter(agent_id=self.kwargs["agent_id"]).select_related("created_by").order_by("-number")
+
+    def _agent(self) -> Agent:
+        agent_id = self.kwargs["agent_id"]
+        agent = (
+            selectors.agent_with_providers(Agent.objects.filter(customer_id=self.request.user.customer_id))
+            .filter(pk=agent_id)
+            .first()
+        )
+        if agent is None:
+            raise NotFound(f"Agent with ID {agent_id} does not exist")
+        return agent
+
+    def not_found_message(self, value) -> str:
+        return f"Version {value} of agent {self.kwargs['agent_id']} does not exist"
+
+    @extend_schema(summary="List an agent's versions (newest first)", responses=AgentVersionPageOutput)
+    def list(self, request, agent_id=None):
+        self._agent()
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AgentVersionListItemOutput(page, many=True).data)
+
+    @extend_schema(summary="Get one version with its snapshot", responses=AgentVersionOutput)
+    def retrieve(self, request, agent_id=None, number=None):
+        self._agent()
+        return ok(AgentVersionOutput(self.get_object()).data, "Agent version retrieved successfully")
+
+    @extend_schema(
+        summary="Restore a version",
+        description=(
+            "Makes version n the agent's configuration again, recorded as a new version equal to n "
+            "(`restoredFrom: n`). The snapshot is validated like any edit: a provider disabled since is a 400."
+        ),
+        request=None,
+        responses={201: AgentVersionOutput},
+    )
+    def restore(self, request, agent_id=None, number=None):
+        agent = self._agent()
+        version = services.agent_version_restore(agent=agent, number=int(number), author=request.user)
+        return created(AgentVersionOutput(version).data, "Agent version restored successfully")
 
 
 @extend_schema(

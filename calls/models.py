@@ -23,6 +23,12 @@ class CallStatus(models.TextChoices):
 OPEN_CALL_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
 
 
+class CallMode(models.TextChoices):
+    VOICE = "voice", "Voice (a LiveKit room)"
+    # A simulation without LiveKit: text turns over the API only, no room to tear down.
+    TEXT = "text", "Text only"
+
+
 class EndReason(models.TextChoices):
     CALLER_HUNG_UP = "caller_hung_up", "Caller hung up"
     AGENT_ENDED = "agent_ended", "Agent ended the call"
@@ -50,6 +56,11 @@ class Call(TimestampedModel):
     customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="calls")
     # Calls outlive the configuration that handled them: history keeps its row.
     agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    # The agent's configuration when the call started (its latest version then).
+    agent_version = models.ForeignKey(
+        "agents.AgentVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    mode = models.CharField(max_length=5, choices=CallMode.choices, default=CallMode.VOICE)
     phone_number = models.ForeignKey(
         "telephony.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
@@ -116,6 +127,10 @@ class Call(TimestampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_CALL_STATUSES
+
+    @property
+    def has_room(self) -> bool:
+        return self.mode != CallMode.TEXT
 
 
 class TurnRole(models.TextChoices):

@@ -52,7 +52,7 @@ def recording_format() -> str:
 def recording_wanted(call: Call) -> bool:
     """The agent's recordingEnabled, or the organization's settings.recordingEnabled when
     the agent says null; never without a bucket."""
-    if not storage.storage_configured():
+    if not storage.storage_configured() or not call.has_room:
         return False
     agent_choice = call.agent.recording_enabled if call.agent_id else None
     if agent_choice is not None:

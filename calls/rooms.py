@@ -13,6 +13,8 @@ from django.conf import settings
 
 CALL_ROOM_PREFIX = "call-"
 SIMULATION_ROOM_PREFIX = "sim-"
+# Text-only simulations (no LiveKit) have no room; the name only keeps the column unique.
+TEXT_SIMULATION_PREFIX = "text-"
 
 
 def new_room_name(prefix: str) -> str:

@@ -54,7 +54,9 @@ def calls_filtered(
 
 def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """One query for the call, one for its turns in order, whatever the transcript's length."""
-    return queryset.prefetch_related(Prefetch("turns", queryset=TranscriptTurn.objects.order_by("id")))
+    return queryset.select_related("agent_version").prefetch_related(
+        Prefetch("turns", queryset=TranscriptTurn.objects.order_by("id"))
+    )
 
 
 def _mean(values: list[float]) -> float | None:

@@ -1,9 +1,10 @@
 """Shapes of the /calls API: query and body inputs, and outputs in the spec's camelCase."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .analysis import public_analysis
-from .models import Call, CallDirection, CallStatus, TranscriptTurn
+from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
 from .recordings import recording_details, recording_url
 from .selectors import turns_summary
 
@@ -209,10 +210,19 @@ class CallDetail(CallListItem):
     analysis = serializers.SerializerMethodField()
     costDetails = serializers.SerializerMethodField()
     recording = serializers.SerializerMethodField()
+    mode = serializers.ChoiceField(choices=CallMode.choices, help_text="text: a simulation without LiveKit")
+    agentVersion = serializers.IntegerField(
+        source="agent_version.number",
+        allow_null=True,
+        default=None,
+        help_text="The agent version the call ran (GET /agents/{agentId}/versions/{n}).",
+    )
 
     class Meta(CallListItem.Meta):
         fields = [
             *CallListItem.Meta.fields,
+            "mode",
+            "agentVersion",
             "roomName",
             "carrier",
             "carrierCallId",
@@ -266,10 +276,23 @@ class JoinAgentOutput(serializers.Serializer):
 class SimulationOutput(serializers.Serializer):
     callId = serializers.IntegerField(source="call.id")
     agentId = serializers.IntegerField(source="call.agent_id")
-    roomName = serializers.CharField(source="call.room_name")
-    token = serializers.CharField(help_text="LiveKit join token for this room only, identity = your user id")
-    tokenExpiresAt = serializers.DateTimeField(source="token_expires_at")
+    agentVersion = serializers.IntegerField(
+        source="call.agent_version.number", allow_null=True, default=None, help_text="The agent version it runs."
+    )
+    mode = serializers.ChoiceField(
+        choices=CallMode.choices,
+        help_text="voice: a LiveKit room to join with `token`; text: no LiveKit, talk with POST /calls/{id}/messages.",
+    )
+    roomName = serializers.SerializerMethodField(help_text="The LiveKit room; null for a text simulation.")
+    token = serializers.CharField(
+        allow_null=True, help_text="LiveKit join token for this room only, identity = your user id; null in text mode"
+    )
+    tokenExpiresAt = serializers.DateTimeField(source="token_expires_at", allow_null=True)
     status = serializers.ChoiceField(choices=CallStatus.choices, source="call.status")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_roomName(self, started) -> str | None:
+        return started.call.room_name if started.call.has_room else None
 
 
 class AnalyzeOutput(serializers.Serializer):

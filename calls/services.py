@@ -18,17 +18,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 
+from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
+from morpheus.errors import ServiceUnavailable
+from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
 from . import livekit_client, recordings, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
 from .livekit_client import LiveKitUnavailable
-from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallStatus, EndReason
+from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
 
 logger = logging.getLogger(__name__)
@@ -53,8 +56,13 @@ class CallHasNoAgent(Conflict):
 @dataclass(frozen=True)
 class SimulationStarted:
     call: Call
-    token: str
-    token_expires_at: datetime.datetime
+    # None for a text-only simulation (no LiveKit room to join).
+    token: str | None
+    token_expires_at: datetime.datetime | None
+
+    @property
+    def mode(self) -> str:
+        return self.call.mode
 
 
 @dataclass(frozen=True)
@@ -98,22 +106,57 @@ def simulation_agent_resolve(*, user, agent_id: int | None):
     return agent
 
 
-@transaction.atomic
 def call_start_simulation(*, user, agent) -> SimulationStarted:
-    """A web call from the dashboard: room, agent dispatch, and a join token for the user."""
+    """A web call from the dashboard. With LiveKit configured: a room, the agent dispatched
+    and a join token (voice, or text turns). Without it: a text-only simulation that needs
+    only a language model, talked to with POST /calls/:id/messages."""
+    if livekit_client.livekit_configured():
+        return _start_voice_simulation(user=user, agent=agent)
+    return _start_text_simulation(user=user, agent=agent)
+
+
+def simulation_llm_require(*, agent) -> None:
+    """A text conversation needs the agent's language model and nothing else: 503 naming
+    the variable to set when there are no credentials for it."""
+    vendor = agent.llm_provider.vendor
+    if provider_credential(customer_id=agent.customer_id, vendor=vendor) is None and not agent.llm_provider.base_url:
+        setting = platform_key_setting(vendor)
+        hint = (
+            " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)" if vendor == "openai" else ""
+        )
+        raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
+
+
+def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
     now = timezone.now()
     call = Call.objects.create(
         customer_id=user.customer_id,
         agent=agent,
+        agent_version=agent_version_current(agent_id=agent.pk),
         direction=CallDirection.WEB,
         is_simulation=True,
+        mode=mode,
         status=CallStatus.ACTIVE,
         started_at=now,
         answered_at=now,
-        room_name=rooms.new_room_name(rooms.SIMULATION_ROOM_PREFIX),
+        room_name=rooms.new_room_name(prefix),
         created_by=user,
     )
     rollups_call_changed(call)
+    return call
+
+
+@transaction.atomic
+def _start_text_simulation(*, user, agent) -> SimulationStarted:
+    simulation_llm_require(agent=agent)
+    call = _new_simulation(user=user, agent=agent, mode=CallMode.TEXT, prefix=rooms.TEXT_SIMULATION_PREFIX)
+    return SimulationStarted(call=call, token=None, token_expires_at=None)
+
+
+@transaction.atomic
+def _start_voice_simulation(*, user, agent) -> SimulationStarted:
+    now = timezone.now()
+    call = _new_simulation(user=user, agent=agent, mode=CallMode.VOICE, prefix=rooms.SIMULATION_ROOM_PREFIX)
     ttl = rooms.simulation_token_ttl()
     token = livekit_client.participant_token(
         room_name=call.room_name,
@@ -197,6 +240,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
+        agent_version=agent_version_current(agent_id=phone_number.agent_id),
         phone_number=phone_number,
         direction=CallDirection.INBOUND,
         from_number=from_number,
@@ -306,6 +350,8 @@ def call_end(
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if not locked.is_open:
         raise CallAlreadyEnded(locked)
+    if not locked.has_room:
+        teardown = TEARDOWN_NONE  # a text-only simulation never had a LiveKit room
     if teardown == TEARDOWN_NOW:
         livekit_client.delete_room(locked.room_name)
 

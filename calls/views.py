@@ -180,16 +180,22 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         tags=["calls"],
         summary="Start a simulated call",
         description=(
-            "Creates a web call (`isSimulation: true`) with its own LiveKit room, dispatches the agent, and "
-            "returns a LiveKit join token for you (identity = your user id, this room only, short-lived). "
-            "Without `agentId` the organization's most recently updated active agent is used. Talk to it "
-            "with a LiveKit client, or send text turns with POST /calls/{id}/messages."
+            "Creates a web call (`isSimulation: true`). With LiveKit configured (`mode: voice`): its own "
+            "LiveKit room, the agent dispatched, and a LiveKit join token for you (identity = your user id, "
+            "this room only, short-lived). Without LiveKit (`mode: text`): a text-only simulation with no "
+            "room or token, which needs only the agent's language model. Either way, send text turns with "
+            "POST /calls/{id}/messages. Without `agentId` the organization's most recently updated active "
+            "agent is used. `agentVersion` is the agent version the call runs."
         ),
         request=SimulateInput,
         responses={
             200: SimulationOutput,
             400: OpenApiResponse(description="agentId unknown, or no active agent to use"),
-            503: VOICE_DOWN,
+            503: OpenApiResponse(
+                description="LiveKit configured but unreachable ('Voice service is unavailable, please try again "
+                "later'), or, for a text simulation, no language model configured ('No language model is "
+                "configured: set OPENAI_API_KEY ...'). Nothing was changed."
+            ),
         },
     )
     @action(detail=False, methods=["post"])

@@ -27,14 +27,21 @@ class ProviderCredential:
     source: str  # "customer" or "platform"
 
 
+# The key sent to an OpenAI-compatible server configured without one (a local Ollama
+# ignores it, but the OpenAI client insists on some key).
+NO_KEY = "not-needed"
+
+
 def provider_credential(*, customer_id, vendor: str) -> ProviderCredential | None:
-    """The key (and OpenAI-compatible base URL) to use for `vendor`, or None if none is set."""
+    """The key (and OpenAI-compatible base URL) to use for `vendor`, or None if none is set.
+    For OpenAI, `OPENAI_BASE_URL` alone is enough: a local OpenAI-compatible server such
+    as Ollama needs no key."""
     setting = PLATFORM_KEY_SETTINGS.get(vendor)
     key = getattr(settings, setting, "") if setting else ""
-    if not key:
-        return None
     base_url = (getattr(settings, "OPENAI_BASE_URL", "") or None) if vendor == "openai" else None
-    return ProviderCredential(vendor=vendor, api_key=key, base_url=base_url, source="platform")
+    if not key and not base_url:
+        return None
+    return ProviderCredential(vendor=vendor, api_key=key or NO_KEY, base_url=base_url, source="platform")
 
 
 def platform_key_setting(vendor: str) -> str:

@@ -103,6 +103,8 @@ class AgentConfig:
     silence_message: str = DEFAULT_SILENCE_MESSAGE
     error_message: str = DEFAULT_ERROR_MESSAGE
     retry_message: str = DEFAULT_RETRY_MESSAGE
+    # Whose provider credentials the models run on (tenants.credentials).
+    customer_id: str | None = None
 
     @classmethod
     def from_agent(cls, agent) -> AgentConfig:
@@ -157,6 +159,7 @@ class AgentConfig:
             silence_message=_text(meta.get("silenceMessage"), DEFAULT_SILENCE_MESSAGE),
             error_message=_text(meta.get("errorMessage"), DEFAULT_ERROR_MESSAGE),
             retry_message=_text(meta.get("retryMessage"), DEFAULT_RETRY_MESSAGE),
+            customer_id=str(agent.customer_id),
         )
 
 

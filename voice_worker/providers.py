@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from agents.models import Vendor
+from tenants.credentials import NO_KEY, platform_key_setting, provider_credential
 
 from .config import AgentConfig, ProviderChoice
 
@@ -34,11 +35,6 @@ SUPPORTED_VENDORS = {
     "llm": {Vendor.OPENAI},
     "stt": {Vendor.OPENAI, Vendor.DEEPGRAM},
     "tts": {Vendor.OPENAI, Vendor.ELEVENLABS},
-}
-VENDOR_KEYS = {
-    Vendor.OPENAI: "OPENAI_API_KEY",
-    Vendor.DEEPGRAM: "DEEPGRAM_API_KEY",
-    Vendor.ELEVENLABS: "ELEVENLABS_API_KEY",
 }
 
 
@@ -60,18 +56,20 @@ class PipelineModels:
                 await model.aclose()
 
 
-def check(choice: ProviderChoice) -> str:
+def check(choice: ProviderChoice, *, customer_id=None) -> str:
     """Returns the API key for the provider, or raises ProviderNotConfigured."""
     role = ROLE_LABELS[choice.kind]
     if not choice.is_active:
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' is disabled.")
     if choice.vendor not in SUPPORTED_VENDORS[choice.kind]:
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' ({choice.vendor}) cannot be used for {role}.")
-    setting = VENDOR_KEYS[choice.vendor]
-    key = getattr(settings, setting, "")
-    if not key:
-        raise ProviderNotConfigured(f"The {role} provider '{choice.name}' has no credentials: {setting} is not set.")
-    return key
+    credential = provider_credential(customer_id=customer_id, vendor=choice.vendor)
+    if credential is not None:
+        return credential.api_key
+    if choice.vendor == Vendor.OPENAI and choice.base_url:
+        return NO_KEY  # the catalogue row points at its own OpenAI-compatible server
+    setting = platform_key_setting(choice.vendor)
+    raise ProviderNotConfigured(f"The {role} provider '{choice.name}' has no credentials: {setting} is not set.")
 
 
 def openai_base_url(choice: ProviderChoice) -> str | None:
@@ -81,7 +79,7 @@ def openai_base_url(choice: ProviderChoice) -> str | None:
 
 
 def build_llm(config: AgentConfig) -> lk_llm.LLM:
-    key = check(config.llm)
+    key = check(config.llm, customer_id=config.customer_id)
     openai = import_plugin("openai")
     kwargs: dict[str, Any] = {"model": config.llm.model, "api_key": key, "temperature": config.llm_temperature}
     if base_url := openai_base_url(config.llm):
@@ -90,7 +88,7 @@ def build_llm(config: AgentConfig) -> lk_llm.LLM:
 
 
 def build_stt(config: AgentConfig) -> lk_stt.STT:
-    key = check(config.stt)
+    key = check(config.stt, customer_id=config.customer_id)
     language = config.language or "en"
     if config.stt.vendor == Vendor.DEEPGRAM:
         deepgram = import_plugin("deepgram")
@@ -103,7 +101,7 @@ def build_stt(config: AgentConfig) -> lk_stt.STT:
 
 
 def build_tts(config: AgentConfig) -> lk_tts.TTS:
-    key = check(config.tts)
+    key = check(config.tts, customer_id=config.customer_id)
     if config.tts.vendor == Vendor.ELEVENLABS:
         elevenlabs = import_plugin("elevenlabs")
         return elevenlabs.TTS(voice_id=config.tts.voice, model=config.tts.model, api_key=key)
@@ -118,7 +116,7 @@ def build_pipeline(config: AgentConfig, *, vad: lk_vad.VAD | None) -> PipelineMo
     """The full voice pipeline. Every provider is checked before any client is built, so a
     misconfigured agent fails fast and leaks no half-built clients."""
     for choice in (config.llm, config.stt, config.tts):
-        check(choice)
+        check(choice, customer_id=config.customer_id)
     return PipelineModels(llm=build_llm(config), stt=build_stt(config), tts=build_tts(config), vad=vad)
 
 

@@ -17,6 +17,7 @@ class AgentFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Agent
+        skip_postgeneration_save = True
 
     customer = factory.SubFactory(CustomerFactory)
     name = factory.Sequence(lambda n: f"Agent {n}")
@@ -27,3 +28,11 @@ class AgentFactory(factory.django.DjangoModelFactory):
     llm_provider = factory.LazyFunction(lambda: default_provider(LLMProvider))
     stt_provider = factory.LazyFunction(lambda: default_provider(STTProvider))
     tts_provider = factory.LazyFunction(lambda: default_provider(TTSProvider))
+
+    @factory.post_generation
+    def first_version(obj, create, extracted, **kwargs):
+        """Agents made through the service have version 1; so do the factory's."""
+        if create:
+            from agents.services import agent_version_record
+
+            agent_version_record(agent=obj)

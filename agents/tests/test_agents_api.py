@@ -58,11 +58,13 @@ FULL_KEYS = {
     "metadata",
     "recordingEnabled",
     "analysisPlan",
+    "autoRunTests",
     "customerId",
     "createdAt",
     "updatedAt",
 }
 LIST_KEYS = FULL_KEYS - {
+    "autoRunTests",
     "systemPrompt",
     "firstMessage",
     "llmTemperature",

@@ -32,6 +32,8 @@ def test_it_starts_a_simulation_with_the_most_recently_updated_active_agent(
     assert data == {
         "callId": call.id,
         "agentId": recent.id,
+        "agentVersion": 1,
+        "mode": "voice",
         "roomName": call.room_name,
         "token": data["token"],
         "tokenExpiresAt": data["tokenExpiresAt"],
@@ -118,10 +120,18 @@ def test_a_failed_dispatch_deletes_the_room_it_created(alice_client, customer_a,
     assert deleted.room == created.name and livekit_server.rooms == {}
 
 
-def test_livekit_not_configured_is_a_503(alice_client, customer_a, settings):
+def test_livekit_not_configured_and_no_llm_is_a_503_naming_the_variable(alice_client, customer_a, settings):
+    # Without LiveKit the simulation is text-only (voice_worker/tests/test_text_simulation.py),
+    # which needs a language model.
     settings.LIVEKIT_API_SECRET = ""
+    settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
     AgentFactory(customer=customer_a)
-    assert_error(alice_client.post(URL), 503, "Voice service is not configured")
+    assert_error(
+        alice_client.post(URL),
+        503,
+        "No language model is configured: set OPENAI_API_KEY "
+        "(or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)",
+    )
     assert Call.objects.count() == 0
 
 
