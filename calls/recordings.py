@@ -77,7 +77,7 @@ def _s3_upload() -> api.S3Upload:
         access_key=settings.RECORDINGS_S3_ACCESS_KEY,
         secret=settings.RECORDINGS_S3_SECRET_KEY,
         region=settings.RECORDINGS_S3_REGION,
-        endpoint=settings.RECORDINGS_S3_ENDPOINT_URL,
+        endpoint=settings.RECORDINGS_EGRESS_S3_ENDPOINT_URL or settings.RECORDINGS_S3_ENDPOINT_URL,
         bucket=settings.RECORDINGS_S3_BUCKET,
         force_path_style=True,
     )

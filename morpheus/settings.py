@@ -320,6 +320,9 @@ PRICE_TABLE = env.json("PRICE_TABLE", default={})
 # S3-compatible bucket (MinIO in docker-compose); the API hands out presigned URLs.
 RECORDINGS_S3_BUCKET = env("RECORDINGS_S3_BUCKET", default="")
 RECORDINGS_S3_ENDPOINT_URL = env("RECORDINGS_S3_ENDPOINT_URL", default="")
+# The endpoint Egress uploads to, when it reaches the storage by another address than
+# the API does (compose: Egress on the host network); empty means the same.
+RECORDINGS_EGRESS_S3_ENDPOINT_URL = env("RECORDINGS_EGRESS_S3_ENDPOINT_URL", default="")
 RECORDINGS_S3_REGION = env("RECORDINGS_S3_REGION", default="us-east-1")
 RECORDINGS_S3_ACCESS_KEY = env("RECORDINGS_S3_ACCESS_KEY", default="")
 RECORDINGS_S3_SECRET_KEY = env("RECORDINGS_S3_SECRET_KEY", default="")

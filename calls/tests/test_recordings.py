@@ -266,3 +266,13 @@ def test_the_purge_stops_when_storage_is_down(agent, customer_a, s3_server):
 def test_bad_recording_settings_are_refused(alice_client, settings_patch, field):
     response = alice_client.patch("/api/v1/customers/me", {"settings": settings_patch}, format="json")
     assert_error(response, 400, fields=[field])
+
+
+def test_the_release_step_creates_the_bucket_once(s3_server, settings):
+    from django.core.management import call_command
+
+    settings.RECORDINGS_S3_BUCKET = "fresh-bucket"
+    call_command("ensure_recordings_bucket")
+    call_command("ensure_recordings_bucket")
+    names = [b["Name"] for b in s3_server.client().list_buckets()["Buckets"]]
+    assert names.count("fresh-bucket") == 1
