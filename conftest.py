@@ -29,6 +29,17 @@ def eager_celery():
     conf.task_always_eager, conf.task_eager_propagates = saved
 
 
+@pytest.fixture(autouse=True)
+def empty_lease_pool():
+    """Capacity leases live in Redis (or the process), outside the test database: every
+    test starts and ends with none held."""
+    from calls import leases
+
+    leases.forget_all()
+    yield
+    leases.forget_all()
+
+
 @pytest.fixture
 def api_client():
     return client_for(None)

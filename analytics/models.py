@@ -25,9 +25,13 @@ ROLLUP_END_REASONS = (
     "carrier",
     "stale",
     "error",
+    "declined",
+    "failed",
+    "voicemail",
+    "capacity",
 )
-# Status columns: ringing and active are both "open" (the voice worker moves one to the
-# other without a service call, and the difference is not worth a chart).
+# Status columns: queued, ringing and active are all "open" (the voice worker moves a
+# call between them without a service call, and the difference is not worth a chart).
 ROLLUP_STATUSES = ("open", "completed", "failed", "no_answer", "busy", "canceled")
 LATENCY_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
 
@@ -59,6 +63,10 @@ class CallRollup(models.Model):
     reason_carrier = models.IntegerField(default=0)
     reason_stale = models.IntegerField(default=0)
     reason_error = models.IntegerField(default=0)
+    reason_declined = models.IntegerField(default=0)
+    reason_failed = models.IntegerField(default=0)
+    reason_voicemail = models.IntegerField(default=0)
+    reason_capacity = models.IntegerField(default=0)
     reason_other = models.IntegerField(default=0)
     # Ended calls that were answered, and their seconds: the average duration's parts.
     answered_ended = models.IntegerField(default=0)

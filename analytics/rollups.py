@@ -19,7 +19,7 @@ from .models import LATENCY_METRICS, ROLLUP_END_REASONS, CallFact, CallRollup
 
 BUCKET = datetime.timedelta(minutes=15)
 LATENCY_BIN_MS = 10
-OPEN_STATUSES = ("ringing", "active")
+OPEN_STATUSES = ("queued", "ringing", "active")  # queued: an outbound call not dialed yet
 # TranscriptTurn field -> histogram name.
 TURN_LATENCY_FIELDS = {
     "e2e_latency_ms": "e2e",
@@ -64,8 +64,12 @@ def _merge(target: dict, histograms: dict, sign: int) -> dict:
     return merged
 
 
-def _status_column(status: str) -> str:
-    return "status_open" if status in OPEN_STATUSES else f"status_{status}"
+def _status_column(status: str) -> str | None:
+    if status in OPEN_STATUSES:
+        return "status_open"
+    column = f"status_{status}"
+    # A status added later counts in the total only until it gets a column.
+    return column if hasattr(CallRollup, column) else None
 
 
 def _reason_column(reason: str) -> str | None:
@@ -93,7 +97,8 @@ def _contribution(call, latency: dict | None, previous: CallFact | None) -> dict
 
 def _apply(rollup: CallRollup, part: dict, sign: int) -> None:
     status = _status_column(part["status"])
-    setattr(rollup, status, getattr(rollup, status) + sign)
+    if status:
+        setattr(rollup, status, getattr(rollup, status) + sign)
     reason = _reason_column(part["end_reason"])
     if reason:
         setattr(rollup, reason, getattr(rollup, reason) + sign)
@@ -106,14 +111,27 @@ def _apply(rollup: CallRollup, part: dict, sign: int) -> None:
         rollup.latency = _merge(rollup.latency, part["latency"], sign)
 
 
-def _locked_row(call) -> CallRollup:
-    key = {
+def _key(call) -> dict:
+    return {
         "customer_id": call.customer_id,
         "bucket": bucket_of(call.started_at),
         "agent_id": call.agent_id or 0,
         "direction": call.direction,
         "is_simulation": call.is_simulation,
     }
+
+
+def _row_key(rollup: CallRollup) -> dict:
+    return {
+        "customer_id": rollup.customer_id,
+        "bucket": rollup.bucket,
+        "agent_id": rollup.agent_id,
+        "direction": rollup.direction,
+        "is_simulation": rollup.is_simulation,
+    }
+
+
+def _locked_row(key: dict) -> CallRollup:
     # Insert-if-missing without an IntegrityError (ON CONFLICT DO NOTHING), then lock it.
     CallRollup.objects.bulk_create([CallRollup(**key)], ignore_conflicts=True)
     return CallRollup.objects.select_for_update().get(**key)
@@ -126,13 +144,21 @@ def call_changed(call, *, latency: dict | None = None) -> None:
     None keeps what was counted before."""
     fact = CallFact.objects.select_for_update().filter(call_id=call.pk).first()
     part = _contribution(call, latency, fact)
+    key = _key(call)
     if fact is None:
-        rollup = _locked_row(call)
+        rollup = _locked_row(key)
         rollup.calls += 1
         fact = CallFact(call_id=call.pk, rollup=rollup)
     else:
         rollup = CallRollup.objects.select_for_update().get(pk=fact.rollup_id)
         _apply(rollup, _fact_part(fact), -1)
+        if _row_key(rollup) != key:
+            # The call moved (an outbound call's start is when it is dialed, not queued).
+            rollup.calls -= 1
+            rollup.save()
+            rollup = _locked_row(key)
+            rollup.calls += 1
+            fact.rollup = rollup
     _apply(rollup, part, +1)
     rollup.save()
     for name, value in part.items():

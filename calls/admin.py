@@ -17,7 +17,7 @@ from django.urls import path, reverse
 
 from morpheus.admin_site import json_block, refusal_message, run_service_action, yes_no_filter
 
-from .models import OPEN_CALL_STATUSES, Call, EndReason, TranscriptTurn
+from .models import OPEN_CALL_STATUSES, Call, CallCapacity, EndReason, TranscriptTurn
 from .selectors import turns_summary
 from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
 
@@ -190,3 +190,33 @@ class CallAdmin(admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/calls/call/end_call.html", context)
+
+
+@admin.register(CallCapacity)
+class CallCapacityAdmin(admin.ModelAdmin):
+    """A platform admin's per-customer limits, and the leases (live calls) in use now."""
+
+    list_display = ("customer", "concurrency_limit", "reserved_inbound_concurrency", "leases_in_use")
+    list_select_related = ("customer",)
+    search_fields = ("customer__company_name",)
+    raw_id_fields = ("customer",)
+    readonly_fields = ("leases_in_use", "effective_limits")
+
+    @admin.display(description="leases in use (inbound / outbound)")
+    def leases_in_use(self, obj):
+        from . import leases
+
+        try:
+            held = leases.held(obj.customer_id)
+        except leases.LeaseStoreUnavailable:
+            return "unavailable (Redis down)"
+        return f"{len(held['inbound'])} / {len(held['outbound'])}"
+
+    @admin.display(description="effective limits")
+    def effective_limits(self, obj):
+        from . import leases
+
+        if obj.customer_id is None:
+            return "-"
+        capacity = leases.capacity_for(obj.customer_id)
+        return f"{capacity.limit} calls, {capacity.reserved_inbound} reserved for inbound"

@@ -25,6 +25,7 @@ from django.conf import settings
 from livekit import api
 
 from morpheus.api.exceptions import ServiceUnavailable
+from morpheus.errors import BadRequest
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,31 @@ class LiveKitUnavailable(ServiceUnavailable):
         return f"{self.detail} ({self.twirp_code}: {self.reason})" if self.reason else str(self.detail)
 
 
+class LiveKitRefused(BadRequest):
+    """LiveKit understood the request and said no (a trunk it rejects, a bad argument):
+    the client's input is wrong, so a 400, not a 503. Only the operations that pass
+    `refusals=True` raise it; `twirp_code` and `reason` say what LiveKit answered."""
+
+    def __init__(self, reason: str, *, code: str):
+        super().__init__(f"LiveKit refused the request: {reason}")
+        self.twirp_code = code
+        self.reason = reason
+
+
+class SipCallFailed(Exception):
+    """CreateSIPParticipant failed with a SIP response (486 Busy Here, 480, 603 ...)."""
+
+    def __init__(self, status_code: int | None, status: str, message: str):
+        super().__init__(f"SIP call failed: {status_code} {status} ({message})")
+        self.status_code = status_code
+        self.status = status
+        self.message = message
+
+
+# Twirp codes meaning "your request is wrong", not "LiveKit is down".
+REFUSAL_CODES = frozenset({"invalid_argument", "malformed", "failed_precondition", "already_exists", "out_of_range"})
+
+
 def livekit_configured() -> bool:
     return bool(settings.LIVEKIT_URL and settings.LIVEKIT_API_KEY and settings.LIVEKIT_API_SECRET)
 
@@ -75,26 +101,36 @@ def _as_unavailable(exc: BaseException) -> LiveKitUnavailable:
     return LiveKitUnavailable(code="transport", reason=f"{type(exc).__name__}: {exc}")
 
 
-async def _with_api(operation: Callable[[api.LiveKitAPI], Awaitable[T]], *, not_found_ok: bool = False) -> T | None:
+async def _with_api(
+    operation: Callable[[api.LiveKitAPI], Awaitable[T]],
+    *,
+    not_found_ok: bool = False,
+    refusals: bool = False,
+    timeout: float | None = None,
+) -> T | None:
     _require_configured()
-    timeout = aiohttp.ClientTimeout(total=settings.LIVEKIT_TIMEOUT_SECONDS)
+    seconds = timeout or settings.LIVEKIT_TIMEOUT_SECONDS
     try:
         async with api.LiveKitAPI(
             settings.LIVEKIT_URL,
             settings.LIVEKIT_API_KEY,
             settings.LIVEKIT_API_SECRET,
-            timeout=timeout,
+            timeout=aiohttp.ClientTimeout(total=seconds),
             failover=False,
         ) as lkapi:
             # livekit-api passes `timeout=None` per request, which disables the session's
             # timeout in aiohttp; bound the whole operation here instead.
-            async with asyncio.timeout(settings.LIVEKIT_TIMEOUT_SECONDS):
+            async with asyncio.timeout(seconds):
                 return await operation(lkapi)
     except LiveKitUnavailable:
         raise
     except Exception as exc:  # every failure of the edge is one 503, logged with its cause
         if not_found_ok and _is_not_found(exc):
             return None
+        if isinstance(exc, api.SipCallError) and exc.sip_status_code is not None:
+            raise SipCallFailed(exc.sip_status_code, exc.sip_status or "", exc.message) from exc
+        if refusals and isinstance(exc, api.TwirpError) and exc.code in REFUSAL_CODES:
+            raise LiveKitRefused(exc.message or exc.code, code=exc.code) from exc
         unavailable = _as_unavailable(exc)
         logger.warning("LiveKit request failed: %s", unavailable)
         raise unavailable from exc
@@ -304,6 +340,65 @@ async def astop_egress(egress_id: str):
 def stop_egress(egress_id: str):
     """Stops an egress; one LiveKit no longer knows is fine (returns None)."""
     return _run(astop_egress(egress_id))
+
+
+# --- Outbound SIP: trunks and dialing (calls/outbound.py, telephony/trunks.py) -----------
+
+
+async def acreate_sip_outbound_trunk(trunk: api.SIPOutboundTrunkInfo):
+    request = api.CreateSIPOutboundTrunkRequest(trunk=trunk)
+    return await _with_api(lambda lk: lk.sip.create_outbound_trunk(request), refusals=True)
+
+
+def create_sip_outbound_trunk(trunk: api.SIPOutboundTrunkInfo):
+    """Creates the outbound trunk; returns it with its `sip_trunk_id`. LiveKitRefused (400)
+    when LiveKit rejects it, LiveKitUnavailable (503) when it cannot be asked."""
+    return _run(acreate_sip_outbound_trunk(trunk))
+
+
+async def aupdate_sip_outbound_trunk(trunk_id: str, trunk: api.SIPOutboundTrunkInfo):
+    return await _with_api(lambda lk: lk.sip.update_outbound_trunk(trunk_id, trunk), refusals=True)
+
+
+def update_sip_outbound_trunk(trunk_id: str, trunk: api.SIPOutboundTrunkInfo):
+    """Replaces the whole outbound trunk `trunk_id` with `trunk`."""
+    return _run(aupdate_sip_outbound_trunk(trunk_id, trunk))
+
+
+async def alist_sip_outbound_trunks() -> list:
+    response = await _with_api(lambda lk: lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest()))
+    return list(response.items)
+
+
+def list_sip_outbound_trunks() -> list:
+    """Every outbound trunk of the project (livekit SIPOutboundTrunkInfo)."""
+    return _run(alist_sip_outbound_trunks())
+
+
+async def adelete_sip_trunk(trunk_id: str) -> bool:
+    result = await _with_api(
+        lambda lk: lk.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)), not_found_ok=True
+    )
+    return result is not None
+
+
+def delete_sip_trunk(trunk_id: str) -> bool:
+    """Deletes a trunk (inbound or outbound); one LiveKit no longer knows counts as deleted."""
+    return _run(adelete_sip_trunk(trunk_id))
+
+
+async def acreate_sip_participant(request: api.CreateSIPParticipantRequest):
+    timeout = settings.LIVEKIT_TIMEOUT_SECONDS
+    if request.wait_until_answered:
+        timeout += request.ringing_timeout.seconds or 60
+    return await _with_api(lambda lk: lk.sip.create_sip_participant(request), refusals=True, timeout=timeout)
+
+
+def create_sip_participant(request: api.CreateSIPParticipantRequest):
+    """Dials `sip_call_to` through `sip_trunk_id` into `room_name`. Raises SipCallFailed
+    (a SIP response: busy, no answer, declined), LiveKitRefused (a request LiveKit will
+    never accept: a missing trunk, a bad number), LiveKitUnavailable (retry later)."""
+    return _run(acreate_sip_participant(request))
 
 
 # --- Tokens (signed locally; no request to LiveKit) ---------------------------------

@@ -78,6 +78,7 @@ class LiveKitWebhook(APIView):
             event=event.event,
             room_name=event.room.name,
             participant_kind=event.participant.kind if event.HasField("participant") else None,
+            participant=event.participant if event.HasField("participant") else None,
         )
         logger.info("LiveKit %s for room %s: %s", event.event, event.room.name, f"call {call.id}" if call else "no-op")
         return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")

@@ -11,6 +11,8 @@ class CallDirection(models.TextChoices):
 
 
 class CallStatus(models.TextChoices):
+    # Outbound: waiting for its scheduled time or for a free capacity slot.
+    QUEUED = "queued", "Queued"
     RINGING = "ringing", "Ringing"
     ACTIVE = "active", "Active"
     COMPLETED = "completed", "Completed"
@@ -20,7 +22,7 @@ class CallStatus(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
-OPEN_CALL_STATUSES = (CallStatus.RINGING, CallStatus.ACTIVE)
+OPEN_CALL_STATUSES = (CallStatus.QUEUED, CallStatus.RINGING, CallStatus.ACTIVE)
 
 
 class CallMode(models.TextChoices):
@@ -41,6 +43,17 @@ class EndReason(models.TextChoices):
     CARRIER = "carrier", "Ended by the carrier"
     STALE = "stale", "Closed as stale"
     ERROR = "error", "Error"
+    # Outbound: the callee's side, as the SIP response or LiveKit's disconnect reason says.
+    DECLINED = "declined", "Declined"
+    FAILED = "failed", "Dial failed"
+    VOICEMAIL = "voicemail", "Answered by voicemail"
+    CAPACITY = "capacity", "No capacity"
+
+
+class AnsweredBy(models.TextChoices):
+    HUMAN = "human", "Human"
+    MACHINE = "machine", "Machine"
+    UNKNOWN = "unknown", "Unknown"
 
 
 class RecordingStatus(models.TextChoices):
@@ -93,6 +106,8 @@ class Call(TimestampedModel):
     recording_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes")
     recording_error = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # Outbound: who answered, per answering-machine detection (human, machine, unknown).
+    answered_by = models.CharField(max_length=8, choices=AnsweredBy.choices, blank=True, default="")
     # Who started it from the dashboard (simulations); null for carrier calls.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -165,3 +180,25 @@ class TranscriptTurn(models.Model):
 
     def __str__(self):
         return f"{self.role}: {self.content[:40]}"
+
+
+class CallCapacity(models.Model):
+    """A customer's own concurrency limits (calls/leases.py); a missing row or a null
+    field means the platform default from settings. Platform admins edit it."""
+
+    customer = models.OneToOneField("tenants.Customer", on_delete=models.CASCADE, related_name="call_capacity")
+    concurrency_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Simultaneous calls; blank = CALL_CONCURRENCY_LIMIT"
+    )
+    reserved_inbound_concurrency = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Slots only inbound calls may use; blank = CALL_RESERVED_INBOUND_CONCURRENCY",
+    )
+
+    class Meta:
+        verbose_name = "call capacity"
+        verbose_name_plural = "call capacities"
+
+    def __str__(self):
+        return f"Capacity of {self.customer_id}"

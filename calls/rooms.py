@@ -67,4 +67,6 @@ def dispatch_metadata(call) -> dict:
         "simulation": call.is_simulation,
         "fromNumber": call.from_number,
         "toNumber": call.to_number,
+        # Outbound: the values of the agent's {{placeholders}} (calls/outbound.py).
+        "variables": call.metadata.get("variables") or {},
     }

@@ -74,6 +74,9 @@ class CallListItem(serializers.ModelSerializer):
     startedAt = serializers.DateTimeField(source="started_at")
     answeredAt = serializers.DateTimeField(source="answered_at", allow_null=True)
     endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
+    answeredBy = serializers.CharField(
+        source="answered_by", help_text="Outbound: human, machine or unknown (answering-machine detection); else ''"
+    )
 
     class Meta:
         model = Call
@@ -95,6 +98,7 @@ class CallListItem(serializers.ModelSerializer):
             "startedAt",
             "answeredAt",
             "endedAt",
+            "answeredBy",
         ]
 
     def get_recordingUrl(self, call) -> str | None:

@@ -27,7 +27,7 @@ from morpheus.errors import ServiceUnavailable
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
-from . import livekit_client, recordings, rooms
+from . import leases, livekit_client, recordings, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
 from .livekit_client import LiveKitUnavailable
@@ -51,6 +51,12 @@ class CallAlreadyEnded(Conflict):
 class CallHasNoAgent(Conflict):
     def __init__(self, call: Call):
         super().__init__(f"Call with ID {call.pk} has no agent")
+
+
+class AtCapacity(Exception):
+    """Every call slot of the customer is in use: an inbound call is answered busy."""
+
+    reason = "capacity"
 
 
 @dataclass(frozen=True)
@@ -251,16 +257,23 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
         started_at=timezone.now(),
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
     )
-    rollups_call_changed(call)
-    livekit_client.create_room(
-        call.room_name,
-        empty_timeout=rooms.inbound_empty_timeout(),
-        max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
-        metadata=rooms.room_metadata(call),
-    )
-    outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-    recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
-    call_events.emit_call_event(call, "call.started")  # integrations: webhook event
+    # A capacity slot before answering (calls/leases.py); none left: the caller hears busy.
+    if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.INBOUND):
+        raise AtCapacity()
+    try:
+        rollups_call_changed(call)
+        livekit_client.create_room(
+            call.room_name,
+            empty_timeout=rooms.inbound_empty_timeout(),
+            max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
+            metadata=rooms.room_metadata(call),
+        )
+        outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
+        call_events.emit_call_event(call, "call.started")  # integrations: webhook event
+    except BaseException:
+        leases.release(customer_id=call.customer_id, call_id=call.id)
+        raise
     return call, True
 
 
@@ -384,6 +397,9 @@ def call_end(
     )
     rollups_call_changed(locked)
     call_id = locked.pk
+    # The call's capacity slot frees now; if Redis cannot be told, the lease expires
+    # without its heartbeat and the sweeper drops it (calls/leases.py).
+    leases.release_quietly(customer_id=locked.customer_id, call_id=call_id)
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)
@@ -450,7 +466,9 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
 # --- LiveKit room events ------------------------------------------------------------------
 
 
-def call_apply_room_event(*, event: str, room_name: str, participant_kind: int | None = None) -> Call | None:
+def call_apply_room_event(
+    *, event: str, room_name: str, participant_kind: int | None = None, participant=None
+) -> Call | None:
     """What LiveKit's webhooks tell us about a phone call's room. The caller's SIP leg
     joining means answered; leaving, or the room finishing, means the call is over.
     Simulations are left alone: their tester may carry on in text without the room.
@@ -460,6 +478,10 @@ def call_apply_room_event(*, event: str, room_name: str, participant_kind: int |
     call = Call.objects.filter(room_name=room_name, is_simulation=False).first()
     if call is None or not call.is_open:
         return None
+    if call.direction == CallDirection.OUTBOUND:
+        from .outbound import outbound_apply_room_event
+
+        return outbound_apply_room_event(call=call, event=event, participant=participant)
     is_sip = participant_kind == ParticipantInfo.Kind.SIP
     if event == "participant_joined" and is_sip:
         return call_mark_answered(call=call)

@@ -166,3 +166,56 @@ def purge_recordings() -> int:
 def close_stale_calls() -> int:
     """Beat, every minute: see calls.services.calls_close_stale."""
     return calls_close_stale()
+
+
+# --- Outbound calls and capacity leases (calls/outbound.py, calls/leases.py) -------------
+
+DIAL_MAX_RETRIES = 6
+# An outbound call waits this long for a free capacity slot before it fails.
+QUEUE_MAX_WAIT_SECONDS = 60 * 60
+QUEUE_RETRY_SECONDS = 10
+
+
+@shared_task(bind=True, max_retries=None)
+def dial_outbound_call(self, call_id: int) -> str:
+    """Places a queued outbound call (calls.outbound.call_dial). No capacity: waits and
+    tries again (the call stays `queued`); LiveKit or Redis down: retries with backoff,
+    then fails the call; any other error fails the call, so its lease is never kept."""
+    from django.utils import timezone
+
+    from . import outbound
+    from .leases import LeaseStoreUnavailable
+
+    try:
+        result = outbound.call_dial(call_id=call_id, claimer=self.request.id or "")
+    except (LiveKitUnavailable, LeaseStoreUnavailable) as exc:
+        failures = self.request.retries
+        if getattr(exc, "twirp_code", "") == "not_configured" or failures >= DIAL_MAX_RETRIES:
+            logger.error("Dialing call %s failed for good: %s", call_id, exc)
+            outbound.call_fail_dial(call_id=call_id, message=f"Dial failed: {exc}")
+            return "failed"
+        return _retry(self, exc, _backoff(failures, cap=30))
+    except Exception as exc:
+        logger.exception("Dialing call %s crashed", call_id)
+        outbound.call_fail_dial(call_id=call_id, message=f"Dial failed: {type(exc).__name__}: {exc}")
+        raise
+    if result == outbound.DialResult.WAITING:
+        call = Call.objects.filter(pk=call_id).only("created_at", "started_at").first()
+        waited_since = max(call.created_at, call.started_at) if call else timezone.now()
+        if (timezone.now() - waited_since).total_seconds() > QUEUE_MAX_WAIT_SECONDS:
+            outbound.call_fail_dial(
+                call_id=call_id, message="No call capacity became free in time", reason=EndReason.CAPACITY
+            )
+            return "failed"
+        if self.request.is_eager:
+            return "waiting"  # eager runs (tests, `make run`) cannot wait; the caller re-runs it
+        raise self.retry(countdown=QUEUE_RETRY_SECONDS, max_retries=None)
+    return result
+
+
+@shared_task
+def sweep_call_leases() -> int:
+    """Beat, every 30 s: see calls.leases.sweep."""
+    from . import leases
+
+    return leases.sweep()

@@ -2,12 +2,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .livekit_webhooks import LiveKitWebhook
+from .outbound_views import OutboundCallView
 from .views import CallViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("calls", CallViewSet, basename="call")
 
 urlpatterns = [
+    path("calls/outbound", OutboundCallView.as_view(), name="call-outbound"),
     *router.urls,
     path("webhooks/livekit", LiveKitWebhook.as_view(), name="livekit-webhook"),
 ]

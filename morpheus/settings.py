@@ -282,7 +282,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * 60,
         "options": {"expires": 55 * 60},
     },
+    # Capacity leases whose heartbeat stopped (a worker died) or whose call ended without
+    # releasing them go back to the pool (calls/leases.py).
+    "sweep-call-leases": {
+        "task": "calls.tasks.sweep_call_leases",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
 }
+
+# --- Outbound calls and capacity (docs/outbound.md) ------------------------------------
+# Simultaneous calls per customer, and how many of them only inbound calls may use; a
+# platform admin overrides both per customer (Django admin, Call capacity).
+CALL_CONCURRENCY_LIMIT = env.int("CALL_CONCURRENCY_LIMIT", default=10)
+CALL_RESERVED_INBOUND_CONCURRENCY = env.int("CALL_RESERVED_INBOUND_CONCURRENCY", default=2)
+# A lease lives this long without a heartbeat (the voice worker renews it every third of it).
+CALL_LEASE_TTL_SECONDS = env.int("CALL_LEASE_TTL_SECONDS", default=90)
+# How long LiveKit lets an outbound call ring before giving up (no answer).
+OUTBOUND_RINGING_TIMEOUT_SECONDS = env.int("OUTBOUND_RINGING_TIMEOUT_SECONDS", default=30)
+# A campaign pauses itself when at least this share of its last CAMPAIGN_BREAKER_WINDOW
+# finished attempts failed (carrier or platform errors, not busy/no answer).
+CAMPAIGN_BREAKER_THRESHOLD = env.float("CAMPAIGN_BREAKER_THRESHOLD", default=0.8)
+CAMPAIGN_BREAKER_WINDOW = env.int("CAMPAIGN_BREAKER_WINDOW", default=20)
 
 # --- Voice: LiveKit and model providers ------------------------------------------
 LIVEKIT_URL = env("LIVEKIT_URL", default="")

@@ -1,9 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
+from .trunk_views import SipTrunkViewSet
 from .views import PhoneNumberViewSet
 from .webhooks.urls import urlpatterns as webhook_urlpatterns
 
 router = SimpleRouter(trailing_slash=False)
 router.register("phone-numbers", PhoneNumberViewSet, basename="phone-number")
+router.register("sip-trunks", SipTrunkViewSet, basename="sip-trunk")
 
 urlpatterns = [*router.urls, *webhook_urlpatterns]

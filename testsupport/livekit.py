@@ -179,6 +179,8 @@ class LiveKitServer:
             self.transfers: list[proto_sip.TransferSIPParticipantRequest] = []
             self.egresses: dict[str, proto_egress.EgressInfo] = {}
             self._injected: list[_Injected] = []
+            # Outcomes of the next CreateSIPParticipant calls (see dial_outcome).
+            self._dial_outcomes: list[str] = []
 
     def requests_for(self, method: str, service: str | None = None) -> list[RecordedRequest]:
         with self._lock:
@@ -221,6 +223,45 @@ class LiveKitServer:
             )
             self.participants.setdefault(room, {})[identity] = info
             self.rooms[room].num_participants = len(self.participants[room])
+            return info
+
+    # --- outbound SIP calls (CreateSIPParticipant) -----------------------------------
+
+    # What a SIP dial ends in, as LiveKit reports it: the SIP response of a failed
+    # `wait_until_answered` dial (Twirp error meta) and the disconnect reason of the SIP
+    # participant leaving the room when the dial was not waited for.
+    DIAL_OUTCOMES = {
+        "busy": (486, "Busy Here", proto_models.DisconnectReason.USER_REJECTED),
+        "no_answer": (480, "Temporarily Unavailable", proto_models.DisconnectReason.USER_UNAVAILABLE),
+        "declined": (603, "Decline", proto_models.DisconnectReason.USER_REJECTED),
+        "failed": (503, "Service Unavailable", proto_models.DisconnectReason.SIP_TRUNK_FAILURE),
+    }
+
+    def dial_outcome(self, outcome: str, *, times: int = 1) -> None:
+        """The next `times` CreateSIPParticipant calls that wait until answered fail with
+        this SIP outcome (busy, no_answer, declined, failed), as LiveKit answers them."""
+        assert outcome in self.DIAL_OUTCOMES, outcome
+        with self._lock:
+            self._dial_outcomes.extend([outcome] * times)
+
+    def sip_answer(self, room: str, identity: str) -> proto_models.ParticipantInfo:
+        """The callee picks up: LiveKit sets the SIP participant's `sip.callStatus` to active."""
+        with self._lock:
+            info = self.participants[room][identity]
+            info.attributes["sip.callStatus"] = "active"
+            return info
+
+    def sip_hangup(self, room: str, identity: str, outcome: str | None = None) -> proto_models.ParticipantInfo:
+        """The SIP leg leaves the room: after talking (outcome None) or because the dial
+        ended in `outcome`. Returns the participant as LiveKit's participant_left webhook
+        carries it (disconnect reason and last attributes)."""
+        with self._lock:
+            info = self.participants[room].pop(identity)
+            info.disconnect_reason = (
+                proto_models.DisconnectReason.CLIENT_INITIATED if outcome is None else self.DIAL_OUTCOMES[outcome][2]
+            )
+            info.attributes["sip.callStatus"] = "hangup"
+            info.state = proto_models.ParticipantInfo.State.DISCONNECTED
             return info
 
     def start_dispatch_job(self, dispatch_id: str, *, participant_identity: str = "agent") -> proto_agent.Job:
@@ -456,10 +497,28 @@ class LiveKitServer:
         return trunk
 
     def _SIP_CreateSIPOutboundTrunk(self, req: proto_sip.CreateSIPOutboundTrunkRequest):
+        _check_outbound_trunk(req.trunk)
         trunk = proto_sip.SIPOutboundTrunkInfo()
         trunk.CopyFrom(req.trunk)
         trunk.sip_trunk_id = _new_id("ST")
         self.outbound_trunks[trunk.sip_trunk_id] = trunk
+        return trunk
+
+    def _SIP_UpdateSIPOutboundTrunk(self, req: proto_sip.UpdateSIPOutboundTrunkRequest):
+        trunk = self.outbound_trunks.get(req.sip_trunk_id)
+        if trunk is None:
+            raise TwirpError("not_found", "trunk not found")
+        if req.HasField("replace"):
+            _check_outbound_trunk(req.replace)
+            trunk.CopyFrom(req.replace)
+            trunk.sip_trunk_id = req.sip_trunk_id
+        elif req.HasField("update"):
+            update = req.update
+            if update.HasField("numbers"):
+                _apply_list_update(trunk.numbers, update.numbers)
+            for name in ("address", "transport", "name", "metadata", "auth_username", "auth_password"):
+                if update.HasField(name):
+                    setattr(trunk, name, getattr(update, name))
         return trunk
 
     def _SIP_ListSIPOutboundTrunk(self, req: proto_sip.ListSIPOutboundTrunkRequest):
@@ -530,8 +589,23 @@ class LiveKitServer:
     def _SIP_CreateSIPParticipant(self, req: proto_sip.CreateSIPParticipantRequest):
         if not req.room_name or not req.sip_call_to:
             raise TwirpError("invalid_argument", "room_name and sip_call_to are required")
+        if req.sip_trunk_id and req.sip_trunk_id not in self.outbound_trunks:
+            raise TwirpError("not_found", "requested sip trunk does not exist")
+        if req.sip_trunk_id and req.sip_number:
+            numbers = self.outbound_trunks[req.sip_trunk_id].numbers
+            if numbers and "*" not in numbers and req.sip_number not in numbers:
+                raise TwirpError("invalid_argument", "sip_number is not one of the trunk's numbers")
+        if req.wait_until_answered and self._dial_outcomes:
+            code, status, _ = self.DIAL_OUTCOMES[self._dial_outcomes.pop(0)]
+            raise TwirpError(
+                "unavailable", f"sip call failed: {code}", {"sip_status_code": str(code), "sip_status": status}
+            )
         identity = req.participant_identity or f"sip_{req.sip_call_to}"
-        info = self.add_participant(req.room_name, identity, kind=proto_models.ParticipantInfo.Kind.SIP)
+        status = "active" if req.wait_until_answered else "dialing"
+        attributes = {**dict(req.participant_attributes), "sip.callStatus": status, "sip.phoneNumber": req.sip_call_to}
+        info = self.add_participant(
+            req.room_name, identity, kind=proto_models.ParticipantInfo.Kind.SIP, attributes=attributes
+        )
         return proto_sip.SIPParticipantInfo(
             participant_id=info.sid, participant_identity=identity, room_name=req.room_name, sip_call_id=_new_id("SCL")
         )
@@ -548,6 +622,14 @@ class LiveKitServer:
         return proto_sip.TransferSIPParticipantResponse(
             transfer_id=_new_id("STR"), status=proto_sip.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL
         )
+
+
+def _check_outbound_trunk(trunk: proto_sip.SIPOutboundTrunkInfo) -> None:
+    """What LiveKit refuses in an outbound trunk: no address, or a URI where a host belongs."""
+    if not trunk.address:
+        raise TwirpError("invalid_argument", "address is required")
+    if trunk.address.lower().startswith(("sip:", "sips:")) or "@" in trunk.address:
+        raise TwirpError("invalid_argument", "address must be a hostname, without sip: or a user part")
 
 
 def _apply_list_update(target, update) -> None:
@@ -612,6 +694,7 @@ ROUTES = {
     ("SIP", "UpdateSIPInboundTrunk"): (proto_sip.UpdateSIPInboundTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "CreateSIPOutboundTrunk"): (proto_sip.CreateSIPOutboundTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "ListSIPOutboundTrunk"): (proto_sip.ListSIPOutboundTrunkRequest, lambda c, m: _sip(c).admin),
+    ("SIP", "UpdateSIPOutboundTrunk"): (proto_sip.UpdateSIPOutboundTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "DeleteSIPTrunk"): (proto_sip.DeleteSIPTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "CreateSIPDispatchRule"): (proto_sip.CreateSIPDispatchRuleRequest, lambda c, m: _sip(c).admin),
     ("SIP", "ListSIPDispatchRule"): (proto_sip.ListSIPDispatchRuleRequest, lambda c, m: _sip(c).admin),

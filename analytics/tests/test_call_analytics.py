@@ -9,6 +9,7 @@ from calls.models import CallStatus, EndReason
 from testsupport.api import assert_error, assert_success
 
 from .helpers import make_call
+from .helpers import utc as make_utc
 
 URL = "/api/v1/analytics/calls"
 pytestmark = pytest.mark.django_db
@@ -244,3 +245,26 @@ def test_members_may_read_and_strangers_may_not(api_client, charlie):
 
     assert_success(client_for(charlie).get(URL), 200)
     assert_error(api_client.get(URL), 401)
+
+
+def test_a_call_whose_start_moves_moves_to_its_new_bucket(alice_client, agent):
+    from analytics.rollups import call_changed
+    from calls.models import Call
+    from calls.tests.factories import CallFactory
+
+    # An outbound call queued on the 10th and dialed on the 11th counts on the 11th.
+    call = CallFactory(agent=agent, status="queued", direction="outbound", started_at=make_utc("2026-03-10T10:00:00Z"))
+    call_changed(call)
+    Call.objects.filter(pk=call.pk).update(status="ringing", started_at=make_utc("2026-03-11T09:00:00Z"))
+    call_changed(Call.objects.get(pk=call.pk))
+    params = {"from": "2026-03-10", "to": "2026-03-11", "timezone": "UTC"}
+    data = assert_success(alice_client.get(URL, params), 200)
+    assert [item["total"] for item in data["series"]] == [0, 1]
+    assert data["byStatus"]["open"] == 1
+    assert CallRollup.objects.get(bucket=make_utc("2026-03-10T10:00:00Z")).calls == 0
+
+
+def test_new_end_reasons_have_their_own_count(alice_client, agent):
+    make_call(agent, "2026-03-10T10:00:00Z", duration=None, status="no_answer", reason="voicemail")
+    data = assert_success(alice_client.get(URL, {"from": "2026-03-10", "to": "2026-03-10", "timezone": "UTC"}), 200)
+    assert data["byEndReason"]["voicemail"] == 1 and data["byEndReason"]["other"] == 0

@@ -66,6 +66,7 @@ def test_it_lists_the_tenants_calls_newest_first_in_the_spec_shape(alice_client,
         "startedAt": item["startedAt"],
         "answeredAt": item["answeredAt"],
         "endedAt": item["endedAt"],
+        "answeredBy": "",
     }
     assert item["startedAt"].endswith("Z") and len(item["startedAt"]) == 24
     assert data["calls"][1]["endedAt"] is None

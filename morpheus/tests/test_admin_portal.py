@@ -18,10 +18,10 @@ from accounts.services import ClientInfo, session_create
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
-from calls.models import Call, CallStatus
+from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from morpheus.admin_site import platform_overview
-from telephony.models import PhoneNumber
+from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
 from tenants.models import Customer, CustomerStatus
 from tenants.tests.factories import CustomerFactory
@@ -79,6 +79,8 @@ ROW_MAKERS = {
     Agent: lambda: AgentFactory(transfers=[{"name": "Desk", "destination": "+14155550100", "description": ""}]),
     PhoneNumber: _phone_number,
     Call: _call,
+    SipTrunk: lambda: SipTrunk.objects.create(customer=CustomerFactory(), name="Carrier", address="sip.example.com"),
+    CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
 }
 
 

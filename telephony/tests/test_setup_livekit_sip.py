@@ -173,3 +173,34 @@ def test_help_describes_the_command():
     parser = Command().create_parser("manage.py", "setup_livekit_sip")
     text = " ".join(parser.format_help().split())
     assert "inbound SIP trunk" in text and "--allowed-address" in text and "--dry-run" in text
+
+
+def test_outbound_creates_then_updates_the_platform_trunk(livekit_server):
+
+    from telephony.models import SipTrunk
+
+    out = StringIO()
+    call_command("setup_livekit_sip", "--outbound", "--outbound-address", "sip.carrier.example", stdout=out)
+    trunk = SipTrunk.objects.get(customer__isnull=True)
+    assert f"outbound trunk {trunk.livekit_trunk_id}: created" in out.getvalue()
+    call_command(
+        "setup_livekit_sip",
+        "--outbound",
+        "--outbound-address",
+        "sip2.carrier.example",
+        "--outbound-auth-username",
+        "u",
+        "--outbound-auth-password",
+        "p",
+        stdout=out,
+    )
+    assert SipTrunk.objects.count() == 1
+    lk_trunk = livekit_server.outbound_trunks[trunk.livekit_trunk_id]
+    assert (lk_trunk.address, lk_trunk.auth_username, lk_trunk.auth_password) == ("sip2.carrier.example", "u", "p")
+
+
+def test_outbound_without_an_address_is_refused(livekit_server):
+
+    with pytest.raises(CommandError, match="--outbound-address"):
+        call_command("setup_livekit_sip", "--outbound")
+    assert livekit_server.requests == []

@@ -43,6 +43,13 @@ def reject() -> HttpResponse:
     return _xml(response)
 
 
+def busy() -> HttpResponse:
+    """Every call slot of the customer is in use: the caller hears a busy signal."""
+    response = VoiceResponse()
+    response.reject(reason="busy")
+    return _xml(response)
+
+
 def unavailable(message: str = UNAVAILABLE_MESSAGE) -> HttpResponse:
     """A known number that cannot take the call: a polite sentence, then hang up."""
     response = VoiceResponse()

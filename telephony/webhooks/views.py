@@ -150,6 +150,12 @@ class InboundCallWebhook(VoiceWebhookView):
             if incoming.answers_xml:
                 return twiml.unavailable()
             return _json_reject(TOO_MANY_RINGING)
+        except call_services.AtCapacity as refusal:
+            # Every capacity slot is in use (calls/leases.py): a polite busy.
+            logger.warning("Inbound call to %s (customer %s) refused: at capacity", to_number, number.customer_id)
+            if incoming.answers_xml:
+                return twiml.busy()
+            return _json_reject(refusal.reason)
         if not created:
             logger.info("Carrier retry for call %s (%s %s)", call.id, incoming.carrier, data["CallSid"])
         if not call.is_open:

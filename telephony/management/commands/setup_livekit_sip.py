@@ -27,8 +27,20 @@ class Command(BaseCommand):
         parser.add_argument("--auth-password", help="SIP digest password (with --auth-username).")
         parser.add_argument("--no-auth", action="store_true", help="Clear the trunk's digest credentials.")
         parser.add_argument("--dry-run", action="store_true", help="Show what would change; change nothing.")
+        outbound = parser.add_argument_group("outbound (the platform trunk outbound calls dial through)")
+        outbound.add_argument(
+            "--outbound",
+            action="store_true",
+            help="Create or update the platform's outbound SIP trunk instead of the inbound setup.",
+        )
+        outbound.add_argument("--outbound-address", help="The carrier's SIP host[:port] (no sip:).")
+        outbound.add_argument("--outbound-transport", default="auto", choices=["auto", "udp", "tcp", "tls"])
+        outbound.add_argument("--outbound-auth-username", default="", help="Digest username the carrier expects.")
+        outbound.add_argument("--outbound-auth-password", default="", help="Digest password (stored encrypted).")
 
     def handle(self, *args, **options):
+        if options["outbound"]:
+            return self._outbound(options)
         if options["allow_any_address"] and options["allowed_addresses"]:
             raise CommandError("--allowed-address and --allow-any-address contradict each other")
         if options["no_auth"] and (options["auth_username"] or options["auth_password"]):
@@ -65,3 +77,34 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Dry run: nothing was changed."))
         else:
             self.stdout.write(self.style.SUCCESS("LiveKit SIP is set up."))
+        return None
+
+    def _outbound(self, options):
+        from django.core.exceptions import ValidationError
+
+        from calls.livekit_client import LiveKitRefused
+        from telephony.trunks import platform_trunk_setup
+
+        if not options["outbound_address"]:
+            raise CommandError("--outbound needs --outbound-address (the carrier's SIP host)")
+        try:
+            trunk, outcome = platform_trunk_setup(
+                address=options["outbound_address"],
+                transport=options["outbound_transport"],
+                auth_username=options["outbound_auth_username"],
+                auth_password=options["outbound_auth_password"],
+            )
+        except ValidationError as exc:
+            raise CommandError(f"Invalid trunk: {exc.message_dict}. Nothing was changed.") from exc
+        except LiveKitRefused as exc:
+            raise CommandError(f"{exc.message}. Nothing was changed.") from exc
+        except LiveKitUnavailable as exc:
+            raise CommandError(
+                f"LiveKit did not answer as expected: {exc}. Running the command again is safe."
+            ) from exc
+        self.stdout.write(f"outbound trunk {trunk.livekit_trunk_id}: {outcome}")
+        self.stdout.write(
+            f"  dials through: {trunk.address} ({trunk.transport}); digest auth: "
+            f"{'yes' if trunk.auth_username else 'no'}"
+        )
+        self.stdout.write(self.style.SUCCESS("LiveKit outbound SIP is set up."))
