@@ -191,7 +191,11 @@ def recording_url(call: Call) -> str | None:
     """A presigned URL of a ready recording (signed locally, no request); the stored
     external URL of calls recorded elsewhere; else None."""
     if call.recording_status == RecordingStatus.READY and call.recording_key and storage.storage_configured():
-        return storage.presigned_url(call.recording_key)
+        try:
+            return storage.presigned_url(call.recording_key)
+        except storage.StorageUnavailable:
+            logger.warning("Cannot sign a URL for the recording of call %s: check RECORDINGS_S3_*", call.pk)
+            return None
     if not call.recording_status:
         return call.recording_url
     return None

@@ -76,9 +76,13 @@ def delete_object(key: str) -> None:
 
 
 def presigned_url(key: str) -> str:
-    """A GET URL valid for RECORDINGS_URL_TTL_SECONDS; signed locally, no request."""
-    return client().generate_presigned_url(
-        "get_object",
-        Params={"Bucket": settings.RECORDINGS_S3_BUCKET, "Key": key},
-        ExpiresIn=settings.RECORDINGS_URL_TTL_SECONDS,
-    )
+    """A GET URL valid for RECORDINGS_URL_TTL_SECONDS; signed locally, no request.
+    StorageUnavailable when it cannot be signed (no credentials configured)."""
+    try:
+        return client().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": settings.RECORDINGS_S3_BUCKET, "Key": key},
+            ExpiresIn=settings.RECORDINGS_URL_TTL_SECONDS,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageUnavailable() from exc
