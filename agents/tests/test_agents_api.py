@@ -30,6 +30,7 @@ SPEC_UPDATE_BODY = """{
   }"""
 
 FULL_KEYS = {
+    "voiceSettings",
     "id",
     "name",
     "description",
@@ -78,6 +79,7 @@ LIST_KEYS = FULL_KEYS - {
     "metadata",
     "recordingEnabled",
     "analysisPlan",
+    "voiceSettings",
 }
 
 
