@@ -36,14 +36,9 @@ ROLLUP_STATUSES = ("open", "completed", "failed", "no_answer", "busy", "canceled
 LATENCY_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
 
 
-class CallRollup(models.Model):
-    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
-    # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
-    # 0 = no agent (not NULL, so the unique key holds on every database).
-    agent_id = models.BigIntegerField(default=0)
-    direction = models.CharField(max_length=10)
-    is_simulation = models.BooleanField(default=False)
+class RollupFigures(models.Model):
+    """What a rollup row sums: counts per status and end reason, minutes, cost, analysis
+    verdicts and latency histograms."""
 
     calls = models.IntegerField(default=0)
     status_open = models.IntegerField(default=0)
@@ -79,6 +74,19 @@ class CallRollup(models.Model):
     latency = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class CallRollup(RollupFigures):
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
+    # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
+    # 0 = no agent (not NULL, so the unique key holds on every database).
+    agent_id = models.BigIntegerField(default=0)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "bucket", "agent_id", "direction", "is_simulation"],
@@ -91,11 +99,39 @@ class CallRollup(models.Model):
         return f"{self.customer_id} {self.bucket:%Y-%m-%d %H:%M} agent {self.agent_id}"
 
 
+class CallDayRollup(RollupFigures):
+    """The same sums per local day in the tenant's time zone (its settings.timezone when
+    the call was written): what day and week queries in that zone read, so 90 days is at
+    most 90 rows per agent and direction however many calls there were. Queries in any
+    other zone, by the hour, or with ranges that are not whole local days use the
+    15-minute rows."""
+
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    timezone = models.CharField(max_length=64)
+    agent_id = models.BigIntegerField(default=0)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "timezone", "day", "agent_id", "direction", "is_simulation"],
+                name="day_rollup_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "day"], name="day_rollup_customer_day_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.day} ({self.timezone}) agent {self.agent_id}"
+
+
 class CallFact(models.Model):
     """What one call currently contributes to its rollup row."""
 
     call = models.OneToOneField("calls.Call", primary_key=True, on_delete=models.CASCADE, related_name="+")
     rollup = models.ForeignKey(CallRollup, on_delete=models.CASCADE, related_name="+")
+    day_rollup = models.ForeignKey(CallDayRollup, null=True, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=12)
     end_reason = models.CharField(max_length=20, blank=True, default="")
     answered_ended = models.BooleanField(default=False)

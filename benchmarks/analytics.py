@@ -39,8 +39,8 @@ STATUSES = [("completed", "caller_hung_up", 0.8), ("failed", "error", 0.05), ("n
 
 def populate(customer, agents, calls: int, end: datetime.datetime, rng: random.Random) -> int:
     """Rollup rows for `calls` calls; returns how many rows."""
-    from analytics.models import CallRollup
-    from analytics.rollups import BUCKET, bucket_of
+    from analytics.models import CallDayRollup, CallRollup
+    from analytics.rollups import BUCKET, bucket_of, tenant_timezone
 
     first = bucket_of(end - datetime.timedelta(days=DAYS))
     buckets = int(datetime.timedelta(days=DAYS) / BUCKET)
@@ -71,6 +71,31 @@ def populate(customer, agents, calls: int, end: datetime.datetime, rng: random.R
             )
         )
     CallRollup.objects.bulk_create(objects, batch_size=5000)
+    # The day rows the same hook keeps, in the tenant's zone.
+    tz = tenant_timezone(customer)
+    days: dict = defaultdict(lambda: defaultdict(int))
+    day_latency: dict = defaultdict(lambda: defaultdict(int))
+    for row in objects:
+        key = (row.bucket.astimezone(tz).date(), row.agent_id, row.direction)
+        for name, value in rows[((row.bucket - first) // BUCKET, row.agent_id, row.direction)].items():
+            days[key][name] += value
+        for bin_, count in row.latency["e2e"].items():
+            day_latency[key][bin_] += count
+    CallDayRollup.objects.bulk_create(
+        [
+            CallDayRollup(
+                customer=customer,
+                day=day,
+                timezone=tz.key,
+                agent_id=agent_id,
+                direction=direction,
+                latency={"e2e": dict(day_latency[(day, agent_id, direction)])},
+                **counts,
+            )
+            for (day, agent_id, direction), counts in days.items()
+        ],
+        batch_size=5000,
+    )
     return len(objects)
 
 
