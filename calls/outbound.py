@@ -370,7 +370,16 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
         call_apply_dial_outcome(call=call, outcome=DialOutcome.FAILED, detail=str(exc))
         return DialResult.ENDED
     _remember(call, dial="sent", sipCallId=info.sip_call_id)
+    _schedule_recording(call)
     return DialResult.DIALING
+
+
+@transaction.atomic
+def _schedule_recording(call: Call) -> None:
+    """recordings: the egress starts after commit, once the room and the SIP leg exist."""
+    from . import recordings
+
+    recordings.recording_schedule(call=call)
 
 
 def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED) -> None:
