@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 import math
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet, Sum
 
@@ -42,7 +44,7 @@ LATENCY_KEYS = {
 
 @dataclass(frozen=True)
 class AnalyticsQuery:
-    customer_id: object
+    customer_id: uuid.UUID
     start: datetime.datetime  # UTC, on a bucket edge
     end: datetime.datetime  # UTC, exclusive, on a bucket edge
     tz: zoneinfo.ZoneInfo
@@ -70,13 +72,13 @@ def _rows(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> QuerySet[Call
 
 @dataclass(frozen=True)
 class _Source:
-    rows: QuerySet
+    rows: QuerySet[Any]
     field: str  # "bucket" (a UTC instant) or "day" (a local date in the query's zone)
 
-    def moment(self, value, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
-        if self.field == "day":
-            return datetime.datetime.combine(value, datetime.time(0), tzinfo=tz)
-        return value
+    def moment(self, value: datetime.date | datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            return value
+        return datetime.datetime.combine(value, datetime.time(0), tzinfo=tz)
 
 
 def _day_rows(query: AnalyticsQuery) -> QuerySet[CallDayRollup] | None:
@@ -139,16 +141,16 @@ def _bucket_starts(query: AnalyticsQuery) -> list[datetime.datetime]:
     return starts
 
 
-def _empty() -> dict:
+def _empty() -> dict[str, Any]:
     return dict.fromkeys(COUNT_COLUMNS, 0)
 
 
-def _add(target: dict, row: dict) -> None:
+def _add(target: dict[str, Any], row: dict[str, Any]) -> None:
     for column in COUNT_COLUMNS:
         target[column] += row[column] or 0
 
 
-def _figures(sums: dict) -> dict:
+def _figures(sums: dict[str, Any]) -> dict[str, Any]:
     total = sums["calls"]
     answered = sums["answered_ended"]
     return {
@@ -164,17 +166,17 @@ def _figures(sums: dict) -> dict:
     }
 
 
-def _status_breakdown(sums: dict) -> dict:
+def _status_breakdown(sums: dict[str, Any]) -> dict[str, Any]:
     return {status: sums[f"status_{status}"] for status in ROLLUP_STATUSES}
 
 
-def _reason_breakdown(sums: dict) -> dict:
+def _reason_breakdown(sums: dict[str, Any]) -> dict[str, Any]:
     reasons = {reason: sums[f"reason_{reason}"] for reason in ROLLUP_END_REASONS}
     reasons["other"] = sums["reason_other"]
     return reasons
 
 
-def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict:
+def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """Series per local bucket (empty buckets included), totals, and breakdowns by status,
     end reason and agent. Three queries whatever the range or the number of calls."""
     from agents.models import Agent
@@ -213,7 +215,7 @@ def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dic
     }
 
 
-def percentile(histogram: dict, p: float) -> float | None:
+def percentile(histogram: dict[str, int], p: float) -> float | None:
     """Nearest-rank percentile of a {10 ms bin: count} histogram, in ms."""
     total = sum(histogram.values())
     if not total:
@@ -227,15 +229,15 @@ def percentile(histogram: dict, p: float) -> float | None:
     return None  # unreachable: the ranks add up to total
 
 
-def _merge_into(target: dict, histograms: dict) -> None:
+def _merge_into(target: dict[str, dict[str, int]], histograms: dict[str, dict[str, int]]) -> None:
     for metric, bins in histograms.items():
         current = target.setdefault(metric, {})
         for key, count in bins.items():
             current[key] = current.get(key, 0) + count
 
 
-def _latency_figures(histograms: dict) -> dict:
-    figures = {}
+def _latency_figures(histograms: dict[str, dict[str, int]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
     for metric in LATENCY_METRICS:
         bins = histograms.get(metric, {})
         figures[LATENCY_KEYS[metric]] = {
@@ -246,11 +248,13 @@ def _latency_figures(histograms: dict) -> dict:
     return figures
 
 
-def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict:
+def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """p50/p95 of each pipeline stage's per-turn latency per local bucket and overall."""
     starts = _bucket_starts(query)
-    series: dict = {start.astimezone(datetime.UTC): {} for start in starts}
-    overall: dict = {}
+    series: dict[datetime.datetime, dict[str, dict[str, int]]] = {
+        start.astimezone(datetime.UTC): {} for start in starts
+    }
+    overall: dict[str, dict[str, int]] = {}
     source = _source(rollups, query)
     for value, histograms in source.rows.exclude(latency={}).values_list(source.field, "latency"):
         key = _key(source.moment(value, query.tz), query.tz, query.interval)
