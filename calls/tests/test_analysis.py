@@ -7,6 +7,7 @@ from agents.tests.factories import AgentFactory
 from calls import tasks
 from calls.models import Call, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from tenants.tests.cross_tenant import CrossTenantMatrix
 from testsupport.api import assert_error, assert_success
 
 from .analysis_llm import AnalysisLLM, AnalysisReply, answer
@@ -251,3 +252,19 @@ def test_a_finished_analysis_emits_call_analyzed(llm, agent, customer_a, django_
     event = Event.objects.get(type="call.analyzed")
     assert event.data["id"] == call.id and event.agent_id == agent.id
     assert event.data["analysis"]["status"] == "done" and event.data["analysis"]["summary"] == GOOD["summary"]
+
+
+class TestAnalyzeCrossTenant(CrossTenantMatrix):
+    """POST /calls/:id/analyze: another tenant's call is a 404 and nothing is analysed."""
+
+    list_url = "/api/v1/calls"
+    list_key = None
+    not_found_label = "Call"
+    detail_requests = {"post": None}
+    owner_statuses = {"post": 202}
+
+    def make_object(self, customer):
+        return ended_call(AgentFactory(customer=customer, analysis_plan={**PLAN, "minTurns": 0, "sampleRate": 1.0}))
+
+    def detail_url(self, obj) -> str:
+        return f"/api/v1/calls/{obj.pk}/analyze"
