@@ -386,6 +386,15 @@ def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED
 
 # --- Outcomes ---------------------------------------------------------------------------
 
+# Called with every outbound call call_end closes, inside its transaction (the campaigns
+# app registers its attempt bookkeeping here, so calls never imports campaigns).
+CALL_ENDED_HOOKS: list = []
+
+
+def notify_call_ended(call: Call) -> None:
+    for hook in CALL_ENDED_HOOKS:
+        hook(call)
+
 
 def call_apply_dial_outcome(*, call: Call, outcome: str, detail: str = "") -> Call | None:
     """Records how the dial ended: answered -> active; busy / no answer / failed -> closed."""

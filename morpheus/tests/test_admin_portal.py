@@ -20,6 +20,7 @@ from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from campaigns.models import Campaign, Contact, DoNotCall
 from morpheus.admin_site import platform_overview
 from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
@@ -67,6 +68,14 @@ def _call():
     return call
 
 
+_numbers = count(1000)
+
+
+def _campaign():
+    agent = AgentFactory()
+    return Campaign.objects.create(customer=agent.customer, agent=agent, name="Renewals", schedule={"timezone": "UTC"})
+
+
 # One row maker per registered model: a model registered without one fails the test
 # below, so no admin page escapes the query-count check.
 ROW_MAKERS = {
@@ -81,6 +90,13 @@ ROW_MAKERS = {
     Call: _call,
     SipTrunk: lambda: SipTrunk.objects.create(customer=CustomerFactory(), name="Carrier", address="sip.example.com"),
     CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
+    Campaign: _campaign,
+    Contact: lambda: Contact.objects.create(
+        campaign=_campaign(), customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
+    ),
+    DoNotCall: lambda: DoNotCall.objects.create(
+        customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
+    ),
 }
 
 
