@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 
 from morpheus.models import TimestampedModel
 
+from .normalization import normalize_email
+
 
 class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", "Platform admin"
@@ -28,12 +30,12 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        return self.get(email=normalize_email(username))
 
     def create_user(self, email, password=None, **fields):
         if not email:
             raise ValueError("Users must have an email address")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.full_clean(exclude=["password", "customer"])
         user.save(using=self._db)

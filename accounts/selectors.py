@@ -6,11 +6,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import RefreshToken, User, UserStatus
+from .normalization import normalize_email
 
-
-def normalize_email(email: str) -> str:
-    """Emails are stored and compared lower-cased and trimmed."""
-    return email.strip().lower()
+__all__ = ["normalize_email"]  # re-exported: views, services and throttles import it from here
 
 
 def refresh_token_hash(raw_token: str) -> str:
@@ -22,18 +20,16 @@ def refresh_token_hash(raw_token: str) -> str:
 def user_email_taken(*, email: str) -> bool:
     """Any row with the address counts, removed users included: the address stays
     reserved by the unique constraint."""
-    return User.objects.filter(email__iexact=normalize_email(email)).exists()
+    return User.objects.filter(email=normalize_email(email)).exists()
 
 
 def user_get_for_login(*, email: str) -> User | None:
     """The not-deleted user with this email, whatever their status."""
-    return User.objects.filter(email__iexact=normalize_email(email), deleted_at__isnull=True).first()
+    return User.objects.filter(email=normalize_email(email), deleted_at__isnull=True).first()
 
 
 def user_get_active_by_email(*, email: str) -> User | None:
-    return User.objects.filter(
-        email__iexact=normalize_email(email), deleted_at__isnull=True, status=UserStatus.ACTIVE
-    ).first()
+    return User.objects.filter(email=normalize_email(email), deleted_at__isnull=True, status=UserStatus.ACTIVE).first()
 
 
 def refresh_token_family(*, family) -> QuerySet[RefreshToken]:

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Role, User, UserStatus
+from .normalization import normalize_email
 
 PASSWORD_MAX_LENGTH = 128  # hashing megabyte-long "passwords" would be a cheap DoS
 TOKEN_MAX_LENGTH = 1024
@@ -31,11 +32,19 @@ class StringField(_StrictString, serializers.CharField):
 
 
 class EmailField(_StrictString, serializers.EmailField):
+    """An email in its one normalised spelling (accounts.normalization), validated after
+    folding: `ａｌｉｃｅ@ｅｘａｍｐｌｅ.ｃｏｍ` is alice@example.com."""
+
     default_error_messages = {"not_a_string": NOT_A_STRING_MESSAGE, "invalid": INVALID_EMAIL_MESSAGE}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 254)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = normalize_email(data)
+        return super().to_internal_value(data)
 
 
 def password_field(**kwargs) -> StringField:

@@ -10,7 +10,8 @@ from .emails import mail_email_verification, mail_invitation, mail_password_rese
 from .models import User, UserStatus
 from .services import refresh_tokens_purge_expired
 
-MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
+# Backoff capped well below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT_SECONDS).
+MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
 
 @shared_task(**MAIL_RETRY)

@@ -1,7 +1,7 @@
 """Rate limits for the endpoints that check passwords or send mail.
 
-Counters live in the default cache (Redis when REDIS_URL is set, so every API
-process shares them). Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+Counters live in Redis when REDIS_URL is set (one atomic increment per request, shared
+by every API process; `morpheus.ratelimit`). Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
 looked up per request rather than frozen at import, so settings overrides apply.
 Per-IP limits stop one client hammering many accounts; per-email limits stop many
 clients hammering one account (or one inbox).
@@ -9,25 +9,18 @@ clients hammering one account (or one inbox).
 
 import hashlib
 
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
-
 from morpheus.api.request_info import client_ip
+from morpheus.api.throttling import AtomicRateThrottle
 
 from .selectors import normalize_email
 
 
-class _ScopedThrottle(SimpleRateThrottle):
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-
-class _IpThrottle(_ScopedThrottle):
+class _IpThrottle(AtomicRateThrottle):
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
 
 
-class _EmailThrottle(_ScopedThrottle):
+class _EmailThrottle(AtomicRateThrottle):
     """Keyed on the email in the body, or the signed-in user's; hashed, so the
     cache never holds addresses. A body without an email is not counted here (it
     fails validation anyway)."""

@@ -15,10 +15,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError as DrfParseError
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from morpheus.api.responses import ok
+from morpheus.api.throttling import AtomicScopedRateThrottle
 
 from .livekit_client import livekit_configured
 from .services import call_apply_room_event
@@ -37,7 +37,7 @@ LiveKitWebhookOutput = inline_serializer(
 class LiveKitWebhook(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "webhook"
 
     @extend_schema(

@@ -106,6 +106,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "morpheus",
             "TIMEOUT": 300,
+            # Redis gone answers in about a second (throttles then count per process, other
+            # cache users answer 503), instead of hanging a request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -250,6 +253,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
+# A late-acknowledged task whose worker died (kill -9, OOM, a lost host) goes back to the
+# queue once it has been unacknowledged this long; the Redis transport's default is an
+# hour. It must stay above the longest task (CELERY_TASK_TIME_LIMIT) plus the longest
+# retry countdown (mail: 300 s), or a task still waiting for its countdown on one worker
+# is handed to another. Abandoned messages are looked for every 10 s.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+    # A publish to a broker that vanished without closing the connection fails instead of hanging.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs (docs/operations.md). Each run expires before the next one is due, so
@@ -332,6 +349,11 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+# Blank: the vendors' own endpoints. Set to reach a regional endpoint or a proxy.
+DEEPGRAM_BASE_URL = env("DEEPGRAM_BASE_URL", default="")
+ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
+# How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
+ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
 
 # The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
 # these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature

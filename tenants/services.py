@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
+from accounts.normalization import normalize_email
 from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
 from morpheus.api.exceptions import FORBIDDEN_MESSAGE, Conflict
 
@@ -148,14 +149,14 @@ def user_invite(*, customer: Customer, invited_by: User, email: str, name: str =
     invited_by = _current_actor(invited_by, customer)
     if role == Role.OWNER and not _acts_as_owner(invited_by):
         raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
-    email = User.objects.normalize_email((email or "").strip()).lower()
+    email = normalize_email(email or "")
     try:
         validate_email(email)
     except ValidationError:
         raise ValidationError({"email": "Invalid email format"}) from None
     name = (name or "").strip() or email.split("@")[0]
 
-    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    user = User.objects.select_for_update().filter(email=email).first()
     if user is not None and user.deleted_at is None:
         raise Conflict(EMAIL_TAKEN_MESSAGE)
     revived = user is not None
@@ -355,7 +356,7 @@ def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, passwo
     from telephony.models import PhoneNumber
     from telephony.services import phone_number_create, phone_number_update
 
-    email = User.objects.normalize_email((email or "").strip()).lower()
+    email = normalize_email(email or "")
     try:
         validate_email(email)
         number = parse_e164(phone_number).e164
@@ -365,7 +366,7 @@ def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, passwo
         raise DemoSeedRefused(f"{phone_number!r} is not a valid phone number: {exc}") from None
     changes = []
 
-    owner = User.objects.select_for_update().filter(email__iexact=email).first()
+    owner = User.objects.select_for_update().filter(email=email).first()
     if owner is None:
         owner = User(email=email, name=DEMO_OWNER_NAME, role=Role.MEMBER, status=UserStatus.ACTIVE)
         password = password or secrets.token_urlsafe(12)

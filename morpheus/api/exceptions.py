@@ -99,7 +99,49 @@ def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
     return api_exc
 
 
+DEPENDENCY_DOWN_MESSAGE = "Service temporarily unavailable"
+
+
+def dependency_down(exc: BaseException) -> str | None:
+    """Which dependency an exception says is down ("database", "redis", "broker"), or None.
+
+    Connection-level errors only: PostgreSQL refusing or dropping the connection (Django's
+    OperationalError/InterfaceError, which also cover lock and statement timeouts), Redis
+    unreachable, the Celery broker unreachable. A bug (ProgrammingError, IntegrityError,
+    DataError) stays a 500."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return "database"
+    try:
+        import redis
+
+        if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+            return "redis"
+    except ImportError:  # pragma: no cover - redis is a pinned dependency
+        pass
+    try:
+        import kombu.exceptions
+
+        if isinstance(exc, kombu.exceptions.OperationalError):
+            return "broker"
+    except ImportError:  # pragma: no cover - celery brings kombu
+        pass
+    return None
+
+
 def envelope_exception_handler(exc, context):
+    down = dependency_down(exc)
+    if down is not None:
+        request = context.get("request")
+        logger.error(
+            "%s unavailable on %s %s: %s",
+            down,
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc,
+        )
+        return _error(DEPENDENCY_DOWN_MESSAGE, status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     if isinstance(exc, domain.DomainError):
         exc = _from_domain(exc)
     elif isinstance(exc, DjangoValidationError):

@@ -2,11 +2,11 @@
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
 
 from morpheus import outbox
 from morpheus.celery import app as celery_app
 from morpheus.models import OutboxMessage, OutboxStatus
+from testsupport import faults
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,16 +48,8 @@ def test_enqueue_outside_a_transaction_is_refused():
 
 @pytest.fixture
 def broker_down():
-    """A real (non-eager) publish to a broker address nothing listens on."""
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.broker_url
-    conf.task_always_eager = False
-    conf.broker_url = "redis://127.0.0.1:1/0"
-    celery_app._pool = celery_app.amqp._producer_pool = None  # the next publish dials the dead address
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+    with faults.broker_down():
         yield
-    conf.task_always_eager, conf.broker_url = saved
-    celery_app._pool = celery_app.amqp._producer_pool = None
 
 
 def test_a_broker_outage_keeps_the_row_pending_and_the_sweeper_delivers_it_later(broker_down):

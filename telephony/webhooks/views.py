@@ -6,7 +6,6 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from calls import services as call_services
@@ -14,6 +13,7 @@ from calls.livekit_client import NOT_CONFIGURED_MESSAGE, LiveKitUnavailable
 from calls.models import Call, CallStatus, EndReason
 from morpheus.api.parsers import FormParser, JSONParser
 from morpheus.api.responses import bare, ok
+from morpheus.api.throttling import AtomicScopedRateThrottle
 from telephony import livekit_sip
 
 from . import twiml
@@ -50,7 +50,7 @@ def _json_reject(reason: str):
 class VoiceWebhookView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "webhook"
     parser_classes = [JSONParser, FormParser]
 

@@ -7,6 +7,7 @@ services and validators so every caller gets them.
 from rest_framework import serializers
 
 from accounts.models import TENANT_ROLES, Role, UserStatus
+from accounts.serializers import EmailField
 from tenants.models import CustomerStatus
 from tenants.services import INVALID_ROLE_MESSAGE
 
@@ -137,7 +138,7 @@ class TeamUserDetailOutput(InvitedUserOutput):
 
 
 class InviteInput(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, error_messages={"invalid": "Invalid email format"})
+    email = EmailField()
     name = serializers.CharField(
         max_length=150, required=False, allow_blank=True, help_text="Defaults to the part of the email before @."
     )

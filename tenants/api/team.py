@@ -3,10 +3,10 @@ tenant's user, or a removed one, is a 404)."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
+from morpheus.api.throttling import AtomicRateThrottle
 from morpheus.api.viewsets import TenantScopedViewSet
 from tenants import selectors, services
 
@@ -27,7 +27,7 @@ USER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The us
 REMOVED_MESSAGE = "User removed successfully"
 
 
-class InvitationRateThrottle(SimpleRateThrottle):
+class InvitationRateThrottle(AtomicRateThrottle):
     """Invitations send mail, so each customer may send a bounded number per hour.
 
     The rate is REST_FRAMEWORK DEFAULT_THROTTLE_RATES["invite"], 100/hour when unset.
@@ -35,11 +35,6 @@ class InvitationRateThrottle(SimpleRateThrottle):
 
     scope = "invite"
     default_rate = "100/hour"
-
-    def get_rate(self):
-        from rest_framework.settings import api_settings
-
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or self.default_rate
 
     def allow_request(self, request, view):
         if getattr(view, "action", None) != "create":

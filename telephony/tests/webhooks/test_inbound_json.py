@@ -241,10 +241,9 @@ def test_the_call_fails_when_the_dispatch_never_succeeds(
     assert call.room_name not in livekit_server.rooms  # torn down: the caller is not left in silence
 
 
-def test_it_is_throttled(api_client, number, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"webhook": "2/min"})
+def test_it_is_throttled(api_client, number, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "webhook": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     for _ in range(2):
         post_json(api_client, {"From": "+15550009999", "To": "+15557654321"})
     response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
