@@ -8,10 +8,11 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.pagination import PagePagination
+from morpheus.api.parsers import JSONParser
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedViewSet
 from morpheus.errors import ValidationFailed
