@@ -21,6 +21,8 @@ from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from campaigns.models import Campaign, Contact, DoNotCall
+from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 from morpheus.admin_site import platform_overview
 from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
@@ -76,6 +78,11 @@ def _campaign():
     return Campaign.objects.create(customer=agent.customer, agent=agent, name="Renewals", schedule={"timezone": "UTC"})
 
 
+def _api_key():
+    user = UserFactory(customer=CustomerFactory(), role=Role.OWNER)
+    return make_api_key(user.customer, user)[0]
+
+
 # One row maker per registered model: a model registered without one fails the test
 # below, so no admin page escapes the query-count check.
 ROW_MAKERS = {
@@ -97,6 +104,9 @@ ROW_MAKERS = {
     DoNotCall: lambda: DoNotCall.objects.create(
         customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
     ),
+    ApiKey: _api_key,
+    WebhookEndpoint: lambda: WebhookEndpointFactory(),
+    WebhookDelivery: lambda: WebhookDeliveryFactory(),
 }
 
 
