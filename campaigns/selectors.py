@@ -1,5 +1,7 @@
 """Reads for campaigns: progress counted in one query, contacts with their attempts."""
 
+from typing import Any
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from .models import Campaign, Contact, ContactAttempt, ContactStatus
@@ -17,23 +19,25 @@ PROGRESS_KEYS = {
 }
 
 
-def with_progress(queryset: QuerySet) -> QuerySet:
+def with_progress(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """Annotates `progress_<key>` counts and `progress_total` (one grouped query)."""
     counts = {
         f"progress_{key}": Count("contacts", filter=Q(contacts__status=status)) for key, status in PROGRESS_KEYS.items()
     }
-    return (
+    annotated: QuerySet[Campaign] = (
         queryset.select_related("agent")
         .prefetch_related("from_numbers")
         .annotate(progress_total=Count("contacts"), **counts)
     )
+    return annotated
 
 
-def campaign_with_progress(customer_id, campaign_id) -> Campaign:
-    return with_progress(Campaign.objects.filter(customer_id=customer_id)).get(pk=campaign_id)
+def campaign_with_progress(customer_id: Any, campaign_id: int) -> Campaign:
+    campaign: Campaign = with_progress(Campaign.objects.filter(customer_id=customer_id)).get(pk=campaign_id)
+    return campaign
 
 
-def progress_of(campaign) -> dict:
+def progress_of(campaign: Any) -> dict[str, Any]:
     counts = {key: getattr(campaign, f"progress_{key}", 0) for key in PROGRESS_KEYS}
     reached = counts["completed"] + counts["voicemail"] + counts["no_answer"] + counts["busy"] + counts["failed"]
     answered = counts["completed"] + counts["voicemail"]
@@ -53,7 +57,7 @@ def progress_of(campaign) -> dict:
     }
 
 
-def contacts_of(campaign: Campaign, status: str | None = None) -> QuerySet:
+def contacts_of(campaign: Campaign, status: str | None = None) -> QuerySet[Contact]:
     queryset = Contact.objects.filter(campaign=campaign).prefetch_related(
         Prefetch("attempt_rows", queryset=ContactAttempt.objects.order_by("number"))
     )

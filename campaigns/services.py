@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,7 +46,7 @@ EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.PAUSED)
 # --- Campaigns ------------------------------------------------------------------------
 
 
-def _clean_retry(errors: dict, value) -> dict:
+def _clean_retry(errors: dict[str, list[str]], value: Any) -> dict[str, Any]:
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -64,14 +65,16 @@ def _clean_retry(errors: dict, value) -> dict:
     return {"maxAttempts": max_attempts, "delayMinutes": delay, "on": [o for o in RETRYABLE_OUTCOMES if o in on]}
 
 
-def _clean_int(errors: dict, name: str, value, low: int, high: int) -> int:
+def _clean_int(errors: dict[str, list[str]], name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         errors[name] = [f"An integer from {low} to {high}"]
         return low
-    return value
+    return int(value)
 
 
-def _apply(campaign: Campaign, data: dict, *, creating: bool) -> tuple[dict, list | None]:
+def _apply(
+    campaign: Campaign, data: dict[str, Any], *, creating: bool
+) -> tuple[dict[str, list[str]], list[Any] | None]:
     errors: dict[str, list[str]] = {}
     customer_id = campaign.customer_id
     if creating or "name" in data:
@@ -90,7 +93,7 @@ def _apply(campaign: Campaign, data: dict, *, creating: bool) -> tuple[dict, lis
             errors["from_number_ids"] = [f"From 1 to {MAX_FROM_NUMBERS} of your phone numbers"]
         numbers = []
         for index, number_id in enumerate(dict.fromkeys(ids)):
-            number_errors: dict = {}
+            number_errors: dict[str, list[str]] = {}
             number, _trunk = outbound_from_number(number_errors, customer_id, number_id, field="x")
             if number_errors:
                 errors[f"from_number_ids.{index}"] = number_errors["x"]
@@ -112,18 +115,18 @@ def _apply(campaign: Campaign, data: dict, *, creating: bool) -> tuple[dict, lis
 
 
 @transaction.atomic
-def campaign_create(*, user, data: dict) -> Campaign:
+def campaign_create(*, user: Any, data: dict[str, Any]) -> Campaign:
     campaign = Campaign(customer_id=user.customer_id, created_by=user)
     errors, numbers = _apply(campaign, data, creating=True)
     if errors:
         raise ValidationFailed(errors)
     campaign.save()
-    campaign.from_numbers.set(numbers)
+    campaign.from_numbers.set(numbers or [])
     return campaign
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, data: dict) -> Campaign:
+def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict(f"Campaign with ID {campaign.pk} is {campaign.status}: pause it to change it")
@@ -151,7 +154,7 @@ def _locked(campaign: Campaign) -> Campaign:
     return Campaign.objects.select_for_update().get(pk=campaign.pk)
 
 
-def _set_status(campaign: Campaign, status: str, reason: str = "", **fields) -> None:
+def _set_status(campaign: Campaign, status: str, reason: str = "", **fields: Any) -> None:
     campaign.status = status
     campaign.status_reason = reason
     for name, value in fields.items():
@@ -168,7 +171,7 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
         raise ValidationFailed({"contacts": ["The campaign has no contacts to call: add some first"]})
     if not campaign.schedule.get("windows"):
         raise ValidationFailed({"schedule.windows": ["The campaign has no calling window"]})
-    errors: dict = {}
+    errors: dict[str, list[str]] = {}
     outbound_agent(errors, campaign.customer_id, campaign.agent_id)
     if not campaign.from_numbers.exists():
         errors["from_number_ids"] = ["The campaign has no phone number to call from"]
@@ -222,7 +225,7 @@ class UploadReport:
     added: int = 0
     merged: int = 0
     rejected: int = 0
-    errors: list = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: int, phone: str, message: str) -> None:
         self.rejected += 1
@@ -240,7 +243,7 @@ class _Importer:
         self.report = UploadReport()
         self.pending: dict[str, Contact] = {}
 
-    def add(self, row_number: int, phone, variables) -> None:
+    def add(self, row_number: int, phone: Any, variables: Any) -> None:
         self.report.received += 1
         shown = phone if isinstance(phone, str) else ""
         try:
@@ -248,7 +251,7 @@ class _Importer:
         except InvalidNumber as exc:
             self.report.reject(row_number, shown, str(exc))
             return
-        errors: dict = {}
+        errors: dict[str, list[str]] = {}
         cleaned = clean_variables(errors, None, variables)
         missing = [name for name in self.required if not cleaned.get(name)]
         if errors or missing:
@@ -296,7 +299,7 @@ def _editable_for_contacts(campaign: Campaign) -> Campaign:
 
 
 @transaction.atomic
-def contacts_add_rows(*, campaign: Campaign, rows) -> UploadReport:
+def contacts_add_rows(*, campaign: Campaign, rows: Any) -> UploadReport:
     """JSON rows `[{"phone": "+1...", "variables": {...}}]` (at most 1000)."""
     if not isinstance(rows, list) or not rows:
         raise ValidationFailed({"contacts": ["A non-empty list of {phone, variables}"]})
@@ -315,7 +318,7 @@ def contacts_add_rows(*, campaign: Campaign, rows) -> UploadReport:
 
 
 @transaction.atomic
-def contacts_add_csv(*, campaign: Campaign, file) -> UploadReport:
+def contacts_add_csv(*, campaign: Campaign, file: IO[bytes]) -> UploadReport:
     """A CSV upload: a `phone` column plus one column per variable. Read row by row (the
     upload handler spools big files to disk), written in batches of 1000, all in one
     transaction: wrong columns or too many rows change nothing."""
@@ -361,7 +364,7 @@ def contacts_add_csv(*, campaign: Campaign, file) -> UploadReport:
 
 
 @transaction.atomic
-def dnc_add(*, customer_id, phone_number, reason: str = "") -> DoNotCall:
+def dnc_add(*, customer_id: Any, phone_number: Any, reason: str = "") -> DoNotCall:
     try:
         e164 = clean_destination_or_any(phone_number)
     except InvalidNumber as exc:
@@ -375,7 +378,7 @@ def dnc_add(*, customer_id, phone_number, reason: str = "") -> DoNotCall:
         raise Conflict(f"{e164} is already on the do-not-call list") from None
 
 
-def clean_destination_or_any(value) -> str:
+def clean_destination_or_any(value: Any) -> str:
     """A DNC entry may name any possible number (even ones we would never dial)."""
     from telephony.e164 import parse_e164
 

@@ -21,6 +21,7 @@ from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from campaigns.models import Campaign, Contact, DoNotCall
+from evaluations.models import TestCase, TestRun
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 from morpheus.admin_site import platform_overview
@@ -78,6 +79,24 @@ def _campaign():
     return Campaign.objects.create(customer=agent.customer, agent=agent, name="Renewals", schedule={"timezone": "UTC"})
 
 
+def _test_case():
+    from evaluations.services import test_case_create
+
+    return test_case_create(agent=AgentFactory(), data={"name": f"Case {next(_n)}", "turns": [{"user": "hi"}]})
+
+
+def _test_run():
+    from agents.selectors import agent_version_current
+    from evaluations.models import TestCaseResult, TestRun
+
+    case = _test_case()
+    run = TestRun.objects.create(
+        customer=case.customer, agent=case.agent, version=agent_version_current(agent_id=case.agent_id)
+    )
+    TestCaseResult.objects.create(run=run, test_case=case, name=case.name, verdict="pass")
+    return run
+
+
 def _api_key():
     user = UserFactory(customer=CustomerFactory(), role=Role.OWNER)
     return make_api_key(user.customer, user)[0]
@@ -104,6 +123,8 @@ ROW_MAKERS = {
     DoNotCall: lambda: DoNotCall.objects.create(
         customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
     ),
+    TestCase: _test_case,
+    TestRun: _test_run,
     ApiKey: _api_key,
     WebhookEndpoint: lambda: WebhookEndpointFactory(),
     WebhookDelivery: lambda: WebhookDeliveryFactory(),
