@@ -13,6 +13,7 @@ EXPECTED = {
     "sweep-call-leases": ("calls.tasks.sweep_call_leases", 30.0),
     "campaign-dialer-tick": ("campaigns.tasks.dialer_tick", 5.0),
     "webhook-sweep": ("integrations.tasks.webhook_sweep", 60.0),
+    "purge-recordings": ("calls.tasks.purge_recordings", 3600.0),
 }
 
 
