@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format worker beat voice-worker migrate install
+.PHONY: run test test-fast lint format worker beat voice-worker migrate install
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 # The whole suite; SQLite with nothing running, or PostgreSQL/Redis via DATABASE_URL/REDIS_URL.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the real-time audio calls (voice_worker/tests/test_audio_calls.py); CI runs `test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not audio" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -42,6 +42,7 @@ class TranscriptTurnInline(admin.TabularInline):
         "role",
         "content",
         "tool",
+        "interrupted",
         "created_at",
         "end_of_turn_delay_ms",
         "llm_ttft_ms",
