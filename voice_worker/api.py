@@ -17,6 +17,7 @@ MESSAGE_SENT = "Message processed successfully"
 class CallMessagesViewSet(TenantScopedViewSet):
     queryset = Call.objects.all()
     not_found_label = "Call"
+    agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     serializer_class = MessageInput
 
     @extend_schema(
@@ -31,7 +32,7 @@ class CallMessagesViewSet(TenantScopedViewSet):
             "greeting. If the agent ends or transfers the call, the call is closed and `status`/`endReason` "
             "say so. Any tenant member may use it."
         ),
-        tags=["Call Simulation"],
+        tags=["calls"],
         parameters=[
             OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The simulation call.")
         ],

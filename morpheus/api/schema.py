@@ -1,5 +1,7 @@
 """OpenAPI post-processing: the schema shows the envelope every response really has."""
 
+from typing import Any
+
 REQUEST_INFO = {
     "type": "object",
     "properties": {
@@ -40,7 +42,7 @@ STANDARD_ERRORS = {
 }
 
 
-def _success_envelope(data_schema: dict | None) -> dict:
+def _success_envelope(data_schema: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
@@ -54,7 +56,7 @@ def _success_envelope(data_schema: dict | None) -> dict:
     }
 
 
-def wrap_responses_in_envelope(result, generator, request, public):
+def wrap_responses_in_envelope(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["RequestInfo"] = REQUEST_INFO
     schemas["ErrorEnvelope"] = ERROR_ENVELOPE

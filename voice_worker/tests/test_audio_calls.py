@@ -1,6 +1,6 @@
 """Calls carried as audio, end to end, without a LiveKit server (see audio_harness.py).
 
-Slow (real-time audio): marked `audio`; `make test` runs them, `make test-fast` skips them."""
+Slow (real-time audio): marked `audio` and `slow`; `make test` runs them, `make test-fast` skips them."""
 
 import asyncio
 import datetime
@@ -21,6 +21,7 @@ from .audio_harness import point_at_stand_ins, run_audio_call, until, voice_agen
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.audio,
+    pytest.mark.slow,
     pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed (apt-get install espeak-ng)"),
 ]
 
