@@ -11,7 +11,7 @@ from livekit.protocol.models import ParticipantInfo
 
 from agents.models import LLMProvider
 from calls.models import Call, CallStatus, EndReason, TranscriptTurn, TurnRole
-from testsupport.audio import RoomlessAudio, espeak_available, utterance
+from testsupport.audio import RoomlessAudio, espeak_available, seconds, utterance
 from testsupport.voice_providers import DeepgramServer, ElevenLabsServer, OpenAIServer, Reply
 from voice_worker import call_runner
 from voice_worker.config import DEFAULT_RECOVERY_MESSAGE, DEFAULT_REPROMPT_MESSAGE
@@ -151,16 +151,20 @@ def test_with_interruptions_off_the_agent_finishes_what_it_says(make_call, stand
 
 
 def test_a_longer_minimum_interruption_lets_a_short_sound_pass(make_call, stand_ins):
+    """About a second of wordless sound (no transcript) under a 2 s minimum: the agent
+    does not stop while it lasts (a 0.5 s minimum would pause it half a second in)."""
     openai, deepgram, _ = stand_ins
-    deepgram.script = ["What are your hours?", "Okay."]
+    deepgram.script = ["What are your hours?", ""]
     openai.replies = [Reply(text=LONG_ANSWER), Reply(text="Anything else?")]
     call = make_call(**voice_agent_fields(first_message="", interruption_min_duration=2.0))
     result = {}
 
-    run_audio_call(call, barge_in_scenario(result, interruption="Okay."), timeout=40)
+    sound = "Hmm, let me see."
+    run_audio_call(call, barge_in_scenario(result, interruption=sound), timeout=40)
 
-    # "Okay." is well under 2 s of speech: the agent talks on.
-    assert not result["answer"].interrupted
+    answer = result["answer"]
+    assert not answer.interrupted
+    assert answer.stopped_at == 0 or answer.stopped_at - result["barge_at"] >= seconds(utterance(sound))
 
 
 def test_a_minimum_word_count_keeps_a_backchannel_from_interrupting(make_call, stand_ins):
