@@ -321,7 +321,7 @@ def _apply_name(
         assign(field, current if current and offered and current in offered else default)
 
 
-def _elevenlabs_voice_problem(agent, voice_id: str) -> str | None:
+def _elevenlabs_voice_problem(agent: Agent, voice_id: str) -> str | None:
     """ElevenLabs voices belong to an account: the voice must be one the customer's key (or
     the platform's) can use. Unchecked when no key is configured or ElevenLabs is down."""
     from morpheus.errors import BadRequest, ServiceUnavailable
