@@ -94,7 +94,13 @@ class TTSProviderAdmin(ProviderAdmin):
 
 # The form's field for each service key that differs from it.
 AGENT_ERROR_ALIASES = {f"{kind}_provider_id": f"{kind}_provider" for kind, _, _ in PROVIDER_KINDS}
-JSON_DEFAULTS = {"end_call_phrases": list, "transfers": list, "functions": list, "metadata": dict}
+JSON_DEFAULTS = {
+    "end_call_phrases": list,
+    "transfers": list,
+    "functions": list,
+    "metadata": dict,
+    "voice_settings": dict,
+}
 
 
 class AgentAdminForm(forms.ModelForm):
@@ -175,6 +181,7 @@ class AgentAdmin(admin.ModelAdmin):
                     "interruption_min_duration",
                     "silence_timeout_seconds",
                     "max_duration_seconds",
+                    "voice_settings",
                 )
             },
         ),

@@ -3,6 +3,8 @@ from django.db import models
 
 from morpheus.models import TimestampedModel
 
+from .voice_settings import defaults as voice_settings_defaults
+
 
 class Vendor(models.TextChoices):
     OPENAI = "openai", "OpenAI (or OpenAI-compatible)"
@@ -97,6 +99,8 @@ class Agent(TimestampedModel):
     recording_enabled = models.BooleanField(null=True, blank=True)
     # Post-call analysis (calls/analysis_plan.py validates it); None: no analysis.
     analysis_plan = models.JSONField(null=True, blank=True)
+    # Turn-taking, interruptions, no dead air and fallbacks (agents/voice_settings.py).
+    voice_settings = models.JSONField(default=voice_settings_defaults, blank=True)
     # Run the agent's test suite on every new version (the verdict is kept on the version).
     auto_run_tests = models.BooleanField(default=False)
 

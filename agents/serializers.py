@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from . import validation as v
+from . import voice_settings as vs
 from .models import AgentStatus
 
 # --- JSON documents: typed for the schema, validated by the service ----------------
@@ -95,6 +96,39 @@ class FunctionsField(serializers.JSONField):
 
 @extend_schema_field({"type": "object", "additionalProperties": True, "example": {"team": "support"}})
 class MetadataField(serializers.JSONField):
+    pass
+
+
+VOICE_SETTINGS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Turn-taking, interruptions, no dead air and fallbacks; send only the keys to change.",
+    "properties": {
+        "turnDetection": {"type": "string", "enum": list(vs.TURN_DETECTION_MODES)},
+        "endpointingMinDelay": {"type": "number", "minimum": 0, "maximum": 10},
+        "endpointingMaxDelay": {"type": "number", "minimum": 0, "maximum": 30},
+        "interruptionMinWords": {"type": "integer", "minimum": 0, "maximum": 20},
+        "falseInterruptionTimeout": {"type": "number", "nullable": True, "minimum": 0, "maximum": 10},
+        "resumeFalseInterruption": {"type": "boolean"},
+        "preemptiveGeneration": {"type": "boolean"},
+        "providerTimeoutSeconds": {"type": "number", "minimum": 0.5, "maximum": 30},
+        "fallbackProviders": {
+            "type": "object",
+            "properties": {
+                role: {"type": "array", "items": {"type": "integer"}, "maxItems": vs.FALLBACKS_MAX}
+                for role in vs.FALLBACK_ROLES
+            },
+        },
+        "thinkingSound": {"type": "string", "nullable": True, "enum": [*vs.THINKING_SOUNDS, None]},
+        "fillerAfterSeconds": {"type": "number", "nullable": True, "minimum": 0, "maximum": 30},
+        "silenceReprompts": {"type": "integer", "minimum": 0, "maximum": 3},
+    },
+    "example": vs.DEFAULTS,
+}
+
+
+@extend_schema_field(VOICE_SETTINGS_SCHEMA)
+class VoiceSettingsField(serializers.JSONField):
     pass
 
 
@@ -195,6 +229,7 @@ class AgentCreateInput(serializers.Serializer):
     transfers = TransfersField(required=False)
     functions = FunctionsField(required=False)
     metadata = MetadataField(required=False)
+    voiceSettings = VoiceSettingsField(source="voice_settings", required=False)
     autoRunTests = serializers.BooleanField(
         source="auto_run_tests",
         required=False,
@@ -266,6 +301,7 @@ class AgentOutput(AgentListItemOutput):
     transfers = TransfersField()
     functions = FunctionsField()
     metadata = MetadataField()
+    voiceSettings = VoiceSettingsField(source="voice_settings")
     autoRunTests = serializers.BooleanField(source="auto_run_tests")
 
 

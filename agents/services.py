@@ -13,9 +13,11 @@ from morpheus import outbox
 from morpheus.api.exceptions import Conflict
 from morpheus.errors import NotFound
 from telephony.models import PhoneNumber
+from tenants.credentials import platform_key_setting, provider_credential
 from tenants.models import Customer
 
 from . import validation as v
+from . import voice_settings as vs
 from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .validation import ErrorList
 from .versions import BEHAVIOUR_FIELDS, agent_snapshot
@@ -54,6 +56,7 @@ AGENT_FIELDS = frozenset(
         "language",
         "status",
         "allow_interruptions",
+        "voice_settings",
         "auto_run_tests",
         *(f"{kind}_provider_id" for kind, _, _ in PROVIDER_KINDS),
         *(f"{kind}_model" for kind, _, _ in PROVIDER_KINDS),
@@ -182,10 +185,48 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
         if field in data:
             assign(field, clean(errors, data[field]))
 
+    if "voice_settings" in data:
+        settings_ = vs.clean_voice_settings(errors, data["voice_settings"], current=agent.voice_settings)
+        _check_fallbacks(agent, settings_, data["voice_settings"], errors)
+        assign("voice_settings", settings_)
+    elif creating:
+        assign("voice_settings", vs.defaults())
+
     providers = _apply_providers(agent, data, errors, assign, creating=creating)
     _apply_status(agent, data, errors, assign, providers, creating=creating)
     errors.raise_if_any()
     return changed
+
+
+def _check_fallbacks(agent, cleaned: dict, sent, errors: ErrorList) -> None:
+    """The fallback providers sent exist, are active, can play the role and have credentials
+    (the customer's own or the platform's): a fallback that cannot run is no fallback."""
+    from voice_worker.providers import SUPPORTED_VENDORS
+
+    sent_roles = sent.get("fallbackProviders") if isinstance(sent, dict) else None
+    if not isinstance(sent_roles, dict):
+        return
+    tables = {kind: (table, label) for kind, table, label in PROVIDER_KINDS}
+    for role in vs.FALLBACK_ROLES:
+        field = f"voice_settings.fallbackProviders.{role}"
+        if role not in sent_roles or errors.has(field):
+            continue
+        table, label = tables[role]
+        rows = table.objects.in_bulk(cleaned["fallbackProviders"][role])
+        for provider_id in cleaned["fallbackProviders"][role]:
+            provider = rows.get(provider_id)
+            if provider is None:
+                errors.add(field, f"{label} provider with ID {provider_id} does not exist")
+            elif not provider.is_active:
+                errors.add(field, f"{label} provider {provider.name} (ID {provider_id}) is not active")
+            elif provider.vendor not in SUPPORTED_VENDORS[role]:
+                errors.add(field, f"{label} provider {provider.name} ({provider.vendor}) cannot be used for {label}")
+            elif provider_credential(customer_id=agent.customer_id, vendor=provider.vendor) is None:
+                errors.add(
+                    field,
+                    f"{label} provider {provider.name} has no credentials: store a {provider.vendor} key "
+                    f"or set {platform_key_setting(provider.vendor)}",
+                )
 
 
 def _apply_providers(agent, data, errors, assign, *, creating) -> dict:

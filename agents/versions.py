@@ -31,6 +31,7 @@ BEHAVIOUR_FIELDS = (
     "transfers",
     "functions",
     "metadata",
+    "voice_settings",
 )
 
 

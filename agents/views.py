@@ -38,6 +38,7 @@ class AgentViewSet(TenantScopedViewSet):
     serializer_class = AgentOutput
     list_key = "agents"
     not_found_label = "Agent"
+    agent_field = "pk"  # agent-restricted API keys see only their agents' rows
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     success_messages = {
         "list": "Agents retrieved successfully",

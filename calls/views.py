@@ -48,6 +48,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     serializer_class = CallListItem
     list_key = "calls"
     not_found_label = "Call"
+    agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     success_messages = {"list": "Calls retrieved successfully", "retrieve": "Call retrieved successfully"}
     list_filters: dict = {}
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework.exceptions import APIException
 
+from .errors import DomainError
+
 
 class MorpheusAdminSite(admin.AdminSite):
     site_header = "Morpheus platform admin"
@@ -139,7 +141,8 @@ class UUIDSearchMixin:
 
 
 def refusal_message(exc: Exception) -> str:
-    """What a service said when it refused (a 409/403/503 APIException or a ValidationError)."""
+    """What a service said when it refused (a 409/403/503 APIException or domain error, or a
+    ValidationError)."""
     if isinstance(exc, APIException):
         return str(exc.detail)
     if isinstance(exc, ValidationError):
@@ -166,7 +169,7 @@ def run_service_action(
     for obj in queryset:
         try:
             result = service(obj)
-        except (APIException, ValidationError) as exc:
+        except (APIException, ValidationError, DomainError) as exc:
             modeladmin.message_user(request, refusal_message(exc), messages.WARNING)
             continue
         modeladmin.log_change(request, obj, f"{done} through the admin action")

@@ -159,7 +159,12 @@ FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["morpheus.api.renderers.EnvelopeRenderer"],
     "DEFAULT_PARSER_CLASSES": ["morpheus.api.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
+    # API keys first: that class answers None for anything that is not "mk_…", and the JWT
+    # class would refuse a key as a malformed token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.ApiKeyAuthentication",
+        "accounts.authentication.AccessTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "morpheus.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -176,6 +181,8 @@ REST_FRAMEWORK = {
         "mail_email": env("THROTTLE_MAIL_EMAIL", default="5/hour"),
         "webhook": env("THROTTLE_WEBHOOK", default="600/min"),
         "invite": env("THROTTLE_INVITE", default="100/hour"),
+        # Per API key, on every endpoint (integrations).
+        "api_key": env("THROTTLE_API_KEY", default="600/min"),
     },
 }
 
@@ -201,7 +208,12 @@ SPECTACULAR_SETTINGS = {
     ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT or API key (mk_live_…)",
+            },
+            "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         }
     },
     "SECURITY": [{"bearerAuth": []}],
@@ -214,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "PhoneNumberCarrierEnum": "telephony.models.Carrier",
         "CallStatusEnum": "calls.models.CallStatus",
+        "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
         "TurnRoleEnum": "calls.models.TurnRole",
         "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
         "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
@@ -345,6 +358,11 @@ OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 DEEPGRAM_API_KEY = env("DEEPGRAM_API_KEY", default="")
 ELEVENLABS_API_KEY = env("ELEVENLABS_API_KEY", default="")
+# Blank: the vendors' own endpoints. Set to reach a regional endpoint or a proxy.
+DEEPGRAM_BASE_URL = env("DEEPGRAM_BASE_URL", default="")
+ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
+# How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
+ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
 
 # The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
 # these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature

@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings as django_settings
 from django.db import models
 
+from morpheus.crypto import EncryptedTextField
 from morpheus.models import TimestampedModel
 
 
@@ -46,3 +47,32 @@ class Customer(TimestampedModel):
     @property
     def is_active(self) -> bool:
         return self.status == CustomerStatus.ACTIVE and self.deleted_at is None
+
+
+class ProviderKeyVendor(models.TextChoices):
+    OPENAI = "openai", "OpenAI (or OpenAI-compatible)"
+    DEEPGRAM = "deepgram", "Deepgram"
+    ELEVENLABS = "elevenlabs", "ElevenLabs"
+
+
+class ProviderKey(TimestampedModel):
+    """A customer's own credentials for a model provider (bring your own key): used for
+    that customer's calls before the platform's key. Encrypted at rest, never shown back
+    (only its last four characters)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="provider_keys")
+    vendor = models.CharField(max_length=20, choices=ProviderKeyVendor.choices)
+    api_key = EncryptedTextField()
+    key_last4 = models.CharField(max_length=4)
+    # OpenAI-compatible only: a server other than api.openai.com (blank: OpenAI itself).
+    base_url = models.URLField(max_length=500, blank=True, default="")
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["vendor"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "vendor"], name="provider_key_customer_vendor_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.get_vendor_display()} key …{self.key_last4}"

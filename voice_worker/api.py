@@ -17,6 +17,7 @@ MESSAGE_SENT = "Message processed successfully"
 class CallMessagesViewSet(TenantScopedViewSet):
     queryset = Call.objects.all()
     not_found_label = "Call"
+    agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     serializer_class = MessageInput
 
     @extend_schema(

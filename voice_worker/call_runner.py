@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 from livekit import api, rtc
 from livekit.agents import AgentSession, CloseEvent, ErrorEvent, JobContext, UserStateChangedEvent, room_io
+from livekit.agents.voice.io import AudioInput, AudioOutput
 
 from calls import livekit_client
 from calls.models import EndReason, TurnRole
@@ -40,6 +42,18 @@ END_GRACE_SECONDS = 20.0
 MAX_LLM_FAILURES = 2
 # How long a job shutting down waits for the call's bookkeeping to finish.
 SHUTDOWN_WAIT_SECONDS = 15.0
+# How long the agent waits in the room for the caller before giving up on the call.
+CALLER_JOIN_TIMEOUT_SECONDS = 60.0
+
+
+class CallAudio(Protocol):
+    """Audio without a LiveKit room (tests, the benchmark): the caller's audio in, the
+    agent's out, and when the caller joins."""
+
+    input: AudioInput
+    output: AudioOutput
+
+    async def wait_for_caller(self) -> None: ...
 
 
 class CallRunner:
@@ -55,8 +69,10 @@ class CallRunner:
         answered_at: datetime | None = None,
         text_mode: bool = False,
         caller_identity: str | None = None,
+        audio: CallAudio | None = None,
     ) -> None:
         self.ctx = ctx
+        self.audio = audio
         self.call = call
         self.config = config
         self.models = models
@@ -70,24 +86,47 @@ class CallRunner:
         self._tasks: set[asyncio.Task] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self._finishing = False
+        self._reprompts_left = config.voice.silence_reprompts
+        self._silence_timer: asyncio.TimerHandle | None = None
         self.session: AgentSession | None = None
         self.writer: TranscriptWriter | None = None
+        self.background_audio = None
+        # The conversation says the filler line around slow functions and transfers.
+        self.says_fillers = True
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Waits for the caller, then starts the session: only then is the call answered,
+        its maximum duration counted and the greeting said."""
         config = self.config
         session = AgentSession(**session_kwargs(config, self.models, text_mode=self.text_mode))
         self.session = session
         self.writer = TranscriptWriter(self.call.call_id)
+        for note in self.models.notes:
+            self.writer.put(TurnRecord(role=TurnRole.SYSTEM, content=note[:2000]))
         TurnCollector(session, self._on_turn, text_mode=self.text_mode)
         session.on("close", self._on_close)
         session.on("error", self._on_error)
         session.on("user_state_changed", self._on_user_state)
+        for model in (self.models.llm, self.models.stt, self.models.tts):
+            if model is not None:
+                for event in ("llm_availability_changed", "stt_availability_changed", "tts_availability_changed"):
+                    model.on(event, self._on_availability)
         self.ctx.add_shutdown_callback(self._on_job_shutdown)
+
+        if not await self._wait_for_caller():
+            self._end_reason = EndReason.NO_ANSWER
+            self._error_message = "The caller never joined the call."
+            await self._finish(None)
+            return
 
         agent = MorpheusAgent(config, call=self.call, control=self)
         if self.text_mode:
+            await session.start(agent, record=False)
+        elif self.audio is not None:
+            session.input.audio = self.audio.input
+            session.output.audio = self.audio.output
             await session.start(agent, record=False)
         else:
             # Recording and LiveKit Cloud observability follow the server's setting for the job.
@@ -96,12 +135,43 @@ class CallRunner:
                 room=self.ctx.room,
                 room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
             )
+            await self._start_thinking_sound()
         await acall_mark_active(call_id=self.call.call_id)
         answered_at = self._answered_at or timezone.now()
         elapsed = (timezone.now() - answered_at).total_seconds()
         remaining = max(0.0, config.max_duration_seconds - elapsed)
         self._timers.append(asyncio.get_running_loop().call_later(remaining, self._on_max_duration))
         logger.info("call %s: agent in the room", self.call.call_id)
+
+    async def _wait_for_caller(self) -> bool:
+        """The caller's participant (SIP or browser) is in the room; False on timeout."""
+        if self.text_mode:
+            return True
+        try:
+            async with asyncio.timeout(CALLER_JOIN_TIMEOUT_SECONDS):
+                if self.audio is not None:
+                    await self.audio.wait_for_caller()
+                else:
+                    await self.ctx.wait_for_participant()
+        except TimeoutError:
+            logger.warning("call %s: the caller never joined", self.call.call_id)
+            return False
+        return True
+
+    async def _start_thinking_sound(self) -> None:
+        """The agent's thinking sound, one of the clips that ship with livekit-agents."""
+        sound = self.config.voice.thinking_sound
+        if not sound:
+            return
+        from livekit.agents import BackgroundAudioPlayer, BuiltinAudioClip
+
+        clip = BuiltinAudioClip(sound.replace("hold-music", "hold_music") + ".ogg")
+        self.background_audio = BackgroundAudioPlayer(thinking_sound=clip)
+        try:
+            await self.background_audio.start(room=self.ctx.room, agent_session=self.session)
+        except Exception:
+            logger.exception("call %s: the thinking sound could not start", self.call.call_id)
+            self.background_audio = None
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -169,8 +239,43 @@ class CallRunner:
 
     def _on_user_state(self, event: UserStateChangedEvent) -> None:
         if event.new_state == "away":
+            self._on_silence()
+        elif event.new_state == "speaking":
+            # The caller is back: the next silence gets its reprompts again.
+            self._reprompts_left = self.config.voice.silence_reprompts
+            if self._silence_timer is not None:
+                self._silence_timer.cancel()
+                self._silence_timer = None
+
+    def _on_silence(self) -> None:
+        """Neither side spoke for the silence timeout: ask "are you still there?" (as many
+        times as the agent says), then hang up after one more timeout of silence."""
+        self._silence_timer = None
+        if self.ending or self.session is None:
+            return
+        if self._reprompts_left <= 0:
             logger.info("call %s: the caller has been silent too long", self.call.call_id)
             self._end(EndReason.SILENCE, message=self.config.silence_message)
+            return
+        self._reprompts_left -= 1
+        handle = self.session.say(self.config.reprompt_message, allow_interruptions=True)
+        handle.add_done_callback(lambda _: self._arm_silence_timer())
+
+    def _arm_silence_timer(self) -> None:
+        if self.ending or self.session is None or self.session.user_state == "speaking":
+            return
+        delay = float(self.config.silence_timeout_seconds)
+        self._silence_timer = asyncio.get_running_loop().call_later(delay, self._on_silence)
+        self._timers.append(self._silence_timer)
+
+    def _on_availability(self, event) -> None:
+        """A provider failed over (or came back): recorded on the call, so the transcript says
+        why the caller heard another voice or a slower answer."""
+        model = getattr(event, "llm", None) or getattr(event, "stt", None) or getattr(event, "tts", None)
+        if event.available or self.writer is None:
+            return
+        label = f"{getattr(model, 'provider', 'unknown')}/{getattr(model, 'model', 'unknown')}"
+        self.writer.put(TurnRecord(role=TurnRole.SYSTEM, content=f"provider unavailable, using the next one: {label}"))
 
     def _on_turn(self, record: TurnRecord) -> None:
         if record.role == TurnRole.ASSISTANT and record.llm_ttft_ms is not None:
@@ -194,7 +299,8 @@ class CallRunner:
                 error=f"The language model failed {self._llm_failures} times in a row: {detail}",
             )
         else:
-            self.session.say(self.config.retry_message)
+            # Honest: the agent could not answer; the caller may simply repeat.
+            self.session.say(self.config.recovery_message)
 
     def _on_close(self, event: CloseEvent) -> None:
         self._spawn(self._finish(event))
@@ -215,6 +321,9 @@ class CallRunner:
         except Exception:
             logger.exception("could not close call %s", self.call.call_id)
         await delete_room(self.call.room_name)
+        if self.background_audio is not None:
+            with contextlib.suppress(Exception):
+                await self.background_audio.aclose()
         try:
             await self.models.aclose()
         except Exception:

@@ -13,13 +13,18 @@ from typing import Any
 
 from django.conf import settings
 
+from agents import voice_settings as vs
+
 # Spoken when the agent has to end the call itself; an agent overrides them in its
 # `metadata` (keys below), so a customer can word them in the agent's language.
 DEFAULT_GOODBYE = "Thank you for calling. Goodbye!"
 DEFAULT_MAX_DURATION_MESSAGE = "I'm sorry, but we've reached the time limit for this call. Goodbye!"
 DEFAULT_SILENCE_MESSAGE = "It seems you're no longer there, so I'll end the call now. Goodbye!"
 DEFAULT_ERROR_MESSAGE = "I'm sorry, I'm having technical difficulties. Please call back later. Goodbye!"
-DEFAULT_RETRY_MESSAGE = "I'm sorry, I didn't quite catch that. Could you say it again?"
+# Said when every language model failed this turn: honest, and the call goes on.
+DEFAULT_RECOVERY_MESSAGE = "I'm sorry, I'm having trouble answering right now. Could you say that again?"
+DEFAULT_REPROMPT_MESSAGE = "Are you still there?"
+DEFAULT_FILLER_MESSAGE = "One moment, please."
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,40 @@ class ProviderChoice:
     is_active: bool = True
     base_url: str = ""  # LLM only: an OpenAI-compatible server
     voice: str = ""  # TTS only
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """agents/voice_settings.py's document, typed; defaults are the same."""
+
+    turn_detection: str = vs.DEFAULTS["turnDetection"]
+    endpointing_min_delay: float = vs.DEFAULTS["endpointingMinDelay"]
+    endpointing_max_delay: float = vs.DEFAULTS["endpointingMaxDelay"]
+    interruption_min_words: int = vs.DEFAULTS["interruptionMinWords"]
+    false_interruption_timeout: float | None = vs.DEFAULTS["falseInterruptionTimeout"]
+    resume_false_interruption: bool = vs.DEFAULTS["resumeFalseInterruption"]
+    preemptive_generation: bool = vs.DEFAULTS["preemptiveGeneration"]
+    provider_timeout_seconds: float = vs.DEFAULTS["providerTimeoutSeconds"]
+    thinking_sound: str | None = vs.DEFAULTS["thinkingSound"]
+    filler_after_seconds: float | None = vs.DEFAULTS["fillerAfterSeconds"]
+    silence_reprompts: int = vs.DEFAULTS["silenceReprompts"]
+
+    @classmethod
+    def from_document(cls, value) -> VoiceSettings:
+        doc = vs.complete(value)
+        return cls(
+            turn_detection=doc["turnDetection"],
+            endpointing_min_delay=float(doc["endpointingMinDelay"]),
+            endpointing_max_delay=float(doc["endpointingMaxDelay"]),
+            interruption_min_words=int(doc["interruptionMinWords"]),
+            false_interruption_timeout=doc["falseInterruptionTimeout"],
+            resume_false_interruption=bool(doc["resumeFalseInterruption"]),
+            preemptive_generation=bool(doc["preemptiveGeneration"]),
+            provider_timeout_seconds=float(doc["providerTimeoutSeconds"]),
+            thinking_sound=doc["thinkingSound"],
+            filler_after_seconds=doc["fillerAfterSeconds"],
+            silence_reprompts=int(doc["silenceReprompts"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -102,14 +141,23 @@ class AgentConfig:
     max_duration_message: str = DEFAULT_MAX_DURATION_MESSAGE
     silence_message: str = DEFAULT_SILENCE_MESSAGE
     error_message: str = DEFAULT_ERROR_MESSAGE
-    retry_message: str = DEFAULT_RETRY_MESSAGE
+    recovery_message: str = DEFAULT_RECOVERY_MESSAGE
+    reprompt_message: str = DEFAULT_REPROMPT_MESSAGE
+    filler_message: str = DEFAULT_FILLER_MESSAGE
     # Whose provider credentials the models run on (tenants.credentials).
     customer_id: str | None = None
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    # Tried in order after the agent's own provider of that role.
+    llm_fallbacks: tuple[ProviderChoice, ...] = ()
+    stt_fallbacks: tuple[ProviderChoice, ...] = ()
+    tts_fallbacks: tuple[ProviderChoice, ...] = ()
 
     @classmethod
-    def from_agent(cls, agent) -> AgentConfig:
-        """`agent` must come with its providers and customer (select_related)."""
+    def from_agent(cls, agent, *, fallback_rows: dict | None = None) -> AgentConfig:
+        """`agent` must come with its providers and customer (select_related);
+        `fallback_rows` ({"llm": [LLMProvider, ...], ...}) with its fallback providers, in order."""
         meta = agent.metadata if isinstance(agent.metadata, dict) else {}
+        rows = fallback_rows or {}
         return cls(
             agent_id=agent.pk,
             name=agent.name,
@@ -158,9 +206,30 @@ class AgentConfig:
             max_duration_message=_text(meta.get("maxDurationMessage"), DEFAULT_MAX_DURATION_MESSAGE),
             silence_message=_text(meta.get("silenceMessage"), DEFAULT_SILENCE_MESSAGE),
             error_message=_text(meta.get("errorMessage"), DEFAULT_ERROR_MESSAGE),
-            retry_message=_text(meta.get("retryMessage"), DEFAULT_RETRY_MESSAGE),
+            # `retryMessage` is the key's earlier name.
+            recovery_message=_text(meta.get("recoveryMessage") or meta.get("retryMessage"), DEFAULT_RECOVERY_MESSAGE),
+            reprompt_message=_text(meta.get("repromptMessage"), DEFAULT_REPROMPT_MESSAGE),
+            filler_message=_text(meta.get("fillerMessage"), DEFAULT_FILLER_MESSAGE),
             customer_id=str(agent.customer_id),
+            voice=VoiceSettings.from_document(agent.voice_settings),
+            llm_fallbacks=tuple(_fallback("llm", row) for row in rows.get("llm", ())),
+            stt_fallbacks=tuple(_fallback("stt", row) for row in rows.get("stt", ())),
+            tts_fallbacks=tuple(_fallback("tts", row) for row in rows.get("tts", ())),
         )
+
+
+def _fallback(kind: str, row) -> ProviderChoice:
+    """A fallback provider runs its own default model (and voice)."""
+    return ProviderChoice(
+        kind=kind,
+        provider_id=row.pk,
+        name=row.name,
+        vendor=row.vendor,
+        model=row.default_model,
+        is_active=row.is_active,
+        base_url=getattr(row, "base_url", ""),
+        voice=getattr(row, "default_voice", ""),
+    )
 
 
 def _previous_signing_secret(customer) -> str:

@@ -1,10 +1,11 @@
 """Provider rows -> LiveKit plugin instances.
 
 One factory for the voice worker and the text simulation, so both talk to the same models
-the same way. Credentials are platform-wide settings (DESIGN.md, Environment); a provider
-whose credentials are missing, whose vendor we cannot run for that role, or that a platform
-admin disabled raises `ProviderNotConfigured` with a message an operator can act on — the
-worker then fails the call with that message instead of hanging, the simulation answers 503.
+the same way. Credentials come from `tenants.credentials`: the customer's own key first,
+the platform's setting after. A provider whose credentials are missing, whose vendor we
+cannot run for that role, or that a platform admin disabled raises `ProviderNotConfigured`
+with a message an operator can act on — the worker then fails the call with that message
+instead of hanging, the simulation answers 503.
 
 Plugins are imported here, lazily: the API process only pays for the ones a simulation uses.
 """
@@ -14,13 +15,13 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from agents.models import Vendor
-from tenants.credentials import NO_KEY, platform_key_setting, provider_credential
+from tenants.credentials import NO_KEY, ProviderCredential, platform_key_setting, provider_credentials
 
 from .config import AgentConfig, ProviderChoice
 
@@ -44,10 +45,15 @@ class ProviderNotConfigured(Exception):
 
 @dataclass
 class PipelineModels:
+    """What a call runs. Each model may be a FallbackAdapter over the agent's provider (with
+    the customer's key, then the platform's) and its fallback providers. `notes` say which
+    fallbacks were left out and why; the worker records them on the call."""
+
     llm: lk_llm.LLM
     stt: lk_stt.STT | None = None
     tts: lk_tts.TTS | None = None
     vad: lk_vad.VAD | None = None
+    notes: list[str] = field(default_factory=list)
 
     async def aclose(self) -> None:
         # The VAD belongs to the process (prewarm), not to one call.
@@ -56,68 +62,152 @@ class PipelineModels:
                 await model.aclose()
 
 
-def check(choice: ProviderChoice, *, customer_id=None) -> str:
-    """Returns the API key for the provider, or raises ProviderNotConfigured."""
+def primary(model):
+    """The first model a FallbackAdapter tries (or `model` itself)."""
+    for attribute in ("_llm_instances", "_stt_instances", "_tts_instances"):
+        instances = getattr(model, attribute, None)
+        if instances:
+            return primary(instances[0])
+    wrapped = getattr(model, "_wrapped_stt", None) or getattr(model, "_stt", None)
+    return primary(wrapped) if wrapped is not None and wrapped is not model else model
+
+
+def _usable(choice: ProviderChoice, customer_id) -> list[ProviderCredential]:
+    """The credentials to try for the provider, best first; raises ProviderNotConfigured."""
     role = ROLE_LABELS[choice.kind]
     if not choice.is_active:
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' is disabled.")
     if choice.vendor not in SUPPORTED_VENDORS[choice.kind]:
         raise ProviderNotConfigured(f"The {role} provider '{choice.name}' ({choice.vendor}) cannot be used for {role}.")
-    credential = provider_credential(customer_id=customer_id, vendor=choice.vendor)
-    if credential is not None:
-        return credential.api_key
-    if choice.vendor == Vendor.OPENAI and choice.base_url:
-        return NO_KEY  # the catalogue row points at its own OpenAI-compatible server
-    setting = platform_key_setting(choice.vendor)
-    raise ProviderNotConfigured(f"The {role} provider '{choice.name}' has no credentials: {setting} is not set.")
+    found = provider_credentials(customer_id=customer_id or None, vendor=choice.vendor)
+    if not found and choice.vendor == Vendor.OPENAI and choice.base_url:
+        # The catalogue row points at its own OpenAI-compatible server, which needs no key.
+        found = [ProviderCredential(vendor=choice.vendor, api_key=NO_KEY, base_url=None, source="platform")]
+    if not found:
+        setting = platform_key_setting(choice.vendor)
+        raise ProviderNotConfigured(f"The {role} provider '{choice.name}' has no credentials: {setting} is not set.")
+    return found
+
+
+def check(choice: ProviderChoice, *, customer_id=None) -> str:
+    """Returns the API key to use for the provider, or raises ProviderNotConfigured."""
+    return _usable(choice, customer_id)[0].api_key
+
+
+def _candidates(config: AgentConfig, kind: str) -> tuple[list[tuple[ProviderChoice, ProviderCredential]], list[str]]:
+    """(provider, credential) pairs to try in order, and notes on the fallbacks left out."""
+    primary_choice: ProviderChoice = getattr(config, kind)
+    pairs = [(primary_choice, credential) for credential in _usable(primary_choice, config.customer_id)]
+    notes = []
+    for choice in getattr(config, f"{kind}_fallbacks"):
+        try:
+            pairs.extend((choice, credential) for credential in _usable(choice, config.customer_id))
+        except ProviderNotConfigured as exc:
+            notes.append(f"fallback left out: {exc}")
+    return pairs, notes
+
+
+def _base_url(choice: ProviderChoice, credential: ProviderCredential) -> str | None:
+    """The row's own server first (an OpenAI-compatible vLLM, Ollama, ...), then the
+    credential's (a customer's OpenAI-compatible base URL, or OPENAI_BASE_URL), then OpenAI."""
+    return choice.base_url or credential.base_url or None
 
 
 def openai_base_url(choice: ProviderChoice) -> str | None:
-    """The row's own server first (an OpenAI-compatible vLLM, Ollama, ...), then the
-    platform-wide OPENAI_BASE_URL, then OpenAI itself."""
     return choice.base_url or getattr(settings, "OPENAI_BASE_URL", "") or None
 
 
-def build_llm(config: AgentConfig) -> lk_llm.LLM:
-    key = check(config.llm, customer_id=config.customer_id)
+def _llm(config: AgentConfig, choice: ProviderChoice, credential: ProviderCredential) -> lk_llm.LLM:
     openai = import_plugin("openai")
-    kwargs: dict[str, Any] = {"model": config.llm.model, "api_key": key, "temperature": config.llm_temperature}
-    if base_url := openai_base_url(config.llm):
+    kwargs: dict[str, Any] = {"model": choice.model, "api_key": credential.api_key}
+    if choice.provider_id == config.llm.provider_id:
+        kwargs["temperature"] = config.llm_temperature
+    if base_url := _base_url(choice, credential):
         kwargs["base_url"] = base_url
     return openai.LLM(**kwargs)
 
 
-def build_stt(config: AgentConfig) -> lk_stt.STT:
-    key = check(config.stt, customer_id=config.customer_id)
+def _stt(config: AgentConfig, choice: ProviderChoice, credential: ProviderCredential) -> lk_stt.STT:
     language = config.language or "en"
-    if config.stt.vendor == Vendor.DEEPGRAM:
+    if choice.vendor == Vendor.DEEPGRAM:
         deepgram = import_plugin("deepgram")
-        return deepgram.STT(model=config.stt.model, language=language, api_key=key)
+        kwargs: dict[str, Any] = {"model": choice.model, "language": language, "api_key": credential.api_key}
+        if base := getattr(settings, "DEEPGRAM_BASE_URL", ""):
+            kwargs["base_url"] = base
+        return deepgram.STT(**kwargs)
     openai = import_plugin("openai")
-    kwargs: dict[str, Any] = {"model": config.stt.model, "language": language, "api_key": key}
-    if base_url := openai_base_url(config.stt):
+    kwargs = {"model": choice.model, "language": language, "api_key": credential.api_key}
+    if base_url := _base_url(choice, credential):
         kwargs["base_url"] = base_url
     return openai.STT(**kwargs)
 
 
-def build_tts(config: AgentConfig) -> lk_tts.TTS:
-    key = check(config.tts, customer_id=config.customer_id)
-    if config.tts.vendor == Vendor.ELEVENLABS:
+def _tts(config: AgentConfig, choice: ProviderChoice, credential: ProviderCredential) -> lk_tts.TTS:
+    if choice.vendor == Vendor.ELEVENLABS:
         elevenlabs = import_plugin("elevenlabs")
-        return elevenlabs.TTS(voice_id=config.tts.voice, model=config.tts.model, api_key=key)
+        kwargs: dict[str, Any] = {"voice_id": choice.voice, "model": choice.model, "api_key": credential.api_key}
+        if base := getattr(settings, "ELEVENLABS_BASE_URL", ""):
+            kwargs["base_url"] = base
+        return elevenlabs.TTS(**kwargs)
     openai = import_plugin("openai")
-    kwargs: dict[str, Any] = {"model": config.tts.model, "voice": config.tts.voice, "api_key": key}
-    if base_url := openai_base_url(config.tts):
+    kwargs = {"model": choice.model, "voice": choice.voice, "api_key": credential.api_key}
+    if base_url := _base_url(choice, credential):
         kwargs["base_url"] = base_url
     return openai.TTS(**kwargs)
 
 
-def build_pipeline(config: AgentConfig, *, vad: lk_vad.VAD | None) -> PipelineModels:
+def build_llm(config: AgentConfig) -> lk_llm.LLM:
+    """The agent's own language model with its best credential (the text simulation)."""
+    choice = config.llm
+    return _llm(config, choice, _usable(choice, config.customer_id)[0])
+
+
+def build_stt(config: AgentConfig) -> lk_stt.STT:
+    choice = config.stt
+    return _stt(config, choice, _usable(choice, config.customer_id)[0])
+
+
+def build_tts(config: AgentConfig) -> lk_tts.TTS:
+    choice = config.tts
+    return _tts(config, choice, _usable(choice, config.customer_id)[0])
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Every role's (provider, credential) pairs in order, and notes on fallbacks left out.
+    Resolving reads the database (customer keys): sync, so async callers run it in a thread."""
+
+    pairs: dict[str, list[tuple[ProviderChoice, ProviderCredential]]]
+    notes: tuple[str, ...] = ()
+
+
+def resolve(config: AgentConfig) -> Resolved:
+    pairs, notes = {}, []
+    for kind in ("llm", "stt", "tts"):
+        pairs[kind], kind_notes = _candidates(config, kind)
+        notes.extend(kind_notes)
+    return Resolved(pairs=pairs, notes=tuple(notes))
+
+
+def build_pipeline(config: AgentConfig, *, vad: lk_vad.VAD | None, resolved: Resolved | None = None) -> PipelineModels:
     """The full voice pipeline. Every provider is checked before any client is built, so a
-    misconfigured agent fails fast and leaks no half-built clients."""
-    for choice in (config.llm, config.stt, config.tts):
-        check(choice, customer_id=config.customer_id)
-    return PipelineModels(llm=build_llm(config), stt=build_stt(config), tts=build_tts(config), vad=vad)
+    misconfigured agent fails fast and leaks no half-built clients. Each role runs behind a
+    FallbackAdapter with the agent's stall budget, even with a single candidate: a model
+    that stalls fails within the budget instead of leaving the caller in silence."""
+    resolved = resolved or resolve(config)
+    llms, stts, ttss = (resolved.pairs[kind] for kind in ("llm", "stt", "tts"))
+    from livekit.agents import llm as lk_llm_module
+    from livekit.agents import stt as lk_stt_module
+    from livekit.agents import tts as lk_tts_module
+
+    budget = config.voice.provider_timeout_seconds
+    llm = lk_llm_module.FallbackAdapter(
+        [_llm(config, c, k) for c, k in llms], attempt_timeout=budget, max_retry_per_llm=0, retry_interval=0.2
+    )
+    stt_models = [_stt(config, c, k) for c, k in stts]
+    stt = lk_stt_module.FallbackAdapter(stt_models, vad=vad, attempt_timeout=budget, max_retry_per_stt=0)
+    tts = lk_tts_module.FallbackAdapter([_tts(config, c, k) for c, k in ttss], max_retry_per_tts=0)
+    return PipelineModels(llm=llm, stt=stt, tts=tts, vad=vad, notes=list(resolved.notes))
 
 
 def load_vad():

@@ -17,12 +17,12 @@ from livekit.agents import JobContext
 from calls.models import EndReason
 
 from . import providers
-from .call_runner import CallRunner
+from .call_runner import CallAudio, CallRunner
 from .closing import delete_room
 from .config import AgentConfig, CallInfo, call_info
 from .dispatch import InvalidDispatch, dispatch_problem, parse_dispatch
 from .persistence import acall_close, release_stale_connections
-from .selectors import acall_for_conversation
+from .selectors import acall_for_conversation, afallback_provider_rows
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,11 @@ async def run_job(
     build_models: BuildModels | None = None,
     text_mode: bool = False,
     caller_identity: str | None = None,
+    audio: CallAudio | None = None,
 ) -> CallRunner | None:
     """The job: returns the running call, or None when the dispatch was refused or the
-    call could not start (and was closed). `build_models`, `text_mode` and
-    `caller_identity` let tests run the real thing without a room or real providers."""
+    call could not start (and was closed). `build_models`, `text_mode`, `caller_identity`
+    and `audio` let tests run the real thing without a room or real providers."""
     await sync_to_async(release_stale_connections)()
     try:
         dispatch = parse_dispatch(ctx.job.metadata)
@@ -66,12 +67,14 @@ async def run_job(
     if not call.customer.is_active:
         await fail_call(ctx, info, "The customer's account is suspended.")
         return None
-    config = AgentConfig.from_agent(call.agent)
+    config = AgentConfig.from_agent(call.agent, fallback_rows=await afallback_provider_rows(call.agent))
     try:
         if build_models is not None:
-            models = build_models(config)
+            # A test's factory may read the database (customer keys): off the event loop.
+            models = await sync_to_async(build_models)(config)
         else:
-            models = providers.build_pipeline(config, vad=ctx.proc.userdata.get("vad"))
+            resolved = await sync_to_async(providers.resolve)(config)
+            models = providers.build_pipeline(config, vad=ctx.proc.userdata.get("vad"), resolved=resolved)
     except providers.ProviderNotConfigured as exc:
         await fail_call(ctx, info, str(exc))
         return None
@@ -88,6 +91,7 @@ async def run_job(
         answered_at=call.answered_at,
         text_mode=text_mode,
         caller_identity=caller_identity,
+        audio=audio,
     )
     try:
         await runner.start()

@@ -30,6 +30,7 @@ SPEC_UPDATE_BODY = """{
   }"""
 
 FULL_KEYS = {
+    "voiceSettings",
     "id",
     "name",
     "description",
@@ -74,6 +75,7 @@ LIST_KEYS = FULL_KEYS - {
     "transfers",
     "functions",
     "metadata",
+    "voiceSettings",
 }
 
 

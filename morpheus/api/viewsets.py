@@ -35,6 +35,10 @@ class TenantScopedViewSet(ListKeyMixin, viewsets.GenericViewSet):
     action_roles: dict = {}
     # The field that links a row to its customer.
     customer_field = "customer"
+    # The field that links a row to its agent ("pk" for agents themselves). A request whose
+    # credentials are limited to some agents (an agent-restricted API key: `request.auth`
+    # has `agent_ids`) sees only their rows, and nothing where this is None.
+    agent_field: str | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -54,7 +58,13 @@ class TenantScopedViewSet(ListKeyMixin, viewsets.GenericViewSet):
         if customer_id is None:  # permissions refuse this first; stay closed regardless
             return self.queryset.none()
         queryset = self.safely_get_queryset(self.queryset.all())
-        return queryset.filter(**{f"{self.customer_field}_id": customer_id})
+        queryset = queryset.filter(**{f"{self.customer_field}_id": customer_id})
+        agent_ids = getattr(self.request.auth, "agent_ids", None)
+        if agent_ids is not None:
+            if self.agent_field is None:
+                return queryset.none()
+            queryset = queryset.filter(**{f"{self.agent_field}__in": agent_ids})
+        return queryset
 
     def get_object(self):
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field

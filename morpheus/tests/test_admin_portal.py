@@ -20,6 +20,8 @@ from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 from morpheus.admin_site import platform_overview
 from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
@@ -67,6 +69,11 @@ def _call():
     return call
 
 
+def _api_key():
+    user = UserFactory(customer=CustomerFactory(), role=Role.OWNER)
+    return make_api_key(user.customer, user)[0]
+
+
 # One row maker per registered model: a model registered without one fails the test
 # below, so no admin page escapes the query-count check.
 ROW_MAKERS = {
@@ -81,6 +88,9 @@ ROW_MAKERS = {
     Call: _call,
     SipTrunk: lambda: SipTrunk.objects.create(customer=CustomerFactory(), name="Carrier", address="sip.example.com"),
     CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
+    ApiKey: _api_key,
+    WebhookEndpoint: lambda: WebhookEndpointFactory(),
+    WebhookDelivery: lambda: WebhookDeliveryFactory(),
 }
 
 

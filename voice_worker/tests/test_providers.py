@@ -32,12 +32,13 @@ def config_for(**fields) -> AgentConfig:
 def test_the_default_catalogue_builds_openai_deepgram_and_openai(keys):
     config = config_for(llm_model="gpt-4o", llm_temperature=0.2, voice_id="echo", language="en")
     models = providers.build_pipeline(config, vad=None)
+    llm, stt, tts = (providers.primary(m) for m in (models.llm, models.stt, models.tts))
 
-    assert isinstance(models.llm, openai.LLM) and models.llm.model == "gpt-4o"
-    assert models.llm.provider == "api.openai.com"
-    assert isinstance(models.stt, deepgram.STT) and models.stt.model == "nova-3"
-    assert isinstance(models.tts, openai.TTS) and models.tts.model == "gpt-4o-mini-tts"
-    assert models.tts._opts.voice == "echo"
+    assert isinstance(llm, openai.LLM) and llm.model == "gpt-4o"
+    assert llm.provider == "api.openai.com"
+    assert isinstance(stt, deepgram.STT) and stt.model == "nova-3"
+    assert isinstance(tts, openai.TTS) and tts.model == "gpt-4o-mini-tts"
+    assert tts._opts.voice == "echo"
 
 
 def test_elevenlabs_and_openai_speech_to_text(keys):

@@ -9,7 +9,12 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, CallStatus, EndReason, TranscriptTurn, TurnRole
-from voice_worker.config import DEFAULT_MAX_DURATION_MESSAGE, DEFAULT_RETRY_MESSAGE, DEFAULT_SILENCE_MESSAGE
+from voice_worker.config import (
+    DEFAULT_MAX_DURATION_MESSAGE,
+    DEFAULT_RECOVERY_MESSAGE,
+    DEFAULT_REPROMPT_MESSAGE,
+    DEFAULT_SILENCE_MESSAGE,
+)
 from voice_worker.testing import Fail, FakeLLM, ToolCall
 
 from .conftest import deleted_rooms, transfers
@@ -259,14 +264,33 @@ def test_max_duration_ends_the_call_with_a_spoken_wrap_up(make_call, run_call):
     assert said(call) == [("assistant", DEFAULT_MAX_DURATION_MESSAGE)]
 
 
-def test_silence_ends_the_call(make_call, run_call):
+def test_silence_is_reprompted_once_then_ends_the_call(make_call, run_call):
     call = make_call(silence_timeout_seconds=1, first_message="Hello?")
 
     run_call(call, FakeLLM([]), lambda runner: runner.wait_closed())
 
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.SILENCE)
-    assert said(call) == [("assistant", "Hello?"), ("assistant", DEFAULT_SILENCE_MESSAGE)]
+    assert said(call) == [
+        ("assistant", "Hello?"),
+        ("assistant", DEFAULT_REPROMPT_MESSAGE),
+        ("assistant", DEFAULT_SILENCE_MESSAGE),
+    ]
+
+
+def test_without_reprompts_silence_ends_the_call_at_once(make_call, run_call):
+    call = make_call(
+        silence_timeout_seconds=1,
+        first_message="Hello?",
+        voice_settings={"silenceReprompts": 0},
+        metadata={"silenceMessage": "Bye for now."},
+    )
+
+    run_call(call, FakeLLM([]), lambda runner: runner.wait_closed())
+
+    call.refresh_from_db()
+    assert call.end_reason == EndReason.SILENCE
+    assert said(call) == [("assistant", "Hello?"), ("assistant", "Bye for now.")]
 
 
 def test_a_callers_end_call_phrase_ends_the_call_without_asking_the_model(make_call, run_call):
@@ -315,7 +339,7 @@ def test_a_model_failure_is_recorded_and_the_agent_recovers(make_call, run_call)
     assert seen["call"].status == CallStatus.ACTIVE
     system = [t for t in turns(call) if t.role == TurnRole.SYSTEM]
     assert len(system) == 1 and "llm_error" in system[0].content and "upstream timeout" in system[0].content
-    assert ("assistant", DEFAULT_RETRY_MESSAGE) in said(call)
+    assert ("assistant", DEFAULT_RECOVERY_MESSAGE) in said(call)
     assert said(call)[-1] == ("assistant", "Sure, here it is.")
 
 

@@ -1,0 +1,210 @@
+"""/webhook-endpoints: create (the secret once), read, update, delete, rotate, test ping."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from agents.tests.factories import AgentFactory
+from integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
+from tenants.tests.cross_tenant import CrossTenantMatrix
+from testsupport.api import assert_error, assert_success, client_for
+
+from .factories import WebhookEndpointFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/webhook-endpoints"
+
+
+def test_an_owner_creates_an_endpoint_and_sees_its_secret_once(alice_client, customer_a):
+    agent = AgentFactory(customer=customer_a)
+    response = alice_client.post(
+        URL,
+        {"url": "https://hooks.example.com/m", "events": ["call.ended", "call.started"], "agentIds": [agent.id]},
+        format="json",
+    )
+    data = assert_success(response, 201, "Webhook endpoint created successfully")
+    endpoint = WebhookEndpoint.objects.get()
+    assert data["id"] == endpoint.id and data["url"] == "https://hooks.example.com/m"
+    assert data["events"] == ["call.ended", "call.started"] and data["agentIds"] == [agent.id]
+    assert data["enabled"] is True and data["description"] == "" and data["disabledReason"] == ""
+    assert data["secret"].startswith("whsec_") and data["secret"] == endpoint.secret
+    # Stored encrypted, never shown again.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("select secret from integrations_webhookendpoint where id = %s", [endpoint.id])
+        assert data["secret"] not in cursor.fetchone()[0]
+    detail = assert_success(alice_client.get(f"{URL}/{endpoint.id}"), 200, "Webhook endpoint retrieved successfully")
+    assert "secret" not in detail and detail["url"] == data["url"]
+
+
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"url": "http://hooks.example.com/m", "events": ["call.ended"]}, "url", "Must be an HTTPS URL"),
+        ({"url": "not a url", "events": ["call.ended"]}, "url", "Enter a valid URL"),
+        (
+            {"url": "https://127.0.0.1/m", "events": ["call.ended"]},
+            "url",
+            "Private, loopback and link-local addresses are not allowed",
+        ),
+        (
+            {"url": "https://169.254.169.254/latest", "events": ["call.ended"]},
+            "url",
+            "Private, loopback and link-local addresses are not allowed",
+        ),
+        (
+            {"url": "https://localhost/m", "events": ["call.ended"]},
+            "url",
+            "Private, loopback and link-local addresses are not allowed",
+        ),
+        (
+            {"url": "https://hooks.example.com", "events": ["call.exploded"]},
+            "events",
+            "Unknown event type: call.exploded",
+        ),
+        ({"url": "https://hooks.example.com", "events": ["ping"]}, "events", "Unknown event type: ping"),
+        ({"url": "https://hooks.example.com", "events": []}, "events", "Subscribe to at least one event"),
+        ({"url": "https://hooks.example.com", "events": ["call.ended"], "agentIds": [999999]}, "agentIds", None),
+        ({"events": ["call.ended"]}, "url", None),
+    ],
+)
+def test_bad_input_is_a_400_and_creates_nothing(alice_client, body, field, message):
+    body = assert_error(alice_client.post(URL, body, format="json"), 400, fields=[field])
+    if message:
+        assert body["errors"][0]["message"] == message
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_another_tenants_agent_is_refused(alice_client, customer_b):
+    theirs = AgentFactory(customer=customer_b)
+    body = {"url": "https://hooks.example.com", "events": ["call.ended"], "agentIds": [theirs.id]}
+    response = alice_client.post(URL, body, format="json")
+    assert assert_error(response, 400, fields=["agentIds"])["errors"][0]["message"] == (
+        f"Agent with ID {theirs.id} does not exist"
+    )
+
+
+def test_plain_http_is_allowed_in_debug(alice_client, settings):
+    settings.DEBUG = True
+    response = alice_client.post(URL, {"url": "http://hooks.example.com/m", "events": ["call.ended"]}, format="json")
+    assert assert_success(response, 201)["url"] == "http://hooks.example.com/m"
+
+
+def test_members_cannot_see_or_manage_endpoints(customer_a, charlie):
+    endpoint = WebhookEndpointFactory(customer=customer_a)
+    client = client_for(charlie)
+    forbidden = "You do not have permission to access this resource"
+    assert_error(client.get(URL), 403, forbidden)
+    assert_error(client.post(URL, {"url": "https://x.example.com", "events": ["call.ended"]}, format="json"), 403)
+    assert_error(client.patch(f"{URL}/{endpoint.id}", {"enabled": False}, format="json"), 403, forbidden)
+    assert_error(client.post(f"{URL}/{endpoint.id}/rotate-secret"), 403, forbidden)
+    assert WebhookEndpoint.objects.get().enabled is True
+
+
+def test_update_and_reenable_after_it_was_disabled(alice_client, customer_a):
+    endpoint = WebhookEndpointFactory(
+        customer=customer_a, enabled=False, disabled_reason="Disabled after failing", failing_since=timezone.now()
+    )
+    response = alice_client.patch(
+        f"{URL}/{endpoint.id}", {"enabled": True, "events": ["call.failed"], "description": "CRM"}, format="json"
+    )
+    data = assert_success(response, 200, "Webhook endpoint updated successfully")
+    assert data["enabled"] is True and data["disabledReason"] == "" and data["failingSince"] is None
+    assert data["events"] == ["call.failed"] and data["description"] == "CRM"
+
+
+def test_a_bad_update_changes_nothing(alice_client, customer_a):
+    endpoint = WebhookEndpointFactory(customer=customer_a)
+    body = {"description": "new", "url": "https://10.0.0.1/x"}
+    assert_error(alice_client.patch(f"{URL}/{endpoint.id}", body, format="json"), 400, fields=["url"])
+    endpoint.refresh_from_db()
+    assert endpoint.description == "" and endpoint.url == "https://hooks.example.com/morpheus"
+    assert_error(alice_client.patch(f"{URL}/{endpoint.id}", {}, format="json"), 400)
+
+
+def test_rotating_keeps_the_old_secret_signing_for_24_hours(alice_client, customer_a):
+    endpoint = WebhookEndpointFactory(customer=customer_a)
+    old = endpoint.secret
+    data = assert_success(
+        alice_client.post(f"{URL}/{endpoint.id}/rotate-secret"), 200, "Webhook secret rotated successfully"
+    )
+    endpoint.refresh_from_db()
+    assert data["secret"] == endpoint.secret != old and endpoint.previous_secret == old
+    until = endpoint.previous_secret_expires_at
+    assert (
+        timezone.now() + datetime.timedelta(hours=23, minutes=59)
+        < until
+        <= timezone.now() + datetime.timedelta(hours=24)
+    )
+    assert data["secretRotatedUntil"].startswith(until.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_the_test_action_queues_a_ping(alice_client, customer_a):
+    endpoint = WebhookEndpointFactory(customer=customer_a, events=["call.ended"])
+    data = assert_success(alice_client.post(f"{URL}/{endpoint.id}/test"), 202, "Test event queued")
+    delivery = WebhookDelivery.objects.get()
+    assert data["id"] == delivery.id and data["eventType"] == "ping" and data["status"] == DeliveryStatus.PENDING
+    assert Event.objects.get().data == {"endpointId": endpoint.id, "message": "Test event from Morpheus"}
+    endpoint.enabled = False
+    endpoint.save()
+    assert_error(alice_client.post(f"{URL}/{endpoint.id}/test"), 409, "Webhook endpoint is disabled")
+
+
+def test_the_event_catalogue_lists_what_can_be_subscribed(alice_client):
+    data = assert_success(alice_client.get(f"{URL}/events"), 200, "Event types retrieved successfully")
+    names = [row["name"] for row in data]
+    assert {"call.started", "call.answered", "call.ended", "call.transferred", "call.failed"} <= set(names)
+    assert "ping" not in names and all(row["description"] for row in data)
+
+
+def test_delete(alice_client, customer_a):
+    endpoint = WebhookEndpointFactory(customer=customer_a)
+    assert assert_success(alice_client.delete(f"{URL}/{endpoint.id}"), 200) == {"id": endpoint.id}
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_list_costs_the_same_queries_as_it_grows(alice_client, customer_a, django_assert_max_num_queries):
+    WebhookEndpointFactory(customer=customer_a)
+    with django_assert_max_num_queries(6) as small:
+        alice_client.get(URL)
+    WebhookEndpointFactory.create_batch(8, customer=customer_a)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        data = assert_success(alice_client.get(URL), 200, "Webhook endpoints retrieved successfully")
+    assert len(data["webhookEndpoints"]) == 9 and data["pagination"]["total"] == 9
+
+
+class TestWebhookEndpointsCrossTenant(CrossTenantMatrix):
+    list_url = URL
+    list_key = "webhookEndpoints"
+    not_found_label = "Webhook endpoint"
+    detail_requests = {"get": None, "patch": {"description": "renamed"}, "delete": None}
+
+    def make_object(self, customer):
+        return WebhookEndpointFactory(customer=customer)
+
+
+class TestWebhookEndpointRotateCrossTenant(CrossTenantMatrix):
+    list_url = URL
+    not_found_label = "Webhook endpoint"
+    detail_requests = {"post": None}
+
+    def make_object(self, customer):
+        return WebhookEndpointFactory(customer=customer)
+
+    def detail_url(self, obj):
+        return f"{URL}/{obj.pk}/rotate-secret"
+
+
+class TestWebhookEndpointTestCrossTenant(CrossTenantMatrix):
+    list_url = URL
+    not_found_label = "Webhook endpoint"
+    detail_requests = {"post": None}
+    owner_statuses = {"post": 202}
+
+    def make_object(self, customer):
+        return WebhookEndpointFactory(customer=customer)
+
+    def detail_url(self, obj):
+        return f"{URL}/{obj.pk}/test"
