@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format worker beat voice-worker migrate install
+.PHONY: run test test-fast lint typecheck migrations-check format worker beat voice-worker migrate install \
+	manage createsuperuser shell setup-livekit-sip close-stale-calls purge-expired-tokens check-services \
+	seed-demo rotate-encryption-keys
+
+# Operator commands run on the same defaults as `make run` (DEBUG unless set).
+MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +25,26 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 0.0.0.0:8000
 
 # The whole suite; SQLite with nothing running, or PostgreSQL/Redis via DATABASE_URL/REDIS_URL.
+# -rs prints why each skipped test was skipped.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
-lint: $(STAMP)
+# The suite without the `slow` tests (those that start processes: servers, workers, browsers).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -rs -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) typecheck migrations-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy (django-stubs, djangorestframework-stubs) over morpheus/api and every app's
+# services.py/selectors.py, strictly; mypy.ini's globs pick up new apps by themselves.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Models and migrations agree (a model change without its migration fails CI).
+migrations-check: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -42,3 +61,32 @@ beat: $(STAMP)
 
 voice-worker: $(STAMP)
 	$(BIN)/python manage.py run_voice_worker
+
+# Operator commands (README.md, Operations), e.g. `make seed-demo ARGS="--email me@example.com"`,
+# or any other: `make manage ARGS="check --deploy"`.
+manage: $(STAMP)
+	$(MANAGE) $(ARGS)
+
+createsuperuser: $(STAMP)
+	$(MANAGE) createsuperuser $(ARGS)
+
+shell: $(STAMP)
+	$(MANAGE) shell $(ARGS)
+
+setup-livekit-sip: $(STAMP)
+	$(MANAGE) setup_livekit_sip $(ARGS)
+
+close-stale-calls: $(STAMP)
+	$(MANAGE) close_stale_calls $(ARGS)
+
+purge-expired-tokens: $(STAMP)
+	$(MANAGE) purge_expired_tokens $(ARGS)
+
+check-services: $(STAMP)
+	$(MANAGE) check_services $(ARGS)
+
+seed-demo: $(STAMP)
+	$(MANAGE) seed_demo $(ARGS)
+
+rotate-encryption-keys: $(STAMP)
+	$(MANAGE) rotate_encryption_keys $(ARGS)

@@ -1,4 +1,5 @@
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -26,13 +27,19 @@ class UserStatus(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
-class UserManager(BaseUserManager):
+if TYPE_CHECKING:  # the stubs' generic manager; not subscriptable at runtime
+    _UserManagerBase = BaseUserManager["User"]
+else:
+    _UserManagerBase = BaseUserManager
+
+
+class UserManager(_UserManagerBase):
     use_in_migrations = True
 
-    def get_by_natural_key(self, username):
+    def get_by_natural_key(self, username: str) -> "User":
         return self.get(email=normalize_email(username))
 
-    def create_user(self, email, password=None, **fields):
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> "User":
         if not email:
             raise ValueError("Users must have an email address")
         user = self.model(email=normalize_email(email), **fields)
@@ -41,7 +48,7 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email, password=None, **fields):
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
         """`createsuperuser` makes a platform admin: API and Django admin access."""
         fields.update(role=Role.PLATFORM_ADMIN, status=UserStatus.ACTIVE, email_verified=True, customer=None)
         fields.setdefault("name", email.split("@")[0])

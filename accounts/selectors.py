@@ -1,6 +1,7 @@
 """Reads for identity."""
 
 import hashlib
+import uuid
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -32,7 +33,7 @@ def user_get_active_by_email(*, email: str) -> User | None:
     return User.objects.filter(email=normalize_email(email), deleted_at__isnull=True, status=UserStatus.ACTIVE).first()
 
 
-def refresh_token_family(*, family) -> QuerySet[RefreshToken]:
+def refresh_token_family(*, family: uuid.UUID) -> QuerySet[RefreshToken]:
     return RefreshToken.objects.filter(family=family)
 
 

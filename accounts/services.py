@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -267,7 +268,7 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> Session:
     """Email + password. Unknown and removed users get the same answer as a wrong
     password; the account's state is disclosed only to someone who knows it."""
     user = user_get_for_login(email=email)
-    if not _password_matches(user, password):
+    if not _password_matches(user, password) or user is None:
         raise Unauthenticated(INVALID_CREDENTIALS_MESSAGE)
     if user.status == UserStatus.SUSPENDED:
         raise PermissionDenied(ACCOUNT_SUSPENDED_MESSAGE)
@@ -291,7 +292,7 @@ def user_invitation_send(*, user: User, invited_by: User | None = None) -> None:
         outbox.enqueue("accounts.tasks.send_invitation_email", str(user.pk), invited_by_id)
 
 
-def _invitation_open(user: User | None, claims: dict) -> bool:
+def _invitation_open(user: User | None, claims: dict[str, Any]) -> bool:
     return (
         user is not None
         and user.deleted_at is None
@@ -318,7 +319,7 @@ def invitation_accept(*, token: str, password: str, name: str | None = None, cli
     except tokens.TokenInvalid:
         raise InvalidLink(INVITATION_INVALID_MESSAGE) from None
     user = _user_by_token_uid(claims["uid"])
-    if not _invitation_open(user, claims):
+    if user is None or not _invitation_open(user, claims):
         raise InvalidLink(INVITATION_USED_MESSAGE)
 
     if name is not None and name.strip():
@@ -328,7 +329,7 @@ def invitation_accept(*, token: str, password: str, name: str | None = None, cli
     with transaction.atomic():
         locked = User.objects.select_for_update().filter(pk=user.pk).first()
         # Re-checked under the lock: two clicks on one link activate once.
-        if not _invitation_open(locked, claims):
+        if locked is None or not _invitation_open(locked, claims):
             raise InvalidLink(INVITATION_USED_MESSAGE)
         locked.password = hashed
         locked.name = user.name
@@ -352,7 +353,7 @@ def password_reset_request(*, email: str) -> None:
             outbox.enqueue("accounts.tasks.send_password_reset_email", user_id)
 
 
-def _reset_open(user: User | None, claims: dict) -> bool:
+def _reset_open(user: User | None, claims: dict[str, Any]) -> bool:
     return (
         user is not None
         and user.deleted_at is None
@@ -371,14 +372,14 @@ def password_reset_complete(*, token: str, password: str) -> User:
     except tokens.TokenInvalid:
         raise InvalidLink(RESET_INVALID_MESSAGE) from None
     user = _user_by_token_uid(claims["uid"])
-    if not _reset_open(user, claims):
+    if user is None or not _reset_open(user, claims):
         raise InvalidLink(RESET_USED_MESSAGE)
 
     _validate_user(user, password)
     hashed = make_password(password)
     with transaction.atomic():
         locked = User.objects.select_for_update().filter(pk=user.pk).first()
-        if not _reset_open(locked, claims):
+        if locked is None or not _reset_open(locked, claims):
             raise InvalidLink(RESET_USED_MESSAGE)
         locked.password = hashed
         # The link reached the inbox, which is what verification proves.

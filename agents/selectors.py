@@ -1,6 +1,8 @@
 """Reads for the agents app. Tenant scoping is the caller's: views pass the
 base viewset's already-scoped queryset in."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from .models import Agent, AgentVersion, LLMProvider, STTProvider, TTSProvider
@@ -21,7 +23,7 @@ def agent_filter(queryset: QuerySet[Agent], *, status: str | None = None, search
     return queryset
 
 
-def provider_catalogue() -> dict[str, QuerySet]:
+def provider_catalogue() -> dict[str, QuerySet[Any]]:
     """The active catalogue rows a dashboard may offer, by kind, in id order."""
     return {
         "llm": LLMProvider.objects.filter(is_active=True).order_by("id"),

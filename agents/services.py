@@ -4,10 +4,14 @@ Every rule about what makes a valid agent lives here (and in `validation`), so t
 API and Django admin accept exactly the same configurations.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus import outbox
 from morpheus.api.exceptions import Conflict
@@ -22,8 +26,15 @@ from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase,
 from .validation import ErrorList
 from .versions import BEHAVIOUR_FIELDS, agent_snapshot
 
+# assign(field, value, differs=False): sets a field and records it as changed.
+Assign = Callable[..., None]
+
 # (kind, catalogue table, label in messages)
-PROVIDER_KINDS = (("llm", LLMProvider, "LLM"), ("stt", STTProvider, "STT"), ("tts", TTSProvider, "TTS"))
+PROVIDER_KINDS: tuple[tuple[str, type[ProviderBase], str], ...] = (
+    ("llm", LLMProvider, "LLM"),
+    ("stt", STTProvider, "STT"),
+    ("tts", TTSProvider, "TTS"),
+)
 
 # field -> (max length, required, strip surrounding whitespace)
 TEXT_FIELDS = {
@@ -67,7 +78,7 @@ AGENT_FIELDS = frozenset(
 # --- Provider catalogue ------------------------------------------------------------
 
 
-def _clean_name_list(errors: ErrorList, field: str, value, *, what: str) -> list[str]:
+def _clean_name_list(errors: ErrorList, field: str, value: Any, *, what: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         errors.add(field, f"Must be a list of {what} names (an empty list accepts any {what})")
         return []
@@ -99,7 +110,7 @@ def provider_validate(*, provider: ProviderBase) -> None:
 # --- Agents ------------------------------------------------------------------------
 
 
-def _number(errors: ErrorList, field: str, value, *, low, high, whole: bool):
+def _number(errors: ErrorList, field: str, value: Any, *, low: float, high: float, whole: bool) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
         errors.add(field, "A valid integer is required." if whole else "A valid number is required.")
         return None
@@ -113,18 +124,20 @@ def _choices(provider: ProviderBase, offered: list[str]) -> str:
     return f"choose one of: {', '.join(offered)}" if offered else f"{provider.name} accepts any name"
 
 
-def _resolve_provider(errors: ErrorList, kind: str, table, label: str, provider_id) -> ProviderBase | None:
+def _resolve_provider(
+    errors: ErrorList, kind: str, table: type[ProviderBase], label: str, provider_id: Any
+) -> ProviderBase | None:
     field = f"{kind}_provider_id"
     if provider_id is None:
         # Omitted on create: the catalogue's first active row of that kind.
-        provider = table.objects.filter(is_active=True).order_by("id").first()
+        provider: ProviderBase | None = table._default_manager.filter(is_active=True).order_by("id").first()
         if provider is None:
             errors.add(field, f"No active {label} provider is available")
         return provider
     if isinstance(provider_id, bool) or not isinstance(provider_id, int):
         errors.add(field, "A valid integer is required.")
         return None
-    provider = table.objects.filter(pk=provider_id).first()
+    provider = table._default_manager.filter(pk=provider_id).first()
     if provider is None:
         errors.add(field, f"{label} provider with ID {provider_id} does not exist")
     elif not provider.is_active:
@@ -133,7 +146,7 @@ def _resolve_provider(errors: ErrorList, kind: str, table, label: str, provider_
     return provider
 
 
-def agent_validate(*, agent: Agent, data: dict) -> set[str]:
+def agent_validate(*, agent: Agent, data: dict[str, Any]) -> set[str]:
     """Applies `data` to the in-memory `agent` and validates the whole configuration.
 
     `data` uses model field names, with providers as `<kind>_provider_id`; absent keys
@@ -152,7 +165,7 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
     errors = ErrorList()
     changed: set[str] = set()
 
-    def assign(field: str, value, *, differs: bool = False) -> None:
+    def assign(field: str, value: Any, *, differs: bool = False) -> None:
         if differs or creating or getattr(agent, field) != value:
             setattr(agent, field, value)
             changed.add(field)
@@ -198,7 +211,7 @@ def agent_validate(*, agent: Agent, data: dict) -> set[str]:
     return changed
 
 
-def _check_fallbacks(agent, cleaned: dict, sent, errors: ErrorList) -> None:
+def _check_fallbacks(agent: Agent, cleaned: dict[str, Any], sent: Any, errors: ErrorList) -> None:
     """The fallback providers sent exist, are active, can play the role and have credentials
     (the customer's own or the platform's): a fallback that cannot run is no fallback."""
     from voice_worker.providers import SUPPORTED_VENDORS
@@ -212,7 +225,7 @@ def _check_fallbacks(agent, cleaned: dict, sent, errors: ErrorList) -> None:
         if role not in sent_roles or errors.has(field):
             continue
         table, label = tables[role]
-        rows = table.objects.in_bulk(cleaned["fallbackProviders"][role])
+        rows = table._default_manager.in_bulk(cleaned["fallbackProviders"][role])
         for provider_id in cleaned["fallbackProviders"][role]:
             provider = rows.get(provider_id)
             if provider is None:
@@ -229,9 +242,11 @@ def _check_fallbacks(agent, cleaned: dict, sent, errors: ErrorList) -> None:
                 )
 
 
-def _apply_providers(agent, data, errors, assign, *, creating) -> dict:
+def _apply_providers(
+    agent: Agent, data: dict[str, Any], errors: ErrorList, assign: Assign, *, creating: bool
+) -> dict[str, ProviderBase]:
     """Providers, their models and the voice. Returns {kind: provider} for rows it loaded."""
-    providers = {}
+    providers: dict[str, ProviderBase] = {}
     for kind, table, label in PROVIDER_KINDS:
         id_field, model_field = f"{kind}_provider_id", f"{kind}_model"
         current_id = None if creating else getattr(agent, id_field)
@@ -258,7 +273,16 @@ def _apply_providers(agent, data, errors, assign, *, creating) -> dict:
     return providers
 
 
-def _apply_name(agent, errors, assign, provider, *, field, data, switching) -> None:
+def _apply_name(
+    agent: Agent,
+    errors: ErrorList,
+    assign: Assign,
+    provider: Any,
+    *,
+    field: str,
+    data: dict[str, Any],
+    switching: bool,
+) -> None:
     """A model or the voice: checked against the provider's fixed list when it has one."""
     if field == "voice_id":
         offered, default, what, max_length = provider.voices, provider.default_voice, "Voice", v.VOICE_ID_MAX
@@ -280,7 +304,15 @@ def _apply_name(agent, errors, assign, provider, *, field, data, switching) -> N
         assign(field, current if current and offered and current in offered else default)
 
 
-def _apply_status(agent, data, errors, assign, providers, *, creating) -> None:
+def _apply_status(
+    agent: Agent,
+    data: dict[str, Any],
+    errors: ErrorList,
+    assign: Assign,
+    providers: dict[str, ProviderBase],
+    *,
+    creating: bool,
+) -> None:
     if "status" not in data:
         return
     status = data["status"]
@@ -304,7 +336,7 @@ def _apply_status(agent, data, errors, assign, providers, *, creating) -> None:
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict, author=None) -> Agent:
+def agent_create(*, customer: Customer, data: dict[str, Any], author: User | None = None) -> Agent:
     """A new agent of `customer`; agents always start as drafts (activate with an update).
     Its configuration is version 1."""
     if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
@@ -317,7 +349,7 @@ def agent_create(*, customer: Customer, data: dict, author=None) -> Agent:
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict, author=None) -> Agent:
+def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> Agent:
     """Partial update; `updated_at` moves only when something actually changed, and a
     new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
@@ -332,7 +364,7 @@ def agent_update(*, agent: Agent, data: dict, author=None) -> Agent:
 
 
 @transaction.atomic
-def agent_version_record(*, agent: Agent, author=None, restored_from: int | None = None) -> AgentVersion:
+def agent_version_record(*, agent: Agent, author: User | None = None, restored_from: int | None = None) -> AgentVersion:
     """Records the agent's current behaviour as its next version, unless the latest version
     already is exactly that (a restore always records one). The agent row is locked so two
     concurrent edits cannot take the same number. A new version starts the agent's test
@@ -357,14 +389,15 @@ def agent_version_record(*, agent: Agent, author=None, restored_from: int | None
 
 
 @transaction.atomic
-def agent_version_restore(*, agent: Agent, number: int, author=None) -> AgentVersion:
+def agent_version_restore(*, agent: Agent, number: int, author: User | None = None) -> AgentVersion:
     """Makes version `number` the agent's configuration again, as a new version equal to
     it. The snapshot goes through the same validation as an edit: a provider that has
     since been disabled is a 400 naming it, and nothing changes."""
     old = AgentVersion.objects.filter(agent=agent, number=number).first()
     if old is None:
         raise NotFound(f"Version {number} of agent {agent.pk} does not exist")
-    changed = agent_validate(agent=agent, data=dict(old.snapshot))
+    # Only what an edit may set: a snapshot field the service no longer takes is skipped.
+    changed = agent_validate(agent=agent, data={k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS})
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
     return agent_version_record(agent=agent, author=author, restored_from=number)

@@ -53,7 +53,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 class ErrorList:
     """Collects {field path: [messages]} and raises them as one ValidationError."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_field: dict[str, list[str]] = {}
 
     def add(self, field: str, message: str) -> None:

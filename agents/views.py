@@ -29,7 +29,7 @@ from .serializers import (
 CONFLICT = OpenApiResponse(description="In use: assigned to phone numbers, or on a ringing/active call")
 
 
-@extend_schema(tags=["Agents"])
+@extend_schema(tags=["agents"])
 class AgentViewSet(TenantScopedViewSet):
     # Members build and test agents, so every tenant role may create, edit and delete
     # them; detaching phone numbers on delete is a phone-number write (owners/admins).
@@ -173,7 +173,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
 
 
 @extend_schema(
-    tags=["Agents"],
+    tags=["agents"],
     summary="The provider catalogue",
     description=(
         "The active LLM, STT and TTS providers an agent may use, with the models and voices each offers. "

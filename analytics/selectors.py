@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 import math
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet, Sum
 
@@ -42,7 +44,7 @@ LATENCY_KEYS = {
 
 @dataclass(frozen=True)
 class AnalyticsQuery:
-    customer_id: object
+    customer_id: uuid.UUID
     start: datetime.datetime  # UTC, on a bucket edge
     end: datetime.datetime  # UTC, exclusive, on a bucket edge
     tz: zoneinfo.ZoneInfo
@@ -100,16 +102,16 @@ def _bucket_starts(query: AnalyticsQuery) -> list[datetime.datetime]:
     return starts
 
 
-def _empty() -> dict:
+def _empty() -> dict[str, Any]:
     return dict.fromkeys(COUNT_COLUMNS, 0)
 
 
-def _add(target: dict, row: dict) -> None:
+def _add(target: dict[str, Any], row: dict[str, Any]) -> None:
     for column in COUNT_COLUMNS:
         target[column] += row[column] or 0
 
 
-def _figures(sums: dict) -> dict:
+def _figures(sums: dict[str, Any]) -> dict[str, Any]:
     total = sums["calls"]
     answered = sums["answered_ended"]
     return {
@@ -125,17 +127,17 @@ def _figures(sums: dict) -> dict:
     }
 
 
-def _status_breakdown(sums: dict) -> dict:
+def _status_breakdown(sums: dict[str, Any]) -> dict[str, Any]:
     return {status: sums[f"status_{status}"] for status in ROLLUP_STATUSES}
 
 
-def _reason_breakdown(sums: dict) -> dict:
+def _reason_breakdown(sums: dict[str, Any]) -> dict[str, Any]:
     reasons = {reason: sums[f"reason_{reason}"] for reason in ROLLUP_END_REASONS}
     reasons["other"] = sums["reason_other"]
     return reasons
 
 
-def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict:
+def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """Series per local bucket (empty buckets included), totals, and breakdowns by status,
     end reason and agent. Three queries whatever the range or the number of calls."""
     from agents.models import Agent
@@ -173,7 +175,7 @@ def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dic
     }
 
 
-def percentile(histogram: dict, p: float) -> float | None:
+def percentile(histogram: dict[str, Any], p: float) -> float | None:
     """Nearest-rank percentile of a {10 ms bin: count} histogram, in ms."""
     total = sum(histogram.values())
     if not total:
@@ -187,14 +189,14 @@ def percentile(histogram: dict, p: float) -> float | None:
     return None  # unreachable: the ranks add up to total
 
 
-def _merge_into(target: dict, histograms: dict) -> None:
+def _merge_into(target: dict[str, Any], histograms: dict[str, Any]) -> None:
     for metric, bins in histograms.items():
         current = target.setdefault(metric, {})
         for key, count in bins.items():
             current[key] = current.get(key, 0) + count
 
 
-def _latency_figures(histograms: dict) -> dict:
+def _latency_figures(histograms: dict[str, Any]) -> dict[str, Any]:
     figures = {}
     for metric in LATENCY_METRICS:
         bins = histograms.get(metric, {})
@@ -206,11 +208,11 @@ def _latency_figures(histograms: dict) -> dict:
     return figures
 
 
-def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict:
+def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """p50/p95 of each pipeline stage's per-turn latency per local bucket and overall."""
     starts = _bucket_starts(query)
-    series: dict = {start.astimezone(datetime.UTC): {} for start in starts}
-    overall: dict = {}
+    series: dict[datetime.datetime, Any] = {start.astimezone(datetime.UTC): {} for start in starts}
+    overall: dict[str, Any] = {}
     for bucket, histograms in _rows(rollups, query).exclude(latency={}).values_list("bucket", "latency"):
         key = _key(bucket, query.tz, query.interval)
         if key in series:

@@ -2,12 +2,10 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
-from morpheus.api.permissions import FORBIDDEN_MESSAGE, IsTenantMember
 from morpheus.api.responses import created
+from morpheus.api.viewsets import TenantScopedAPIView
 
 from .outbound import OutboundRequest, call_create_outbound
 from .serializers import CallListItem
@@ -27,17 +25,9 @@ class OutboundCallInput(serializers.Serializer):
     scheduledAt = serializers.DateTimeField(required=False, allow_null=True, help_text="Dial at (UTC if no offset)")
 
 
-class CanPlaceCalls(IsTenantMember):
-    """Placing calls costs money: owners and admins."""
-
-    message = FORBIDDEN_MESSAGE
-
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and request.user.role in MANAGER_ROLES
-
-
-class OutboundCallView(APIView):
-    permission_classes = [IsAuthenticated, CanPlaceCalls]
+class OutboundCallView(TenantScopedAPIView):
+    # Placing calls costs money: owners and admins.
+    action_roles = {"post": MANAGER_ROLES}
 
     @extend_schema(
         tags=["calls"],

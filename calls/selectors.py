@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from statistics import fmean
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
 from .models import Call, TranscriptTurn
+
+if TYPE_CHECKING:
+    import datetime
+    import uuid
+
+    from agents.models import Agent
 
 LATENCY_FIELDS = {
     "endOfTurnDelayMs": "end_of_turn_delay_ms",
@@ -30,8 +37,8 @@ def calls_filtered(
     agent_id: int | None = None,
     phone_number_id: int | None = None,
     direction: str | None = None,
-    started_after=None,
-    started_before=None,
+    started_after: datetime.datetime | None = None,
+    started_before: datetime.datetime | None = None,
     simulation: bool | None = None,
 ) -> QuerySet[Call]:
     """The history, newest first; every filter optional. The tenant filter is the caller's."""
@@ -63,7 +70,7 @@ def _mean(values: list[float]) -> float | None:
     return round(fmean(values), 1) if values else None
 
 
-def turns_summary(turns: Iterable[TranscriptTurn]) -> dict:
+def turns_summary(turns: Iterable[TranscriptTurn]) -> dict[str, Any]:
     """Turn counts, mean latency per pipeline stage and usage totals of a transcript."""
     turns = list(turns)
     latency = {
@@ -85,7 +92,7 @@ def turns_summary(turns: Iterable[TranscriptTurn]) -> dict:
     }
 
 
-def agent_for_simulation(*, customer_id, agent_id: int | None):
+def agent_for_simulation(*, customer_id: uuid.UUID, agent_id: int | None) -> Agent | None:
     """The agent a simulation tests: the given one (any status, so drafts can be tried before
     going live) or the tenant's most recently updated active agent. None when there is none."""
     from agents.models import Agent, AgentStatus

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
+from livekit.protocol.agent_dispatch import AgentDispatch
 
 from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
@@ -31,6 +33,11 @@ from . import leases, livekit_client, rooms
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
+
+if TYPE_CHECKING:  # typing only: agents and telephony import calls at module level
+    from accounts.models import User
+    from agents.models import Agent
+    from telephony.models import PhoneNumber
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +79,7 @@ class SimulationStarted:
 @dataclass(frozen=True)
 class AgentJoin:
     pipeline_status: str  # "connected": the agent's job runs in the room; "dispatched": on its way
-    agent_id: int
+    agent_id: int | None
     connected_at: datetime.datetime
     dispatch_id: str
 
@@ -96,9 +103,10 @@ def _remember_dispatch(call: Call, dispatch_id: str) -> None:
 # --- Starting calls -------------------------------------------------------------------
 
 
-def simulation_agent_resolve(*, user, agent_id: int | None):
+def simulation_agent_resolve(*, user: User, agent_id: int | None) -> Agent:
     """The agent to simulate: the one named (any status, the caller's tenant only), or the
     tenant's most recently updated active agent. Raises a validation error naming agentId."""
+    assert user.customer_id is not None, "tenant permissions admit members of a customer only"
     agent = agent_for_simulation(customer_id=user.customer_id, agent_id=agent_id)
     if agent is None:
         message = (
@@ -110,7 +118,7 @@ def simulation_agent_resolve(*, user, agent_id: int | None):
     return agent
 
 
-def call_start_simulation(*, user, agent) -> SimulationStarted:
+def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     """A web call from the dashboard. With LiveKit configured: a room, the agent dispatched
     and a join token (voice, or text turns). Without it: a text-only simulation that needs
     only a language model, talked to with POST /calls/:id/messages."""
@@ -119,7 +127,7 @@ def call_start_simulation(*, user, agent) -> SimulationStarted:
     return _start_text_simulation(user=user, agent=agent)
 
 
-def simulation_llm_require(*, agent) -> None:
+def simulation_llm_require(*, agent: Agent) -> None:
     """A text conversation needs the agent's language model and nothing else: 503 naming
     the variable to set when there are no credentials for it."""
     vendor = agent.llm_provider.vendor
@@ -131,7 +139,8 @@ def simulation_llm_require(*, agent) -> None:
         raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
 
 
-def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
+def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call:
+    assert user.customer_id is not None, "tenant permissions admit members of a customer only"
     now = timezone.now()
     call = Call.objects.create(
         customer_id=user.customer_id,
@@ -151,14 +160,14 @@ def _new_simulation(*, user, agent, mode: str, prefix: str) -> Call:
 
 
 @transaction.atomic
-def _start_text_simulation(*, user, agent) -> SimulationStarted:
+def _start_text_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     simulation_llm_require(agent=agent)
     call = _new_simulation(user=user, agent=agent, mode=CallMode.TEXT, prefix=rooms.TEXT_SIMULATION_PREFIX)
     return SimulationStarted(call=call, token=None, token_expires_at=None)
 
 
 @transaction.atomic
-def _start_voice_simulation(*, user, agent) -> SimulationStarted:
+def _start_voice_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     now = timezone.now()
     call = _new_simulation(user=user, agent=agent, mode=CallMode.VOICE, prefix=rooms.SIMULATION_ROOM_PREFIX)
     ttl = rooms.simulation_token_ttl()
@@ -193,7 +202,7 @@ class TooManyRinging(Exception):
 
 
 def call_start_inbound(
-    *, phone_number, carrier: str, carrier_call_id: str, from_number: str, to_number: str
+    *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
     """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
     in a Celery task after commit. A carrier retry of the same call id returns the existing
@@ -220,7 +229,9 @@ def call_start_inbound(
 
 
 @transaction.atomic
-def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_number) -> tuple[Call, bool]:
+def _create_inbound(
+    *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
+) -> tuple[Call, bool]:
     from tenants.models import Customer
 
     # One inbound start per customer at a time, so the dedupe and the cap are exact
@@ -276,7 +287,7 @@ def _create_inbound(*, phone_number, carrier, carrier_call_id, from_number, to_n
 # --- The agent ------------------------------------------------------------------------
 
 
-def call_dispatch_agent(*, call: Call):
+def call_dispatch_agent(*, call: Call) -> AgentDispatch:
     """Makes sure VOICE_AGENT_NAME is dispatched to the call's room, once: a dispatch that
     already exists (a retried task, a second join-agent) is reused, so the room never gets
     two agents. Returns the livekit AgentDispatch."""
@@ -287,7 +298,7 @@ def call_dispatch_agent(*, call: Call):
     existing = [
         d for d in livekit_client.list_agent_dispatches(call.room_name) if d.agent_name == settings.VOICE_AGENT_NAME
     ]
-    dispatch = existing[0] if existing else None
+    dispatch: AgentDispatch | None = existing[0] if existing else None
     if dispatch is None:
         dispatch = livekit_client.create_agent_dispatch(call.room_name, metadata=rooms.dispatch_metadata(call))
     if call.metadata.get("agentDispatchId") != dispatch.id:
@@ -340,7 +351,7 @@ def call_end(
     error_message: str = "",
     teardown: str = TEARDOWN_LATER,
     carrier_duration: int | None = None,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
 ) -> Call:
     """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep
@@ -459,7 +470,7 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
 
 
 def call_apply_room_event(
-    *, event: str, room_name: str, participant_kind: int | None = None, participant=None
+    *, event: str, room_name: str, participant_kind: int | None = None, participant: Any = None
 ) -> Call | None:
     """What LiveKit's webhooks tell us about a phone call's room. The caller's SIP leg
     joining means answered; leaving, or the room finishing, means the call is over.

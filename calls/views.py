@@ -48,18 +48,13 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     serializer_class = CallListItem
     list_key = "calls"
     not_found_label = "Call"
+    action_permissions = {"end": [CanControlCall], "join_agent": [CanControlCall]}
     agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     success_messages = {"list": "Calls retrieved successfully", "retrieve": "Call retrieved successfully"}
     list_filters: dict = {}
 
     def get_serializer_class(self):
         return CallDetail if self.action == "retrieve" else CallListItem
-
-    def get_permissions(self):
-        permissions = super().get_permissions()
-        if self.action in ("end", "join_agent"):
-            permissions.append(CanControlCall())
-        return permissions
 
     def safely_get_queryset(self, queryset):
         if self.action == "list":

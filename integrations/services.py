@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import logging
 import socket
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,6 +22,10 @@ from .catalogue import PING, get_event_type
 from .events import queue_deliveries
 from .models import ApiKey, DeliveryStatus, Event, FunctionSecretRotation, WebhookDelivery, WebhookEndpoint
 from .scopes import ALL_SCOPES
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tenants.models import Customer
 
 audit = logging.getLogger("morpheus.audit")
 
@@ -55,13 +60,13 @@ def _resolves_to_private(host: str) -> bool:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return False
-    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+    return any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in infos)
 
 
 def _validate_events(names: list[str]) -> list[str]:
     if not names:
         raise ValidationFailed({"events": ["Subscribe to at least one event"]})
-    unknown = [name for name in names if not (get_event_type(name) and get_event_type(name).subscribable)]
+    unknown = [name for name in names if not ((event := get_event_type(name)) and event.subscribable)]
     if unknown:
         raise ValidationFailed({"events": [f"Unknown event type: {', '.join(unknown)}"]})
     if len(set(names)) > MAX_EVENTS_PER_ENDPOINT:
@@ -69,7 +74,7 @@ def _validate_events(names: list[str]) -> list[str]:
     return sorted(set(names))
 
 
-def _validate_agent_ids(customer, agent_ids: list[int] | None, field: str = "agentIds") -> list[int] | None:
+def _validate_agent_ids(customer: Customer, agent_ids: list[int] | None, field: str = "agentIds") -> list[int] | None:
     if agent_ids is None:
         return None
     from agents.models import Agent
@@ -90,8 +95,8 @@ def _validate_agent_ids(customer, agent_ids: list[int] | None, field: str = "age
 @transaction.atomic
 def webhook_endpoint_create(
     *,
-    customer,
-    created_by,
+    customer: Customer,
+    created_by: User | None,
     url: str,
     events: list[str],
     agent_ids: list[int] | None = None,
@@ -114,7 +119,7 @@ def webhook_endpoint_create(
 
 
 @transaction.atomic
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
     """`data`: any of url, events, agent_ids, description, enabled. Enabling an endpoint
     that was disabled for failing clears its failure streak."""
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
@@ -205,8 +210,8 @@ def _validate_scopes(scopes: list[str]) -> list[str]:
 @transaction.atomic
 def api_key_create(
     *,
-    customer,
-    created_by,
+    customer: Customer,
+    created_by: User,
     name: str,
     scopes: list[str],
     agent_ids: list[int] | None = None,
@@ -234,7 +239,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, revoked_by) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, revoked_by: User | None) -> ApiKey:
     """Revokes at once (the next request with the key is refused); revoking twice is a no-op."""
     locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is None:
@@ -257,7 +262,7 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by) -> ApiKey:
 
 
 @transaction.atomic
-def function_secret_rotate(*, customer, rotated_by) -> tuple[str, datetime.datetime]:
+def function_secret_rotate(*, customer: Customer, rotated_by: User) -> tuple[str, datetime.datetime]:
     """A new custom-function signing secret; the previous one keeps signing alongside it
     (both signatures are sent) for 24 hours. Returns the new secret (shown once) and when
     the previous one stops signing."""

@@ -6,6 +6,7 @@ the whole API on one machine (SQLite, local-memory cache, eager Celery, console 
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "morpheus",
     "accounts",
     "tenants",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "voice_worker",
     "analytics",
     "integrations",
+    "evaluations",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +157,13 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Morpheus <no-reply@localhost>")
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The dashboard at FRONTEND_URL may always call the API (also in debug, out of the box);
+# CORS_ALLOWED_ORIGINS adds other origins.
+_frontend = urlsplit(FRONTEND_URL)
+if _frontend.scheme and _frontend.netloc:
+    _frontend_origin = f"{_frontend.scheme}://{_frontend.netloc}"
+    if _frontend_origin not in CORS_ALLOWED_ORIGINS:
+        CORS_ALLOWED_ORIGINS = [*CORS_ALLOWED_ORIGINS, _frontend_origin]
 
 # --- REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -199,6 +209,10 @@ SPECTACULAR_SETTINGS = {
         "those answers are the error envelope too."
     ),
     "VERSION": "1.0.0",
+    # Swagger UI's assets are served by us (drf-spectacular-sidecar), not a CDN: /docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -234,6 +248,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["healthy", "unhealthy"],
         "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
         "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
+        "TestRunStatusEnum": "evaluations.models.TestRunStatus",
+        "TestCaseVerdictEnum": "evaluations.models.CaseVerdict",
+        "CallModeEnum": "calls.models.CallMode",
     },
 }
 
@@ -363,6 +380,12 @@ DEEPGRAM_BASE_URL = env("DEEPGRAM_BASE_URL", default="")
 ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
 # How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
 ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
+
+# Agent test runs (docs/agent-testing.md): cases run at once per run, and how long the
+# agent may take for one turn and a judge for one verdict before the case is an error.
+EVALUATIONS_MAX_PARALLEL_CASES = env.int("EVALUATIONS_MAX_PARALLEL_CASES", default=4)
+EVALUATIONS_TURN_TIMEOUT_SECONDS = env.float("EVALUATIONS_TURN_TIMEOUT_SECONDS", default=60.0)
+EVALUATIONS_JUDGE_TIMEOUT_SECONDS = env.float("EVALUATIONS_JUDGE_TIMEOUT_SECONDS", default=30.0)
 
 # The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
 # these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature

@@ -6,6 +6,7 @@ from . import views
 from .error_views import not_found, server_error
 
 api_v1 = [
+    path("", views.index, name="api-index"),
     path("health", views.health, name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -16,6 +17,7 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("calls.urls")),
     path("", include("voice_worker.urls")),
+    path("", include("evaluations.urls")),
     path("", include("integrations.urls")),
     # Anything else under /api/v1 is the envelope's 404, never Django's HTML page;
     # [\s\S] (not ".") so a path with a newline or another control character matches too.

@@ -1,5 +1,7 @@
-"""Endpoints that belong to the platform itself: health and the API's 404."""
+"""Endpoints that belong to the platform itself: the index, health and the API's 404."""
 
+from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -47,6 +49,30 @@ def health(request):
     if report["status"] == "healthy":
         return EnvelopeResponse(report, message="System status retrieved")
     return EnvelopeResponse(report, message="System is unhealthy", status=503)
+
+
+IndexSerializer = inline_serializer(
+    "ApiIndex",
+    {
+        "name": serializers.CharField(),
+        "version": serializers.CharField(),
+        "links": inline_serializer(
+            "ApiIndexLinks",
+            {"health": serializers.URLField(), "schema": serializers.URLField(), "docs": serializers.URLField()},
+        ),
+    },
+)
+
+
+@extend_schema(tags=["health"], summary="The API root: name, version and links", auth=[], responses=IndexSerializer)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def index(request):
+    spectacular = settings.SPECTACULAR_SETTINGS
+    links = {name: request.build_absolute_uri(reverse(name)) for name in ("health", "schema", "docs")}
+    data = {"name": spectacular["TITLE"], "version": spectacular["VERSION"], "links": links}
+    return EnvelopeResponse(data, message="Morpheus API")
 
 
 @extend_schema(exclude=True)

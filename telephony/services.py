@@ -5,7 +5,9 @@ about which numbers a tenant owns and which agent answers them.
 """
 
 import ipaddress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from livekit import api
@@ -28,7 +30,7 @@ DUPLICATE_MESSAGE = "Phone number already exists"
 PHONE_NUMBER_FIELDS = frozenset({"phone_number", "friendly_name", "country", "capabilities", "carrier", "agent_id"})
 
 
-def _clean_capabilities(errors: ErrorList, value) -> list[str] | None:
+def _clean_capabilities(errors: ErrorList, value: Any) -> list[str] | None:
     if not isinstance(value, list) or not value:
         errors.add("capabilities", f"Must be a non-empty list of: {', '.join(CAPABILITIES)}")
         return None
@@ -39,7 +41,7 @@ def _clean_capabilities(errors: ErrorList, value) -> list[str] | None:
     return [capability for capability in CAPABILITIES if capability in value]
 
 
-def _tenant_agent(errors: ErrorList, customer: Customer, agent_id) -> Agent | None:
+def _tenant_agent(errors: ErrorList, customer: Customer, agent_id: Any) -> Agent | None:
     """The customer's agent, row-locked so a concurrent delete waits for this write.
     Another tenant's id gets the same message as a missing one."""
     if isinstance(agent_id, bool) or not isinstance(agent_id, int):
@@ -51,7 +53,7 @@ def _tenant_agent(errors: ErrorList, customer: Customer, agent_id) -> Agent | No
     return agent
 
 
-def phone_number_validate(*, phone_number: PhoneNumber, data: dict) -> set[str]:
+def phone_number_validate(*, phone_number: PhoneNumber, data: dict[str, Any]) -> set[str]:
     """Applies `data` (model field names, `agent_id` for the agent) to the in-memory
     number and validates it; returns the changed fields. Raises Django's
     ValidationError naming every bad field (the number must then be discarded).
@@ -64,7 +66,7 @@ def phone_number_validate(*, phone_number: PhoneNumber, data: dict) -> set[str]:
     creating = number._state.adding
     changed: set[str] = set()
 
-    def assign(field: str, value) -> None:
+    def assign(field: str, value: Any) -> None:
         if creating or getattr(number, field) != value:
             setattr(number, field, value)
             changed.add(field)
@@ -119,7 +121,7 @@ def phone_number_validate(*, phone_number: PhoneNumber, data: dict) -> set[str]:
 
 
 @transaction.atomic
-def phone_number_create(*, customer: Customer, data: dict) -> PhoneNumber:
+def phone_number_create(*, customer: Customer, data: dict[str, Any]) -> PhoneNumber:
     """Adds a number the customer already routes to us (BYO carrier); nothing is bought.
 
     `data` uses model field names (`agent_id` to assign an agent of the same customer).
@@ -139,7 +141,7 @@ def phone_number_create(*, customer: Customer, data: dict) -> PhoneNumber:
 
 
 @transaction.atomic
-def phone_number_update(*, phone_number: PhoneNumber, data: dict) -> PhoneNumber:
+def phone_number_update(*, phone_number: PhoneNumber, data: dict[str, Any]) -> PhoneNumber:
     """Rename, (un)assign an agent (`agent_id` None unassigns), capabilities, carrier,
     country. The number itself is fixed."""
     changed = phone_number_validate(phone_number=phone_number, data=data)
@@ -173,7 +175,7 @@ class SipSetupStep:
     kind: str  # "inbound trunk" / "dispatch rule"
     id: str
     outcome: str  # "created", "updated", "unchanged" (or "would be ..." in a dry run)
-    info: object  # the livekit SIPInboundTrunkInfo / SIPDispatchRuleInfo as it is (or would be)
+    info: Any  # the livekit SIPInboundTrunkInfo / SIPDispatchRuleInfo as it is (or would be)
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class SipSetupResult:
     warnings: list[str]
 
 
-def _named(items, name: str, kind: str, id_field: str):
+def _named(items: Iterable[Any], name: str, kind: str, id_field: str) -> Any:
     matches = [item for item in items if item.name == name]
     if len(matches) > 1:
         ids = ", ".join(getattr(item, id_field) for item in matches)
@@ -194,7 +196,7 @@ def _named(items, name: str, kind: str, id_field: str):
     return matches[0] if matches else None
 
 
-def _same(current, desired, id_field: str) -> bool:
+def _same(current: Any, desired: Any, id_field: str) -> bool:
     """Equal but for the server-assigned id and timestamps."""
     left, right = type(current)(), type(desired)()
     left.CopyFrom(current)
@@ -202,7 +204,7 @@ def _same(current, desired, id_field: str) -> bool:
     for message in (left, right):
         for field in (id_field, "created_at", "updated_at"):
             message.ClearField(field)
-    return left == right
+    return bool(left == right)
 
 
 def _check_addresses(addresses: list[str]) -> list[str]:
@@ -287,7 +289,16 @@ def livekit_sip_setup(
     return SipSetupResult(trunk=trunk_step, rule=rule_step, phone_numbers=phone_numbers, warnings=warnings)
 
 
-def _apply(kind, current, desired, id_field, *, create, update, dry_run) -> SipSetupStep:
+def _apply(
+    kind: str,
+    current: Any,
+    desired: Any,
+    id_field: str,
+    *,
+    create: Callable[[Any], Any],
+    update: Callable[[str, Any], Any],
+    dry_run: bool,
+) -> SipSetupStep:
     would = "would be " if dry_run else ""
     if current is None:
         if dry_run:

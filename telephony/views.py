@@ -18,7 +18,7 @@ from .serializers import (
 )
 
 
-@extend_schema(tags=["Phone numbers"])
+@extend_schema(tags=["phone-numbers"])
 class PhoneNumberViewSet(TenantScopedViewSet):
     # Every tenant role reads the inventory; owners and admins change it (DESIGN.md).
 

@@ -8,6 +8,7 @@ judged by the role the other one's change left them, and the last owner stays.
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -83,7 +84,7 @@ def customer_onboard(*, user: User, company_name: str, phone: str = "", descript
 def customer_update(
     *,
     customer: Customer,
-    data: dict,
+    data: dict[str, Any],
     client_ip: str | None = None,
     confirm_lockout: bool = False,
 ) -> Customer:
@@ -98,7 +99,7 @@ def customer_update(
         raise ValueError(f"customer_update cannot change {sorted(unknown)}")
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
 
-    changes = {}
+    changes: dict[str, Any] = {}
     if "company_name" in data:
         changes["company_name"] = normalize_company_name(data["company_name"])
     if "phone" in data:
@@ -226,7 +227,7 @@ def user_remove(*, user: User, removed_by: User) -> User:
     return target
 
 
-def _check_role_value(role) -> None:
+def _check_role_value(role: object) -> None:
     if role not in TENANT_ROLES:
         raise ValidationError({"role": INVALID_ROLE_MESSAGE})
 
@@ -242,9 +243,10 @@ def _current_actor(actor: User, customer: Customer, target: User | None = None) 
     these services fail-closed too: a target outside the actor's customer (or
     removed) is "not found", never "forbidden".
     """
-    actor = User.objects.filter(pk=actor.pk).first()
-    if actor is None:
+    current = User.objects.filter(pk=actor.pk).first()
+    if current is None:
         raise PermissionDenied(FORBIDDEN_MESSAGE)
+    actor = current
     if target is not None:
         foreign = not actor.is_platform_admin and actor.customer_id != target.customer_id
         if foreign or target.customer_id != customer.pk or target.deleted_at is not None:
@@ -270,7 +272,7 @@ def _lock_customer_of(user: User) -> Customer:
 
 def _is_last_active_owner(target: User) -> bool:
     """Only an active, not removed owner counts: an invited owner cannot sign in yet."""
-    if not (target.role == Role.OWNER and target.is_active):
+    if not (target.role == Role.OWNER and target.is_active) or target.customer_id is None:
         return False
     others = User.objects.filter(
         customer_id=target.customer_id, role=Role.OWNER, status=UserStatus.ACTIVE, deleted_at__isnull=True
@@ -379,9 +381,10 @@ def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, passwo
     else:
         if owner.deleted_at is not None or owner.customer_id is None or owner.role != Role.OWNER:
             raise DemoSeedRefused(f"{email} is already used by an account that is not a customer's owner")
-        if owner.status != UserStatus.ACTIVE or not owner.customer.is_active:
+        linked = owner.customer
+        if owner.status != UserStatus.ACTIVE or linked is None or not linked.is_active:
             raise DemoSeedRefused(f"{email} or its customer is suspended; reactivate them in the admin first")
-        customer = owner.customer
+        customer = linked
         if password:
             _demo_password_check(owner, password)
             owner.set_password(password)

@@ -123,6 +123,7 @@ def copy_build_context(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
+@pytest.mark.slow
 def test_the_collectstatic_build_step_succeeds_with_production_settings(tmp_path):
     app_dir = tmp_path / "app"
     copy_build_context(app_dir)

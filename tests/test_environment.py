@@ -4,6 +4,7 @@ built from it pass Django's deployment checks."""
 import subprocess
 import sys
 
+import pytest
 from django.contrib.auth import get_user_model
 
 from . import support
@@ -130,6 +131,7 @@ def _manage(*args, environment):
     )
 
 
+@pytest.mark.slow
 def test_the_api_container_environment_passes_the_deploy_checks(stack, env_values):
     container_env = support.container_environment(stack["services"]["api"], env_values)
     # As shipped, the JSON voice webhook form is refused and the check says so, only that.
@@ -143,6 +145,7 @@ def test_the_api_container_environment_passes_the_deploy_checks(stack, env_value
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_unfilled_example_refuses_to_start():
     blank = support.dotenv_values(ENTRIES)
     result = _manage("check", environment=process_environment(blank))

@@ -196,6 +196,7 @@ def wait_until_healthy(healthcheck, environment, server, deadline_seconds=120):
         time.sleep(0.5)
 
 
+@pytest.mark.slow
 def test_the_release_step_migrates_and_creates_the_platform_admin_once(stack, api_environment):
     environment = {
         **api_environment,
@@ -231,6 +232,7 @@ def test_the_release_step_migrates_and_creates_the_platform_admin_once(stack, ap
     assert shown.stdout.strip() == "[('ops@example.com', 'Ops', 'platform_admin', 'active', None)]"
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_a_healthy_api_with_the_shipped_config(stack, api_environment, tmp_path):
     migrated = run(stack["services"]["migrate"]["command"], api_environment)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr

@@ -32,7 +32,7 @@ class CallMessagesViewSet(TenantScopedViewSet):
             "greeting. If the agent ends or transfers the call, the call is closed and `status`/`endReason` "
             "say so. Any tenant member may use it."
         ),
-        tags=["Call Simulation"],
+        tags=["calls"],
         parameters=[
             OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The simulation call.")
         ],

@@ -1,13 +1,15 @@
 """Reads for the voice worker and the text simulation."""
 
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 
 from agents import voice_settings as vs
-from agents.models import LLMProvider, STTProvider, TTSProvider
+from agents.models import Agent, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from calls.models import Call, TranscriptTurn
 
-FALLBACK_TABLES = {"llm": LLMProvider, "stt": STTProvider, "tts": TTSProvider}
+FALLBACK_TABLES: dict[str, type[ProviderBase]] = {"llm": LLMProvider, "stt": STTProvider, "tts": TTSProvider}
 
 # Everything a conversation needs, in one query: the agent, its providers and its customer
 # (whose signing secrets, current and rotated-out, sign custom function calls).
@@ -33,16 +35,16 @@ def call_transcript(call_id: int) -> QuerySet[TranscriptTurn]:
     return TranscriptTurn.objects.filter(call_id=call_id).order_by("id")
 
 
-def fallback_provider_rows(agent) -> dict[str, list]:
+def fallback_provider_rows(agent: Agent) -> dict[str, list[Any]]:
     """The agent's fallback providers by role, in its order; rows deleted since are skipped."""
     wanted = vs.complete(agent.voice_settings)["fallbackProviders"]
-    result = {}
+    result: dict[str, list[Any]] = {}
     for role, table in FALLBACK_TABLES.items():
         ids = wanted.get(role) or []
-        rows = table.objects.in_bulk(ids) if ids else {}
+        rows = table._default_manager.in_bulk(ids) if ids else {}
         result[role] = [rows[i] for i in ids if i in rows]
     return result
 
 
-async def afallback_provider_rows(agent) -> dict[str, list]:
+async def afallback_provider_rows(agent: Agent) -> dict[str, list[Any]]:
     return await sync_to_async(fallback_provider_rows)(agent)

@@ -4,13 +4,10 @@ settings and credentials."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
-from morpheus.api.permissions import HasActionRole, IsTenantMember
 from morpheus.api.responses import created, ok
-from morpheus.api.viewsets import TenantScopedViewSet
+from morpheus.api.viewsets import TenantScopedAPIView, TenantScopedViewSet
 
 from .. import selectors, services
 from ..models import ApiKey, WebhookDelivery, WebhookEndpoint
@@ -31,16 +28,9 @@ from .serializers import (
 )
 
 
-class _ManagersOnly:
-    """Every action is for owners and admins (HasActionRole reads `action_roles`)."""
-
-    def get_permissions(self):
-        self.action_roles = {self.action or self.request.method.lower(): MANAGER_ROLES}
-        return super().get_permissions()
-
-
 @extend_schema(tags=["Integrations"])
-class ApiKeyViewSet(_ManagersOnly, TenantScopedViewSet):
+class ApiKeyViewSet(TenantScopedViewSet):
+    default_roles = MANAGER_ROLES
     queryset = ApiKey.objects.all()
     serializer_class = ApiKeyOutput
     list_key = "apiKeys"
@@ -89,7 +79,8 @@ class ApiKeyViewSet(_ManagersOnly, TenantScopedViewSet):
 
 
 @extend_schema(tags=["Integrations"])
-class WebhookEndpointViewSet(_ManagersOnly, TenantScopedViewSet):
+class WebhookEndpointViewSet(TenantScopedViewSet):
+    default_roles = MANAGER_ROLES
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointOutput
     list_key = "webhookEndpoints"
@@ -172,7 +163,8 @@ class WebhookEndpointViewSet(_ManagersOnly, TenantScopedViewSet):
 
 
 @extend_schema(tags=["Integrations"])
-class WebhookDeliveryViewSet(_ManagersOnly, TenantScopedViewSet):
+class WebhookDeliveryViewSet(TenantScopedViewSet):
+    default_roles = MANAGER_ROLES
     queryset = WebhookDelivery.objects.all()
     serializer_class = WebhookDeliveryOutput
     list_key = "webhookDeliveries"
@@ -221,9 +213,8 @@ class WebhookDeliveryViewSet(_ManagersOnly, TenantScopedViewSet):
     request=None,
     responses=FunctionSecretOutput,
 )
-class FunctionSecretRotateView(APIView):
-    permission_classes = [IsAuthenticated, IsTenantMember, HasActionRole]
-    action_roles = {"post": MANAGER_ROLES}
+class FunctionSecretRotateView(TenantScopedAPIView):
+    default_roles = MANAGER_ROLES
 
     def post(self, request):
         secret, until = services.function_secret_rotate(customer=request.user.customer, rotated_by=request.user)

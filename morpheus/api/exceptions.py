@@ -5,6 +5,8 @@ names); serializers raise DRF's ValidationError (already camelCase field names).
 """
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -39,16 +41,20 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+class Unauthorized(exceptions.AuthenticationFailed):
+    auth_header = 'Bearer realm="api"'
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large"
     default_code = "payload_too_large"
 
 
-def flatten_errors(detail, prefix: str = "") -> list[dict]:
+def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     """DRF's nested error detail as [{field, message}] with dotted paths."""
     if isinstance(detail, dict):
-        items = []
+        items: list[dict[str, str]] = []
         for key, value in detail.items():
             name = NON_FIELD if key in (api_settings.NON_FIELD_ERRORS_KEY, "__all__") else str(key)
             path = f"{prefix}.{name}" if prefix and name != NON_FIELD else (prefix or name)
@@ -66,7 +72,7 @@ def flatten_errors(detail, prefix: str = "") -> list[dict]:
     return [{"field": prefix or NON_FIELD, "message": str(detail)}]
 
 
-def _django_validation_detail(exc: DjangoValidationError):
+def _django_validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {
             (key if key == "__all__" else to_camel(key)): [m for err in errors for m in err.messages]
@@ -75,8 +81,10 @@ def _django_validation_detail(exc: DjangoValidationError):
     return {"__all__": exc.messages}
 
 
-def _error(message: str, http_status: int, errors=None, headers=None) -> Response:
-    data = {"message": message}
+def _error(
+    message: str, http_status: int, errors: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    data: dict[str, Any] = {"message": message}
     if errors is not None:
         data["errors"] = errors
     return Response(data, status=http_status, headers=headers)
@@ -92,10 +100,10 @@ def _from_domain(exc: domain.DomainError) -> exceptions.APIException:
         )
     if isinstance(exc, domain.RateLimited):
         return exceptions.Throttled(wait=exc.retry_after)
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        return Unauthorized(exc.message)
     api_exc = exceptions.APIException(exc.message)
     api_exc.status_code = exc.status_code
-    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-        api_exc.auth_header = 'Bearer realm="api"'
     return api_exc
 
 
@@ -130,7 +138,7 @@ def dependency_down(exc: BaseException) -> str | None:
     return None
 
 
-def envelope_exception_handler(exc, context):
+def envelope_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     down = dependency_down(exc)
     if down is not None:
         request = context.get("request")
@@ -159,10 +167,12 @@ def envelope_exception_handler(exc, context):
         return _error(INTERNAL_ERROR_MESSAGE, status.HTTP_500_INTERNAL_SERVER_ERROR)
 
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(max(1, int(round(exc.wait))))
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = str(auth_header)
+    wait = getattr(exc, "wait", None)
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(round(wait))))
 
     if isinstance(exc, exceptions.ValidationError):
         return _error(VALIDATION_FAILED_MESSAGE, exc.status_code, flatten_errors(exc.detail))
@@ -170,11 +180,12 @@ def envelope_exception_handler(exc, context):
 
 
 def _message_for(exc: exceptions.APIException) -> str:
-    detail = exc.detail
-    if isinstance(detail, (list, dict)):
-        flat = flatten_errors(detail)
-        detail = flat[0]["message"] if flat else exc.default_detail
-    detail = str(detail)
+    raw = exc.detail
+    if isinstance(raw, (list, dict)):
+        flat = flatten_errors(raw)
+        detail = str(flat[0]["message"] if flat else exc.default_detail)
+    else:
+        detail = str(raw)
     if isinstance(exc, exceptions.PermissionDenied) and detail == str(exceptions.PermissionDenied.default_detail):
         return FORBIDDEN_MESSAGE
     if isinstance(exc, exceptions.NotFound) and detail == str(exceptions.NotFound.default_detail):
@@ -182,5 +193,6 @@ def _message_for(exc: exceptions.APIException) -> str:
     if isinstance(exc, exceptions.ParseError):
         return "Malformed JSON in request body"
     if isinstance(exc, exceptions.Throttled):
-        return f"Too many requests. Try again in {max(1, int(round(exc.wait or 1)))} seconds."
+        wait = getattr(exc, "wait", None) or 1
+        return f"Too many requests. Try again in {max(1, int(round(wait)))} seconds."
     return detail

@@ -3,6 +3,7 @@
 import datetime
 import decimal
 import uuid
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -15,7 +16,7 @@ def format_datetime(value: datetime.datetime) -> str:
 
 
 class MorpheusJSONEncoder(DjangoJSONEncoder):
-    def default(self, o):
+    def default(self, o: Any) -> Any:
         if isinstance(o, datetime.datetime):
             return format_datetime(o)
         if isinstance(o, decimal.Decimal):

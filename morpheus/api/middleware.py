@@ -3,9 +3,10 @@
 import contextvars
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .envelope import error_envelope
 from .json import MorpheusJSONEncoder
@@ -14,12 +15,8 @@ API_PREFIX = "/api/"
 _request_id = contextvars.ContextVar("request_id", default="-")
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 class RequestIdLogFilter(logging.Filter):
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
         return True
 
@@ -27,10 +24,10 @@ class RequestIdLogFilter(logging.Filter):
 class RequestIdMiddleware:
     """Tags the request (and its log lines) with an id, echoed as X-Request-ID."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = _request_id.set(request_id)
@@ -42,7 +39,9 @@ class RequestIdMiddleware:
         return response
 
 
-def envelope_error_response(request, status: int, message: str, headers=None) -> JsonResponse:
+def envelope_error_response(
+    request: HttpRequest, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
     """An error envelope for the few answers produced outside DRF views."""
     response = JsonResponse(
         error_envelope(request, status=status, message=message),
@@ -57,10 +56,10 @@ def envelope_error_response(request, status: int, message: str, headers=None) ->
 class ApiBodySizeMiddleware:
     """Refuses an API body over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before reading it."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -77,10 +76,10 @@ class ApiUnsafeInputMiddleware:
     refuses them in any text parameter): the path answers the envelope's 404, a query
     parameter a field error. Bodies are checked by the JSON and form parsers."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
             if "\x00" in request.path:
                 return envelope_error_response(request, 404, "Resource not found!!")

@@ -1,16 +1,19 @@
 """The one pagination for every list: ?page=&limit= in, {<items>, pagination} out."""
 
 import math
+from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
 
-class PageQuery(serializers.Serializer):
+class PageQuery(serializers.Serializer[Any]):
     page = serializers.IntegerField(min_value=1, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
@@ -20,7 +23,7 @@ class PagePagination(BasePagination):
 
     items_key = "items"
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         query = PageQuery(data={k: v for k, v in request.query_params.items() if k in ("page", "limit")})
         query.is_valid(raise_exception=True)
         self.page = query.validated_data["page"]
@@ -32,7 +35,7 @@ class PagePagination(BasePagination):
             return []
         return list(queryset[offset : offset + self.limit])
 
-    def get_paginated_data(self, data) -> dict:
+    def get_paginated_data(self, data: Any) -> dict[str, Any]:
         return {
             self.items_key: data,
             "pagination": {
@@ -43,10 +46,10 @@ class PagePagination(BasePagination):
             },
         }
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(self.get_paginated_data(data))
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
             {
                 "name": "page",
@@ -64,7 +67,7 @@ class PagePagination(BasePagination):
             },
         ]
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": [self.items_key, "pagination"],

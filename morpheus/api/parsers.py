@@ -10,6 +10,8 @@
 
 import io
 import re
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
@@ -43,7 +45,7 @@ def string_problem(value: str) -> str | None:
     return None
 
 
-def unsafe_strings(data, path: str = "") -> dict[str, list[str]]:
+def unsafe_strings(data: Any, path: str = "") -> dict[str, list[str]]:
     """{dotted path: [message]} for every string the database could not store."""
     problems: dict[str, list[str]] = {}
     stack = [(path, data)]
@@ -67,7 +69,9 @@ def unsafe_strings(data, path: str = "") -> dict[str, list[str]]:
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         raw = stream.read() if stream is not None else b""
         if json_depth(raw) > MAX_JSON_DEPTH:
             raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
@@ -79,8 +83,10 @@ class JSONParser(parsers.JSONParser):
 
 
 class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        data = super().parse(stream or io.BytesIO(), media_type, parser_context)
         problems = {key: [msg] for key in data for value in data.getlist(key) if (msg := string_problem(value))}
         if problems:
             raise ValidationError(problems)

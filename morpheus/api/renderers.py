@@ -1,5 +1,8 @@
 """Wraps every API payload in the envelope; views return bare data."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework.renderers import JSONRenderer
 
 from .envelope import error_envelope, success_envelope
@@ -13,15 +16,17 @@ class EnvelopeRenderer(JSONRenderer):
     # The spec's examples use JSON without unicode escapes.
     ensure_ascii = False
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         renderer_context = renderer_context or {}
         response = renderer_context.get("response")
         request = renderer_context.get("request")
         if response is None or request is None:
-            return super().render(data, accepted_media_type, renderer_context)
+            return bytes(super().render(data, accepted_media_type, renderer_context))
         status = response.status_code
         if getattr(response, "bare", False) and status < 400:
-            return super().render(data, accepted_media_type, renderer_context)
+            return bytes(super().render(data, accepted_media_type, renderer_context))
         explicit_message = getattr(response, "message", None)
         if status >= 400 and explicit_message:
             # A view's own failure answer that still carries data (health when the DB is down).
@@ -37,10 +42,10 @@ class EnvelopeRenderer(JSONRenderer):
         else:
             message = explicit_message or _view_message(renderer_context)
             body = success_envelope(request, status=status, message=message, data=data)
-        return super().render(body, accepted_media_type, renderer_context)
+        return bytes(super().render(body, accepted_media_type, renderer_context))
 
 
-def _view_message(renderer_context) -> str:
+def _view_message(renderer_context: Mapping[str, Any]) -> str:
     """A view may declare `success_messages = {"list": "...", ...}` per action."""
     view = renderer_context.get("view")
     messages = getattr(view, "success_messages", None) or {}

@@ -1,19 +1,24 @@
 """The success response views return: bare data plus the envelope's message."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from rest_framework.response import Response
 
 
 class EnvelopeResponse(Response):
-    def __init__(self, data=None, *, message: str, status: int = 200, headers=None):
+    def __init__(
+        self, data: Any = None, *, message: str, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(data=data, status=status, headers=headers)
         self.message = message
 
 
-def ok(data, message: str, *, status: int = 200, headers=None) -> EnvelopeResponse:
+def ok(data: Any, message: str, *, status: int = 200, headers: Mapping[str, str] | None = None) -> EnvelopeResponse:
     return EnvelopeResponse(data, message=message, status=status, headers=headers)
 
 
-def created(data, message: str) -> EnvelopeResponse:
+def created(data: Any, message: str) -> EnvelopeResponse:
     return EnvelopeResponse(data, message=message, status=201)
 
 
@@ -25,5 +30,5 @@ class BareResponse(Response):
     bare = True
 
 
-def bare(data, *, status: int = 200) -> BareResponse:
+def bare(data: Any, *, status: int = 200) -> BareResponse:
     return BareResponse(data, status=status)

@@ -1,5 +1,7 @@
 """OpenAPI post-processing: the schema shows the envelope every response really has."""
 
+from typing import Any
+
 REQUEST_INFO = {
     "type": "object",
     "properties": {
@@ -51,7 +53,7 @@ STANDARD_ERRORS = {
 ALWAYS = {"405", "415", "429", "500", "503"}
 
 
-def _success_envelope(data_schema: dict | None) -> dict:
+def _success_envelope(data_schema: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
@@ -65,7 +67,7 @@ def _success_envelope(data_schema: dict | None) -> dict:
     }
 
 
-def wrap_responses_in_envelope(result, generator, request, public):
+def wrap_responses_in_envelope(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["RequestInfo"] = REQUEST_INFO
     schemas["ErrorEnvelope"] = ERROR_ENVELOPE

@@ -1,38 +1,113 @@
-"""The fail-closed tenant-scoped base every tenant endpoint uses (DESIGN.md, Tenancy).
+"""The fail-closed bases every non-public endpoint uses (DESIGN.md, Tenancy).
 
-Subclasses may not define get_queryset/get_object (PostHog's `safely_get_queryset`
-pattern): they narrow or annotate through `safely_get_queryset`, and the base applies
-the customer filter last, so forgetting it is impossible. Another tenant's object is
-a 404 with the same message as a missing one.
+Tenant endpoints subclass `TenantScopedViewSet` (or `TenantScopedAPIView` for a
+non-model endpoint); platform-admin endpoints subclass `PlatformAdminViewSet` /
+`PlatformAdminAPIView`. The base permissions are additive: a subclass's
+`permission_classes` are checked after them, never instead of them, and subclasses may
+not override `get_permissions`/`get_authenticators` (nor, on tenant viewsets,
+`get_queryset`/`get_object`: PostHog's `safely_get_queryset` pattern). The tenant
+filter is applied last, so forgetting it is impossible; another tenant's object is a
+404 with the same message as a missing one. `morpheus/tests/test_url_scope.py` walks
+every /api/v1 URL and fails for a view that is none of these and not on its public list.
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db.models import Model, QuerySet
 from rest_framework import viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated, OperandHolder, SingleOperandHolder
+from rest_framework.views import APIView
 
 from .pagination import PagePagination
-from .permissions import HasActionRole, IsTenantMember
+from .permissions import HasActionRole, IsPlatformAdmin, IsTenantMember
+
+if TYPE_CHECKING:  # a stub-only protocol
+    from rest_framework.permissions import _SupportsHasPermission
+
+PermissionClasses = Sequence[type[BasePermission] | OperandHolder | SingleOperandHolder]
 
 
 class ListKeyMixin:
     """`list_key = "agents"` names the list in the page payload and in the schema."""
 
     list_key = "items"
+    pagination_class: Any  # declared by the view this is mixed into
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "list_key" in cls.__dict__ and "pagination_class" not in cls.__dict__:
             cls.pagination_class = type(f"{cls.__name__}Pagination", (PagePagination,), {"items_key": cls.list_key})
 
 
-class TenantScopedViewSet(ListKeyMixin, viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, IsTenantMember, HasActionRole]
+class ProtectedAccessMixin:
+    """Fixed authentication and additive permissions: `base_permission_classes` always
+    run first, then the subclass's own `permission_classes`, then `action_permissions`
+    for the current action ({action: permission classes})."""
+
+    base_permission_classes: ClassVar[PermissionClasses] = ()
+    permission_classes: PermissionClasses = ()
+    action_permissions: ClassVar[dict[str, PermissionClasses]] = {}
+    protected_methods: ClassVar[tuple[str, ...]] = ("get_permissions", "get_authenticators")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:  # the bases below define them
+            return
+        for name in cls.protected_methods:
+            # Resolved through the MRO, so a mixin listed before the base cannot replace it either.
+            owner = next(klass for klass in cls.__mro__ if name in klass.__dict__)
+            if owner.__module__ != __name__:
+                raise TypeError(
+                    f"{cls.__name__} must not override {name}; add checks through permission_classes "
+                    "(they run after the base's) or narrow data through safely_get_queryset."
+                )
+        if "authentication_classes" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} must not set authentication_classes; protected APIs use the default.")
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [auth() for auth in APIView.authentication_classes]  # the settings default
+
+    def get_permissions(self) -> Sequence["_SupportsHasPermission"]:
+        for_action = self.action_permissions.get(getattr(self, "action", None) or "", ())
+        extra = [cls for cls in (*self.permission_classes, *for_action) if cls not in self.base_permission_classes]
+        return [permission() for permission in (*self.base_permission_classes, *extra)]
+
+
+class TenantAccessMixin(ProtectedAccessMixin):
+    """Signed in, member of an active customer, calling from an allowed IP, with a role
+    `action_roles` allows ({action or lower-case method: roles}); actions not named take
+    `default_roles` (every tenant role unless set, e.g. MANAGER_ROLES for settings APIs)."""
+
+    base_permission_classes = (IsAuthenticated, IsTenantMember, HasActionRole)
+    action_roles: ClassVar[dict[str, Sequence[str]]] = {}
+    default_roles: ClassVar[Sequence[str] | None] = None
+
+
+class PlatformAdminAccessMixin(ProtectedAccessMixin):
+    base_permission_classes = (IsAuthenticated, IsPlatformAdmin)
+
+
+class TenantScopedAPIView(TenantAccessMixin, APIView):
+    """A tenant endpoint that is not a model collection (e.g. /customers/me)."""
+
+
+class PlatformAdminAPIView(PlatformAdminAccessMixin, APIView):
+    pass
+
+
+class PlatformAdminViewSet(PlatformAdminAccessMixin, ListKeyMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    pass
+
+
+class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    protected_methods = ("get_permissions", "get_authenticators", "get_queryset", "get_object")
     # Integer ids; anything else in the path does not match the route (404).
     lookup_value_regex = r"[0-9]+"
     # e.g. "Agent" -> "Agent with ID 123 does not exist"
     not_found_label: str | None = None
-    # {action: roles}; actions not named are open to every tenant role.
-    action_roles: dict = {}
     # The field that links a row to its customer.
     customer_field = "customer"
     # The field that links a row to its agent ("pk" for agents themselves). A request whose
@@ -40,24 +115,20 @@ class TenantScopedViewSet(ListKeyMixin, viewsets.GenericViewSet):
     # has `agent_ids`) sees only their rows, and nothing where this is None.
     agent_field: str | None = None
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in ("get_queryset", "get_object"):
-            if name in cls.__dict__:
-                raise TypeError(
-                    f"{cls.__name__} must not override {name}; use safely_get_queryset so the "
-                    "tenant filter cannot be bypassed."
-                )
-
-    def safely_get_queryset(self, queryset):
+    def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Narrow, annotate or select_related here; the tenant filter is applied after."""
         return queryset
 
-    def get_queryset(self):
-        customer_id = self.request.user.customer_id
+    def _base_queryset(self) -> QuerySet[Any]:
+        if self.queryset is None:
+            raise TypeError(f"{type(self).__name__} must set queryset")
+        return self.queryset.all()
+
+    def get_queryset(self) -> QuerySet[Any]:
+        customer_id = getattr(self.request.user, "customer_id", None)
         if customer_id is None:  # permissions refuse this first; stay closed regardless
-            return self.queryset.none()
-        queryset = self.safely_get_queryset(self.queryset.all())
+            return self._base_queryset().none()
+        queryset = self.safely_get_queryset(self._base_queryset())
         queryset = queryset.filter(**{f"{self.customer_field}_id": customer_id})
         agent_ids = getattr(self.request.auth, "agent_ids", None)
         if agent_ids is not None:
@@ -66,16 +137,16 @@ class TenantScopedViewSet(ListKeyMixin, viewsets.GenericViewSet):
             queryset = queryset.filter(**{f"{self.agent_field}__in": agent_ids})
         return queryset
 
-    def get_object(self):
+    def get_object(self) -> Model:
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
         value = self.kwargs[lookup_url_kwarg]
         queryset = self.filter_queryset(self.get_queryset())
-        obj = queryset.filter(**{self.lookup_field: value}).first()
+        obj: Model | None = queryset.filter(**{self.lookup_field: value}).first()
         if obj is None:
             raise NotFound(self.not_found_message(value))
         self.check_object_permissions(self.request, obj)
         return obj
 
-    def not_found_message(self, value) -> str:
-        label = self.not_found_label or self.queryset.model._meta.verbose_name.title()
+    def not_found_message(self, value: object) -> str:
+        label = self.not_found_label or str(self._base_queryset().model._meta.verbose_name).title()
         return f"{label} with ID {value} does not exist"

@@ -18,7 +18,7 @@ from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from morpheus.tests.browser import admin_sign_in, screenshot
 from tenants.models import CustomerStatus
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def api_get(live_server, path: str, user) -> tuple[int, dict]:

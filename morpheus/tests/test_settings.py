@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,12 +18,14 @@ def _manage(*args, env_overrides):
     )
 
 
+@pytest.mark.slow
 def test_it_refuses_to_start_without_a_secret_key_when_not_debugging():
     result = _manage("check", env_overrides={"DEBUG": "false", "DJANGO_SETTINGS_MODULE": "morpheus.settings"})
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.slow
 def test_it_passes_the_deploy_check_with_production_variables():
     result = _manage(
         "check",

@@ -5,9 +5,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
-from morpheus.api.permissions import HasActionRole, IsTenantMember
 from morpheus.api.request_info import client_ip
 from morpheus.api.responses import created, ok
+from morpheus.api.viewsets import TenantScopedAPIView
 from tenants import services
 
 from .serializers import CustomerOutput, CustomerUpdateInput, OnboardInput, OnboardOutput
@@ -81,11 +81,10 @@ class OnboardView(APIView):
         return created(body, "Customer onboarded successfully")
 
 
-class CustomerMeView(APIView):
+class CustomerMeView(TenantScopedAPIView):
     """The caller's own customer; the tenant permissions (onboarded, active, allowed IP,
     role) are the same ones every tenant endpoint uses."""
 
-    permission_classes = [IsAuthenticated, IsTenantMember, HasActionRole]
     action_roles = {"patch": MANAGER_ROLES}
 
     @extend_schema(

@@ -1,13 +1,10 @@
 """/admin/*: the platform admin's API (every tenant, system health)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
+from rest_framework import mixins
 
-from morpheus.api.permissions import IsPlatformAdmin
 from morpheus.api.responses import EnvelopeResponse
-from morpheus.api.viewsets import ListKeyMixin
+from morpheus.api.viewsets import PlatformAdminAPIView, PlatformAdminViewSet
 from tenants import selectors, system_health
 
 from .serializers import PlatformCustomerOutput, PlatformCustomerQuery, SystemHealthOutput
@@ -21,8 +18,7 @@ HEALTH_MESSAGES = {
 }
 
 
-class PlatformCustomerViewSet(ListKeyMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    permission_classes = [IsAuthenticated, IsPlatformAdmin]
+class PlatformCustomerViewSet(mixins.ListModelMixin, PlatformAdminViewSet):
     serializer_class = PlatformCustomerOutput
     list_key = "customers"
     success_messages = {"list": "Customers retrieved successfully"}
@@ -43,9 +39,7 @@ class PlatformCustomerViewSet(ListKeyMixin, mixins.ListModelMixin, viewsets.Gene
         return super().list(request, *args, **kwargs)
 
 
-class SystemHealthView(APIView):
-    permission_classes = [IsAuthenticated, IsPlatformAdmin]
-
+class SystemHealthView(PlatformAdminAPIView):
     @extend_schema(
         tags=["admin"],
         summary="Deep system health",

@@ -122,6 +122,7 @@ def test_json_output(quiet):
     assert payload["checks"]["livekit"] == {"status": "not_configured", "latencyMs": None}
 
 
+@pytest.mark.slow
 @needs_redis
 @pytest.mark.services
 def test_a_broker_without_workers_fails_the_celery_check(quiet):
@@ -134,6 +135,7 @@ def test_a_broker_without_workers_fails_the_celery_check(quiet):
         celery_app.conf.task_always_eager = previous
 
 
+@pytest.mark.slow
 def test_the_process_exits_1_when_the_database_is_down():
     """What a container health check sees: a real `manage.py check_services` process."""
     if connection.vendor == "sqlite":
@@ -156,6 +158,7 @@ def test_the_process_exits_1_when_the_database_is_down():
     assert "CommandError: database is down" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_process_exits_0_when_all_is_well(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "morpheus.test_settings", "CELERY_TASK_ALWAYS_EAGER": "true"}
     env.pop("REDIS_URL", None)

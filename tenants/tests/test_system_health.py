@@ -137,6 +137,7 @@ def test_eager_celery_has_no_worker_to_ping(eager_celery):
     assert system_health.check_celery() == {"status": "eager", "latencyMs": None, "workers": []}
 
 
+@pytest.mark.slow
 @needs_redis
 @pytest.mark.services
 def test_a_broker_without_workers_is_down():
@@ -150,6 +151,7 @@ def test_a_broker_without_workers_is_down():
     }
 
 
+@pytest.mark.slow
 @needs_redis
 @pytest.mark.services
 @override_settings(LIVEKIT_URL="")
@@ -192,6 +194,7 @@ def celery_worker_process(broker_celery):
         worker.wait(timeout=30)
 
 
+@pytest.mark.slow
 @needs_redis
 @pytest.mark.services
 @override_settings(LIVEKIT_URL="")

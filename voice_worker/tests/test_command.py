@@ -24,6 +24,7 @@ def worker_env(**extra) -> dict:
     return env
 
 
+@pytest.mark.slow
 def test_help_describes_the_worker_and_its_options():
     result = subprocess.run([*MANAGE, "--help"], capture_output=True, text=True, timeout=120, env=worker_env())
     assert result.returncode == 0, result.stderr
@@ -41,6 +42,7 @@ def test_it_refuses_to_start_without_livekit_settings(settings):
     )
 
 
+@pytest.mark.slow
 def test_it_exits_non_zero_with_a_clear_message_when_unconfigured():
     result = subprocess.run(MANAGE, capture_output=True, text=True, timeout=120, env=worker_env())
     assert result.returncode == 1
@@ -61,6 +63,7 @@ def test_it_refuses_nonsense_limits(settings, options, message):
     assert str(error.value) == message
 
 
+@pytest.mark.slow
 def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_path):
     """Started against a LiveKit that is not there (it keeps retrying), the worker warms a job
     process (forkserver preload, then prewarm: Django and the VAD), serves its health

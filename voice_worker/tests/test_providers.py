@@ -95,6 +95,7 @@ def test_a_vendor_that_cannot_play_the_role_is_refused(keys):
     assert str(error.value) == "The LLM provider 'Deepgram LLM?' (deepgram) cannot be used for LLM."
 
 
+@pytest.mark.slow
 def test_plugins_can_be_imported_off_the_main_thread():
     """A threaded API server may first need a plugin inside a request thread, where LiveKit's
     own registration refuses to run. Checked in a fresh interpreter, where nothing is imported."""
