@@ -28,6 +28,7 @@ from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
+from analytics.rollups import call_changed as rollups_call_changed
 from morpheus import outbox
 from morpheus.errors import ValidationFailed
 from telephony.e164 import InvalidNumber, parse_e164
@@ -249,6 +250,7 @@ def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user
         metadata=metadata,
         created_by=user,
     )
+    rollups_call_changed(call)  # analytics: rollups in this transaction
     countdown = (scheduled_at - now).total_seconds() if scheduled_at else None
     outbox.enqueue("calls.tasks.dial_outbound_call", call.id, countdown=countdown)
     return call
@@ -286,6 +288,7 @@ def _claim(call_id: int, claimer: str) -> Call | None:
     call.started_at = now
     call.metadata = {**call.metadata, "dial": "claimed", "claimedAt": now.isoformat(), "claimedBy": claimer}
     call.save(update_fields=["status", "started_at", "metadata", "updated_at"])
+    rollups_call_changed(call)  # analytics: the call moves to the bucket it is dialed in
     from .events import emit_call_event
 
     emit_call_event(call, "call.started")  # integrations: the outbound call starts ringing
@@ -367,7 +370,16 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
         call_apply_dial_outcome(call=call, outcome=DialOutcome.FAILED, detail=str(exc))
         return DialResult.ENDED
     _remember(call, dial="sent", sipCallId=info.sip_call_id)
+    _schedule_recording(call)
     return DialResult.DIALING
+
+
+@transaction.atomic
+def _schedule_recording(call: Call) -> None:
+    """recordings: the egress starts after commit, once the room and the SIP leg exist."""
+    from . import recordings
+
+    recordings.recording_schedule(call=call)
 
 
 def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED) -> None:

@@ -7,9 +7,12 @@ or inline by the `run_agent_tests` command.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import User
 from agents.models import Agent, AgentVersion
 from agents.selectors import agent_version_current
 from agents.versions import agent_as_of
@@ -24,9 +27,9 @@ from .models import CaseVerdict, TestCase, TestCaseKind, TestCaseResult, TestRun
 CASE_FIELDS = frozenset({"name", "turns", "toolMocks", "variables", "simulatedCaller"})
 
 
-def test_case_definition(case: TestCase) -> dict:
+def test_case_definition(case: TestCase) -> dict[str, Any]:
     """The case as the API shows it, and as a run's result keeps it."""
-    definition = {
+    definition: dict[str, Any] = {
         "kind": case.kind,
         "turns": case.turns,
         "toolMocks": case.tool_mocks,
@@ -37,7 +40,7 @@ def test_case_definition(case: TestCase) -> dict:
     return definition
 
 
-def test_case_validate(*, case: TestCase, data: dict) -> None:
+def test_case_validate(*, case: TestCase, data: dict[str, Any]) -> None:
     """Applies `data` (API names; absent keys keep their value) to the in-memory case and
     validates the whole case against its agent's tools. Raises ValidationError."""
     unknown = set(data) - CASE_FIELDS
@@ -75,7 +78,7 @@ def test_case_validate(*, case: TestCase, data: dict) -> None:
 
 
 @transaction.atomic
-def test_case_create(*, agent: Agent, data: dict, author=None) -> TestCase:
+def test_case_create(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> TestCase:
     case = TestCase(
         customer_id=agent.customer_id, agent=agent, created_by=author if getattr(author, "pk", None) else None
     )
@@ -85,7 +88,7 @@ def test_case_create(*, agent: Agent, data: dict, author=None) -> TestCase:
 
 
 @transaction.atomic
-def test_case_update(*, case: TestCase, data: dict) -> TestCase:
+def test_case_update(*, case: TestCase, data: dict[str, Any]) -> TestCase:
     test_case_validate(case=case, data=data)
     case.save()
     return case
@@ -117,7 +120,7 @@ def test_run_start(
     agent: Agent,
     test_case_ids: list[int] | None = None,
     version: int | None = None,
-    author=None,
+    author: User | None = None,
     trigger: str = TestRunTrigger.API,
     enqueue: bool = True,
 ) -> TestRun:
@@ -126,17 +129,18 @@ def test_run_start(
     itself), queues it for Celery after commit. 400 for unknown cases or version; 503
     naming the variable to set when the version's language model has no credentials."""
     agent_version = _resolve_version(agent, version)
-    cases = TestCase.objects.filter(agent=agent).order_by("id")
+    all_cases = TestCase.objects.filter(agent=agent).order_by("id")
+    cases: list[TestCase]
     if test_case_ids is not None:
         wanted = list(dict.fromkeys(test_case_ids))
-        cases = list(cases.filter(pk__in=wanted))
+        cases = list(all_cases.filter(pk__in=wanted))
         missing = sorted(set(wanted) - {c.pk for c in cases})
         if missing:
             raise ValidationFailed(
                 {"testCaseIds": [f"Test cases of agent {agent.pk} not found: {', '.join(map(str, missing))}"]}
             )
     else:
-        cases = list(cases)
+        cases = list(all_cases)
     if not cases:
         raise ValidationFailed({"testCaseIds": [f"Agent {agent.pk} has no test cases to run"]})
     simulation_llm_require(agent=agent_as_of(agent, agent_version.snapshot))
