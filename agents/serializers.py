@@ -167,6 +167,14 @@ VOICE_SETTINGS_SCHEMA = {
         "thinkingSound": {"type": "string", "nullable": True, "enum": [*vs.THINKING_SOUNDS, None]},
         "fillerAfterSeconds": {"type": "number", "nullable": True, "minimum": 0, "maximum": 30},
         "silenceReprompts": {"type": "integer", "minimum": 0, "maximum": 3},
+        "voicemail": {
+            "type": "object",
+            "description": "Outbound calls a machine answers: hang up, or leave the message.",
+            "properties": {
+                "action": {"type": "string", "enum": list(vs.VOICEMAIL_ACTIONS)},
+                "message": {"type": "string", "maxLength": vs.VOICEMAIL_MESSAGE_MAX},
+            },
+        },
     },
     "example": vs.DEFAULTS,
 }

@@ -46,6 +46,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 VARIABLES_MAX = 50
 VARIABLE_VALUE_MAX = 1000
 SCHEDULE_MAX_DAYS = 30
+EMERGENCY_MAX_DIGITS = 6
 OUTBOUND_MAX_PARTICIPANTS = 4
 # A claimed dial that has not reached LiveKit after this long was lost with its worker.
 RECLAIM_AFTER_SECONDS = 60
@@ -95,9 +96,11 @@ def clean_destination(value) -> str:
     parsed = parse_e164(value)
     number = phonenumbers.parse(parsed.e164, None)
     national = str(number.national_number)
-    for region in parsed.regions or (parsed.region,):
-        if region and phonenumbers.is_emergency_number(national, region):
-            raise InvalidNumber("Emergency numbers cannot be called")
+    # Emergency numbers are short codes (911, 112, 999, 000): a full-length number is none.
+    if len(national) <= EMERGENCY_MAX_DIGITS:
+        for region in parsed.regions or (parsed.region,):
+            if region and phonenumbers.is_emergency_number(national, region):
+                raise InvalidNumber("Emergency numbers cannot be called")
     if phonenumbers.number_type(number) in (
         phonenumbers.PhoneNumberType.PREMIUM_RATE,
         phonenumbers.PhoneNumberType.SHARED_COST,
@@ -397,6 +400,15 @@ def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED
 
 
 # --- Outcomes ---------------------------------------------------------------------------
+
+# Called with every outbound call call_end closes, inside its transaction (the campaigns
+# app registers its attempt bookkeeping here, so calls never imports campaigns).
+CALL_ENDED_HOOKS: list = []
+
+
+def notify_call_ended(call: Call) -> None:
+    for hook in CALL_ENDED_HOOKS:
+        hook(call)
 
 
 def call_apply_dial_outcome(*, call: Call, outcome: str, detail: str = "") -> Call | None:

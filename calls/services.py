@@ -411,6 +411,10 @@ def call_end(
     # The call's capacity slot frees now; if Redis cannot be told, the lease expires
     # without its heartbeat and the sweeper drops it (calls/leases.py).
     leases.release_quietly(customer_id=locked.customer_id, call_id=call_id)
+    if locked.direction == CallDirection.OUTBOUND:
+        from .outbound import notify_call_ended
+
+        notify_call_ended(locked)
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "voice_worker",
     "analytics",
     "integrations",
+    "campaigns",
     "evaluations",
 ]
 
@@ -151,6 +152,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Bodies above this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Multipart uploads that may be larger (streamed to a temporary file, read row by row).
+API_UPLOAD_LIMITS = {r"^/api/v1/campaigns/\d+/contacts$": 32 * 1024 * 1024}
 
 # --- Mail -------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -340,6 +343,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.sweep_call_leases",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
+    "campaign-dialer-tick": {
+        "task": "campaigns.tasks.dialer_tick",
+        "schedule": 5.0,
+        "options": {"expires": 4},
     },
 }
 
