@@ -14,8 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus import outbox
-from morpheus.api.exceptions import Conflict
-from morpheus.errors import NotFound
+from morpheus.errors import Conflict, NotFound
 from telephony.models import PhoneNumber
 from tenants.credentials import platform_key_setting, provider_credential
 from tenants.models import Customer

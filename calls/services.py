@@ -24,8 +24,7 @@ from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import latency_histograms
 from morpheus import outbox
-from morpheus.api.exceptions import Conflict
-from morpheus.errors import ServiceUnavailable
+from morpheus.errors import Conflict, ServiceUnavailable
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events

@@ -16,7 +16,7 @@ from agents.models import Agent
 from agents.validation import ErrorList, clean_text
 from calls import livekit_client
 from calls.models import OPEN_CALL_STATUSES, Call
-from morpheus.api.exceptions import Conflict
+from morpheus.errors import Conflict
 from tenants.models import Customer
 
 from . import livekit_sip
