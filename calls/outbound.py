@@ -28,9 +28,10 @@ from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
+from agents.variables import PLACEHOLDER
 from morpheus import outbox
+from morpheus.e164 import InvalidNumber, parse_e164
 from morpheus.errors import ValidationFailed
-from telephony.e164 import InvalidNumber, parse_e164
 
 from . import leases, livekit_client, rooms
 from .models import AnsweredBy, Call, CallDirection, CallStatus, EndReason
@@ -41,7 +42,6 @@ logger = logging.getLogger(__name__)
 CALLEE_IDENTITY = "callee"
 CALL_ID_ATTRIBUTE = "morpheus.callId"
 SIP_CALL_STATUS = "sip.callStatus"
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 VARIABLES_MAX = 50
 VARIABLE_VALUE_MAX = 1000
 SCHEDULE_MAX_DAYS = 30

@@ -323,7 +323,9 @@ def call_join_agent(*, call: Call) -> AgentJoin:
 
 @transaction.atomic
 def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> Call:
-    """The caller and the agent are connected: ringing -> active. Idempotent; no-op once ended."""
+    """The caller and the agent are connected: queued/ringing -> active, answered now unless
+    already answered. The one path for it (carrier webhooks, LiveKit room events, the voice
+    worker when its agent joins). Idempotent; no-op once ended."""
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if not locked.is_open:
         return locked
@@ -331,7 +333,7 @@ def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> C
     if locked.answered_at is None:
         locked.answered_at = now or timezone.now()
         fields.append("answered_at")
-    if locked.status == CallStatus.RINGING:
+    if locked.status in (CallStatus.QUEUED, CallStatus.RINGING):
         locked.status = CallStatus.ACTIVE
         fields.append("status")
     if fields:

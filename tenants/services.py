@@ -353,7 +353,7 @@ def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, passwo
     transaction: a refusal leaves nothing behind."""
     from agents.models import Agent, AgentStatus
     from agents.services import agent_create, agent_update
-    from telephony.e164 import InvalidNumber, parse_e164
+    from morpheus.e164 import InvalidNumber, parse_e164
     from telephony.models import PhoneNumber
     from telephony.services import phone_number_create, phone_number_update
 

@@ -60,3 +60,31 @@ def test_data_migrations_are_frozen(path):
         if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] != "django"
     ]
     assert not project, f"{path.relative_to(ROOT)} imports live code {project}; copy what it needs into it"
+
+
+# app -> apps it must not import at module level (they import it: a cycle otherwise).
+LOWER_LAYERS = {"agents": ("calls", "telephony")}
+
+
+def _module_level_imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("app", sorted(LOWER_LAYERS))
+def test_lower_apps_do_not_import_the_apps_built_on_them(app):
+    """calls and telephony depend on agents; agents reaches them only through relations
+    (`agent.calls`, `agent.phone_numbers`) or a function-local import."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "tests" not in path.parts and "migrations" not in path.parts
+        for name in _module_level_imports(path)
+        if name.split(".")[0] in LOWER_LAYERS[app]
+    ]
+    assert not offenders, offenders
