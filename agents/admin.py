@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count
+from django.utils.html import format_html, format_html_join
 
-from morpheus.admin_site import READABLE_JSON
+from morpheus.admin_site import READABLE_JSON, json_block
 
 from .models import Agent, LLMProvider, STTProvider, TTSProvider
 from .selectors import agent_has_open_call
@@ -155,7 +156,7 @@ class AgentAdmin(admin.ModelAdmin):
     search_fields = ("name", "customer__company_name")
     search_help_text = "Agent or company name."
     raw_id_fields = ("customer",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "versions")
     ordering = ("-created_at",)
     list_per_page = 50
     # Transfers, functions and metadata are edited as indented JSON, one item per line.
@@ -187,8 +188,35 @@ class AgentAdmin(admin.ModelAdmin):
         ),
         ("Tools", {"fields": ("transfers", "functions", "metadata")}),
         ("Testing", {"fields": ("auto_run_tests",)}),
+        ("Versions", {"fields": ("versions",)}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description="Versions (one per behaviour change, newest first)")
+    def versions(self, obj):
+        # A read-only table, not an inline: versions are history and never edited here.
+        rows = obj.versions.select_related("created_by").order_by("-number")[:50] if obj.pk else []
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>#</th><th>by</th><th>at</th><th>restored from</th><th>tests</th><th>snapshot</th></tr>"
+            "{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        v.number,
+                        v.created_by or "-",
+                        v.created_at,
+                        v.restored_from or "-",
+                        v.test_verdict or "-",
+                        json_block(v.snapshot),
+                    )
+                    for v in rows
+                ),
+            ),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # Moving an agent to another tenant would leave its numbers and calls behind.

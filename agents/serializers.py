@@ -341,6 +341,7 @@ SNAPSHOT_API_NAMES = {
     "transfers": "transfers",
     "functions": "functions",
     "metadata": "metadata",
+    "voice_settings": "voiceSettings",
 }
 
 

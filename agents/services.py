@@ -394,7 +394,8 @@ def agent_version_restore(*, agent: Agent, number: int, author: User | None = No
     old = AgentVersion.objects.filter(agent=agent, number=number).first()
     if old is None:
         raise NotFound(f"Version {number} of agent {agent.pk} does not exist")
-    changed = agent_validate(agent=agent, data=dict(old.snapshot))
+    # Only what an edit may set: a snapshot field the service no longer takes is skipped.
+    changed = agent_validate(agent=agent, data={k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS})
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
     return agent_version_record(agent=agent, author=author, restored_from=number)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "voice_worker",
     "analytics",
     "integrations",
+    "evaluations",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": ["healthy", "unhealthy"],
         "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
         "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
+        "TestRunStatusEnum": "evaluations.models.TestRunStatus",
+        "TestCaseVerdictEnum": "evaluations.models.CaseVerdict",
+        "CallModeEnum": "calls.models.CallMode",
     },
 }
 
@@ -371,6 +375,12 @@ DEEPGRAM_BASE_URL = env("DEEPGRAM_BASE_URL", default="")
 ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
 # How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
 ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
+
+# Agent test runs (docs/agent-testing.md): cases run at once per run, and how long the
+# agent may take for one turn and a judge for one verdict before the case is an error.
+EVALUATIONS_MAX_PARALLEL_CASES = env.int("EVALUATIONS_MAX_PARALLEL_CASES", default=4)
+EVALUATIONS_TURN_TIMEOUT_SECONDS = env.float("EVALUATIONS_TURN_TIMEOUT_SECONDS", default=60.0)
+EVALUATIONS_JUDGE_TIMEOUT_SECONDS = env.float("EVALUATIONS_JUDGE_TIMEOUT_SECONDS", default=30.0)
 
 # The generic JSON form of the voice webhooks (no carrier signature) is accepted only from
 # these CIDRs (client address as resolved with NUM_PROXIES) or with an X-Morpheus-Signature

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("calls.urls")),
     path("", include("voice_worker.urls")),
+    path("", include("evaluations.urls")),
     path("", include("integrations.urls")),
     # Anything else under /api/v1 is the envelope's 404, never Django's HTML page;
     # [\s\S] (not ".") so a path with a newline or another control character matches too.

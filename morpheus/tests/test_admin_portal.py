@@ -20,6 +20,7 @@ from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from evaluations.models import TestCase, TestRun
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 from morpheus.admin_site import platform_overview
@@ -69,6 +70,24 @@ def _call():
     return call
 
 
+def _test_case():
+    from evaluations.services import test_case_create
+
+    return test_case_create(agent=AgentFactory(), data={"name": f"Case {next(_n)}", "turns": [{"user": "hi"}]})
+
+
+def _test_run():
+    from agents.selectors import agent_version_current
+    from evaluations.models import TestCaseResult, TestRun
+
+    case = _test_case()
+    run = TestRun.objects.create(
+        customer=case.customer, agent=case.agent, version=agent_version_current(agent_id=case.agent_id)
+    )
+    TestCaseResult.objects.create(run=run, test_case=case, name=case.name, verdict="pass")
+    return run
+
+
 def _api_key():
     user = UserFactory(customer=CustomerFactory(), role=Role.OWNER)
     return make_api_key(user.customer, user)[0]
@@ -88,6 +107,8 @@ ROW_MAKERS = {
     Call: _call,
     SipTrunk: lambda: SipTrunk.objects.create(customer=CustomerFactory(), name="Carrier", address="sip.example.com"),
     CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
+    TestCase: _test_case,
+    TestRun: _test_run,
     ApiKey: _api_key,
     WebhookEndpoint: lambda: WebhookEndpointFactory(),
     WebhookDelivery: lambda: WebhookDeliveryFactory(),

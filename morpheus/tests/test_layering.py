@@ -42,9 +42,7 @@ def test_services_and_selectors_do_not_import_the_api_framework(path):
 
 
 DATA_MIGRATIONS = sorted(
-    path
-    for path in ROOT.glob("*/migrations/0*.py")
-    if ".venv" not in path.parts and "RunPython" in path.read_text()
+    path for path in ROOT.glob("*/migrations/0*.py") if ".venv" not in path.parts and "RunPython" in path.read_text()
 )
 
 

@@ -76,6 +76,7 @@ class ChatReply:
     text: str = ""
     tool_calls: list[tuple[str, dict]] = field(default_factory=list)
     status: int = 200  # anything else answers an OpenAI-style error
+    delay: float = 0.0  # seconds before answering (a slow or hanging model)
 
 
 class _OpenAIHandler(_Handler):
@@ -95,7 +96,9 @@ class _OpenAIHandler(_Handler):
             return
         request = json.loads(body)
         self.owner.requests.append(request)
-        reply = self.owner.next_reply()
+        reply = self.owner.next_reply(request)
+        if reply.delay:
+            time.sleep(reply.delay)
         if reply.status != 200:
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             self._send(reply.status, json.dumps(error).encode())
@@ -169,10 +172,18 @@ class _OpenAIHandler(_Handler):
 class OpenAICompatibleServer(_Server):
     handler_class = _OpenAIHandler
 
-    def __init__(self, replies: list[ChatReply] | None = None, *, api_key: str = "test-openai-key") -> None:
+    def __init__(
+        self,
+        replies: list[ChatReply] | None = None,
+        *,
+        api_key: str = "test-openai-key",
+        responder: Callable[[dict], ChatReply] | None = None,
+    ) -> None:
         super().__init__()
         self.api_key = api_key
         self.replies = list(replies or [])
+        # Answers from the request itself (concurrent conversations), instead of `replies`.
+        self.responder = responder
         self.requests: list[dict] = []
         self._lock = threading.Lock()
 
@@ -180,7 +191,9 @@ class OpenAICompatibleServer(_Server):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def next_reply(self) -> ChatReply:
+    def next_reply(self, request: dict | None = None) -> ChatReply:
+        if self.responder is not None and request is not None:
+            return self.responder(request)
         with self._lock:
             return self.replies.pop(0) if self.replies else ChatReply(text="(no scripted reply)")
 
