@@ -14,7 +14,7 @@ from testsupport.api import client_for
 
 # Playwright + Chromium fixtures (`browser`, `page`) for the admin browser tests, and
 # `livekit_server`, the local LiveKit (Twirp) server every LiveKit test talks to.
-pytest_plugins = ["morpheus.tests.browser", "testsupport.livekit"]
+pytest_plugins = ["morpheus.tests.browser", "testsupport.livekit", "testsupport.s3"]
 
 
 @pytest.fixture(autouse=True)

@@ -99,6 +99,51 @@ class MetadataField(serializers.JSONField):
     pass
 
 
+ANALYSIS_PLAN_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "Post-call analysis (docs/after-the-call.md); null turns it off.",
+    "additionalProperties": False,
+    "properties": {
+        "summaryPrompt": {"type": "string", "maxLength": 4000},
+        "fields": {
+            "type": "array",
+            "maxItems": 30,
+            "items": {
+                "type": "object",
+                "required": ["name", "type", "description"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]{0,63}$"},
+                    "type": {"type": "string", "enum": ["string", "number", "boolean", "enum"]},
+                    "description": {"type": "string"},
+                    "choices": {"type": "array", "items": {"type": "string"}, "description": "enum fields only"},
+                    "required": {"type": "boolean"},
+                },
+            },
+        },
+        "successRubric": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": ["pass_fail", "score_1_10"]},
+                "prompt": {"type": "string"},
+            },
+        },
+        "model": {"type": "string"},
+        "minTurns": {"type": "integer", "minimum": 0, "default": 2},
+        "sampleRate": {"type": "number", "minimum": 0, "maximum": 1, "default": 1},
+    },
+    "example": {
+        "fields": [{"name": "intent", "type": "enum", "choices": ["buy", "support"], "description": "Why they called"}],
+        "successRubric": {"type": "pass_fail", "prompt": "Did the caller get an answer?"},
+    },
+}
+
+
+@extend_schema_field(ANALYSIS_PLAN_SCHEMA)
+class AnalysisPlanField(serializers.JSONField):
+    pass
+
+
 VOICE_SETTINGS_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -122,6 +167,14 @@ VOICE_SETTINGS_SCHEMA = {
         "thinkingSound": {"type": "string", "nullable": True, "enum": [*vs.THINKING_SOUNDS, None]},
         "fillerAfterSeconds": {"type": "number", "nullable": True, "minimum": 0, "maximum": 30},
         "silenceReprompts": {"type": "integer", "minimum": 0, "maximum": 3},
+        "voicemail": {
+            "type": "object",
+            "description": "Outbound calls a machine answers: hang up, or leave the message.",
+            "properties": {
+                "action": {"type": "string", "enum": list(vs.VOICEMAIL_ACTIONS)},
+                "message": {"type": "string", "maxLength": vs.VOICEMAIL_MESSAGE_MAX},
+            },
+        },
     },
     "example": vs.DEFAULTS,
 }
@@ -229,6 +282,13 @@ class AgentCreateInput(serializers.Serializer):
     transfers = TransfersField(required=False)
     functions = FunctionsField(required=False)
     metadata = MetadataField(required=False)
+    recordingEnabled = serializers.BooleanField(
+        source="recording_enabled",
+        required=False,
+        allow_null=True,
+        help_text="Record this agent's calls; null follows the organization's settings.recordingEnabled.",
+    )
+    analysisPlan = AnalysisPlanField(source="analysis_plan", required=False, allow_null=True)
     voiceSettings = VoiceSettingsField(source="voice_settings", required=False)
     autoRunTests = serializers.BooleanField(
         source="auto_run_tests",
@@ -301,6 +361,8 @@ class AgentOutput(AgentListItemOutput):
     transfers = TransfersField()
     functions = FunctionsField()
     metadata = MetadataField()
+    recordingEnabled = serializers.BooleanField(source="recording_enabled", allow_null=True)
+    analysisPlan = AnalysisPlanField(source="analysis_plan", allow_null=True)
     voiceSettings = VoiceSettingsField(source="voice_settings")
     autoRunTests = serializers.BooleanField(source="auto_run_tests")
 

@@ -19,6 +19,7 @@ from tenants.models import Customer
 
 from . import validation as v
 from . import voice_settings as vs
+from .analysis_plan import clean_analysis_plan
 from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase, STTProvider, TTSProvider
 from .selectors import agent_has_open_call
 from .validation import ErrorList
@@ -49,11 +50,13 @@ NUMBER_FIELDS = {
     "silence_timeout_seconds": (v.SILENCE_TIMEOUT_MIN, v.SILENCE_TIMEOUT_MAX, True),
     "max_duration_seconds": (v.MAX_DURATION_MIN, v.MAX_DURATION_MAX, True),
 }
-JSON_FIELDS = {
+# field -> cleaner(errors, raw value) -> the normalised value
+JSON_FIELDS: dict[str, Callable[[ErrorList, Any], Any]] = {
     "end_call_phrases": v.clean_end_call_phrases,
     "transfers": v.clean_transfers,
     "functions": v.clean_functions,
     "metadata": v.clean_metadata,
+    "analysis_plan": clean_analysis_plan,
 }
 # What callers may set: model field names, with the providers as `<kind>_provider_id`.
 AGENT_FIELDS = frozenset(
@@ -65,6 +68,7 @@ AGENT_FIELDS = frozenset(
         "language",
         "status",
         "allow_interruptions",
+        "recording_enabled",
         "voice_settings",
         "auto_run_tests",
         *(f"{kind}_provider_id" for kind, _, _ in PROVIDER_KINDS),
@@ -186,6 +190,11 @@ def agent_validate(*, agent: Agent, data: dict[str, Any]) -> set[str]:
             number = _number(errors, field, data[field], low=low, high=high, whole=whole)
             if number is not None:
                 assign(field, number)
+    if "recording_enabled" in data:
+        if data["recording_enabled"] is not None and not isinstance(data["recording_enabled"], bool):
+            errors.add("recording_enabled", "Must be true, false or null (the organization's default)")
+        else:
+            assign("recording_enabled", data["recording_enabled"])
     for field in ("allow_interruptions", "auto_run_tests"):
         if field in data:
             if not isinstance(data[field], bool):

@@ -52,7 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "fillerAfterSeconds": 1.5,
     # On silence: how many "are you still there?" before hanging up.
     "silenceReprompts": 1,
+    # Outbound calls answered by a machine (answering-machine detection): hang up, or
+    # leave `message` when the mailbox takes one (docs/outbound.md).
+    "voicemail": {"action": "hangup", "message": ""},
 }
+VOICEMAIL_ACTIONS = ("hangup", "leave_message")
+VOICEMAIL_MESSAGE_MAX = 1000
 
 # key -> (minimum, maximum, nullable)
 NUMBERS = {
@@ -68,7 +73,11 @@ BOOLEANS = ("resumeFalseInterruption", "preemptiveGeneration")
 
 
 def defaults() -> dict[str, Any]:
-    return {**DEFAULTS, "fallbackProviders": {role: [] for role in FALLBACK_ROLES}}
+    return {
+        **DEFAULTS,
+        "fallbackProviders": {role: [] for role in FALLBACK_ROLES},
+        "voicemail": dict(DEFAULTS["voicemail"]),
+    }
 
 
 def complete(value) -> dict[str, Any]:
@@ -121,6 +130,10 @@ def clean_voice_settings(errors: ErrorList, value, *, current) -> dict[str, Any]
                 continue
         elif key == "fallbackProviders":
             item = _clean_fallbacks(errors, item, current=result["fallbackProviders"])
+        elif key == "voicemail":
+            item = _clean_voicemail(errors, item)
+            if item is None:
+                continue
         else:
             continue
         result[key] = item
@@ -147,3 +160,22 @@ def _clean_fallbacks(errors: ErrorList, value, *, current: dict) -> dict:
         else:
             result[role] = list(ids)
     return result
+
+
+def _clean_voicemail(errors: ErrorList, value) -> dict | None:
+    field = "voice_settings.voicemail"
+    if not isinstance(value, dict) or set(value) - {"action", "message"}:
+        errors.add(field, 'Must be an object such as {"action": "leave_message", "message": "..."}')
+        return None
+    action = value.get("action", "hangup")
+    message = value.get("message", "")
+    if action not in VOICEMAIL_ACTIONS:
+        errors.add(f"{field}.action", f"Must be one of: {', '.join(VOICEMAIL_ACTIONS)}")
+        return None
+    if not isinstance(message, str) or len(message) > VOICEMAIL_MESSAGE_MAX:
+        errors.add(f"{field}.message", f"Must be text of at most {VOICEMAIL_MESSAGE_MAX} characters")
+        return None
+    if action == "leave_message" and not message.strip():
+        errors.add(f"{field}.message", "Required to leave a message")
+        return None
+    return {"action": action, "message": message.strip()}

@@ -25,21 +25,20 @@ ROLLUP_END_REASONS = (
     "carrier",
     "stale",
     "error",
+    "declined",
+    "failed",
+    "voicemail",
+    "capacity",
 )
-# Status columns: ringing and active are both "open" (the voice worker moves one to the
-# other without a service call, and the difference is not worth a chart).
+# Status columns: queued, ringing and active are all "open" (the voice worker moves a
+# call between them without a service call, and the difference is not worth a chart).
 ROLLUP_STATUSES = ("open", "completed", "failed", "no_answer", "busy", "canceled")
 LATENCY_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
 
 
-class CallRollup(models.Model):
-    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
-    # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
-    # 0 = no agent (not NULL, so the unique key holds on every database).
-    agent_id = models.BigIntegerField(default=0)
-    direction = models.CharField(max_length=10)
-    is_simulation = models.BooleanField(default=False)
+class RollupFigures(models.Model):
+    """What a rollup row sums: counts per status and end reason, minutes, cost, analysis
+    verdicts and latency histograms."""
 
     calls = models.IntegerField(default=0)
     status_open = models.IntegerField(default=0)
@@ -59,6 +58,10 @@ class CallRollup(models.Model):
     reason_carrier = models.IntegerField(default=0)
     reason_stale = models.IntegerField(default=0)
     reason_error = models.IntegerField(default=0)
+    reason_declined = models.IntegerField(default=0)
+    reason_failed = models.IntegerField(default=0)
+    reason_voicemail = models.IntegerField(default=0)
+    reason_capacity = models.IntegerField(default=0)
     reason_other = models.IntegerField(default=0)
     # Ended calls that were answered, and their seconds: the average duration's parts.
     answered_ended = models.IntegerField(default=0)
@@ -69,6 +72,19 @@ class CallRollup(models.Model):
     successful = models.IntegerField(default=0)
     # {"e2e": {"<10 ms bin>": count, ...}, ...}: per-turn latency histograms for percentiles.
     latency = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CallRollup(RollupFigures):
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
+    # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
+    # 0 = no agent (not NULL, so the unique key holds on every database).
+    agent_id = models.BigIntegerField(default=0)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -83,11 +99,39 @@ class CallRollup(models.Model):
         return f"{self.customer_id} {self.bucket:%Y-%m-%d %H:%M} agent {self.agent_id}"
 
 
+class CallDayRollup(RollupFigures):
+    """The same sums per local day in the tenant's time zone (its settings.timezone when
+    the call was written): what day and week queries in that zone read, so 90 days is at
+    most 90 rows per agent and direction however many calls there were. Queries in any
+    other zone, by the hour, or with ranges that are not whole local days use the
+    15-minute rows."""
+
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    timezone = models.CharField(max_length=64)
+    agent_id = models.BigIntegerField(default=0)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "timezone", "day", "agent_id", "direction", "is_simulation"],
+                name="day_rollup_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "day"], name="day_rollup_customer_day_idx")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.day} ({self.timezone}) agent {self.agent_id}"
+
+
 class CallFact(models.Model):
     """What one call currently contributes to its rollup row."""
 
     call = models.OneToOneField("calls.Call", primary_key=True, on_delete=models.CASCADE, related_name="+")
     rollup = models.ForeignKey(CallRollup, on_delete=models.CASCADE, related_name="+")
+    day_rollup = models.ForeignKey(CallDayRollup, null=True, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=12)
     end_reason = models.CharField(max_length=20, blank=True, default="")
     answered_ended = models.BooleanField(default=False)

@@ -10,12 +10,13 @@ count twice, and concurrent calls of one bucket serialise only on that row.
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
 
-from .models import LATENCY_METRICS, ROLLUP_END_REASONS, CallFact, CallRollup
+from .models import LATENCY_METRICS, ROLLUP_END_REASONS, CallDayRollup, CallFact, CallRollup
 
 BUCKET = datetime.timedelta(minutes=15)
 LATENCY_BIN_MS = 10
@@ -64,8 +65,21 @@ def _merge(target: dict, histograms: dict, sign: int) -> dict:
     return merged
 
 
-def _status_column(status: str) -> str:
-    return "status_open" if status in OPEN_STATUSES else f"status_{status}"
+def tenant_timezone(customer) -> zoneinfo.ZoneInfo:
+    """The organization's settings.timezone, or UTC."""
+    name = (getattr(customer, "settings", None) or {}).get("timezone") if customer else None
+    try:
+        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo("UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _status_column(status: str) -> str | None:
+    if status in OPEN_STATUSES:
+        return "status_open"
+    column = f"status_{status}"
+    # A status added later counts in the total only until it gets a column.
+    return column if hasattr(CallRollup, column) else None
 
 
 def _reason_column(reason: str) -> str | None:
@@ -93,7 +107,8 @@ def _contribution(call, latency: dict | None, previous: CallFact | None) -> dict
 
 def _apply(rollup: CallRollup, part: dict, sign: int) -> None:
     status = _status_column(part["status"])
-    setattr(rollup, status, getattr(rollup, status) + sign)
+    if status:
+        setattr(rollup, status, getattr(rollup, status) + sign)
     reason = _reason_column(part["end_reason"])
     if reason:
         setattr(rollup, reason, getattr(rollup, reason) + sign)
@@ -106,17 +121,56 @@ def _apply(rollup: CallRollup, part: dict, sign: int) -> None:
         rollup.latency = _merge(rollup.latency, part["latency"], sign)
 
 
-def _locked_row(call) -> CallRollup:
-    key = {
+def _key(call) -> dict:
+    return {
         "customer_id": call.customer_id,
         "bucket": bucket_of(call.started_at),
         "agent_id": call.agent_id or 0,
         "direction": call.direction,
         "is_simulation": call.is_simulation,
     }
+
+
+def _day_key(call) -> dict:
+    tz = tenant_timezone(call.customer)
+    return {
+        "customer_id": call.customer_id,
+        "timezone": tz.key,
+        "day": call.started_at.astimezone(tz).date(),
+        "agent_id": call.agent_id or 0,
+        "direction": call.direction,
+        "is_simulation": call.is_simulation,
+    }
+
+
+def _row_key(row, key: dict) -> dict:
+    return {name: getattr(row, name) for name in key}
+
+
+def _locked_row(model, key: dict):
     # Insert-if-missing without an IntegrityError (ON CONFLICT DO NOTHING), then lock it.
-    CallRollup.objects.bulk_create([CallRollup(**key)], ignore_conflicts=True)
-    return CallRollup.objects.select_for_update().get(**key)
+    model.objects.bulk_create([model(**key)], ignore_conflicts=True)
+    return model.objects.select_for_update().get(**key)
+
+
+def _move(model, current_id, key: dict, previous: dict | None, part: dict):
+    """Takes `previous` out of the row `current_id` and puts `part` into the row of `key`
+    (the same row unless the call moved). Returns the row now holding the call."""
+    row = None
+    if current_id is not None:
+        row = model.objects.select_for_update().get(pk=current_id)
+        _apply(row, previous, -1)
+        if _row_key(row, key) != key:
+            # The call moved (an outbound call's start is when it is dialed, not queued).
+            row.calls -= 1
+            row.save()
+            row = None
+    if row is None:
+        row = _locked_row(model, key)
+        row.calls += 1
+    _apply(row, part, +1)
+    row.save()
+    return row
 
 
 @transaction.atomic
@@ -126,15 +180,12 @@ def call_changed(call, *, latency: dict | None = None) -> None:
     None keeps what was counted before."""
     fact = CallFact.objects.select_for_update().filter(call_id=call.pk).first()
     part = _contribution(call, latency, fact)
+    previous = _fact_part(fact) if fact else None
+    rollup = _move(CallRollup, fact.rollup_id if fact else None, _key(call), previous, part)
+    day_rollup = _move(CallDayRollup, fact.day_rollup_id if fact else None, _day_key(call), previous, part)
     if fact is None:
-        rollup = _locked_row(call)
-        rollup.calls += 1
-        fact = CallFact(call_id=call.pk, rollup=rollup)
-    else:
-        rollup = CallRollup.objects.select_for_update().get(pk=fact.rollup_id)
-        _apply(rollup, _fact_part(fact), -1)
-    _apply(rollup, part, +1)
-    rollup.save()
+        fact = CallFact(call_id=call.pk)
+    fact.rollup, fact.day_rollup = rollup, day_rollup
     for name, value in part.items():
         setattr(fact, name, value)
     fact.save()
@@ -164,10 +215,14 @@ def rollups_rebuild(*, customer_id=None) -> int:
         rollups = CallRollup.objects.all()
         if customer_id is not None:
             rollups = rollups.filter(customer_id=customer_id)
+        days = CallDayRollup.objects.all()
+        if customer_id is not None:
+            days = days.filter(customer_id=customer_id)
         facts.delete()
         rollups.delete()
+        days.delete()
     counted = 0
-    for call in calls.prefetch_related("turns").order_by("pk").iterator(chunk_size=500):
+    for call in calls.select_related("customer").prefetch_related("turns").order_by("pk").iterator(chunk_size=500):
         call_changed(call, latency=latency_histograms(call.turns.all()))
         counted += 1
     return counted

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from .models import LATENCY_METRICS, ROLLUP_END_REASONS, ROLLUP_STATUSES, CallRollup
+from .models import LATENCY_METRICS, ROLLUP_END_REASONS, ROLLUP_STATUSES, CallDayRollup, CallRollup
 from .rollups import BUCKET, LATENCY_BIN_MS
 
 MAX_RANGE_DAYS = 400
@@ -52,6 +52,8 @@ class AnalyticsQuery:
     agent_id: int | None = None
     direction: str | None = None
     simulation: bool = False
+    # The organization's own zone: the day rollups are kept in it.
+    tenant_tz: str = "UTC"
 
 
 def _rows(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> QuerySet[CallRollup]:
@@ -66,6 +68,43 @@ def _rows(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> QuerySet[Call
     if query.direction:
         rows = rows.filter(direction=query.direction)
     return rows
+
+
+@dataclass(frozen=True)
+class _Source:
+    rows: QuerySet[Any]
+    field: str  # "bucket" (a UTC instant) or "day" (a local date in the query's zone)
+
+    def moment(self, value: datetime.date | datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            return value
+        return datetime.datetime.combine(value, datetime.time(0), tzinfo=tz)
+
+
+def _day_rows(query: AnalyticsQuery) -> QuerySet[CallDayRollup] | None:
+    """The day rollups when they answer the query exactly: days or weeks in the
+    organization's own zone over whole local days, kept in that zone for the whole range."""
+    if query.interval not in ("day", "week") or query.tz.key != query.tenant_tz:
+        return None
+    start, end = query.start.astimezone(query.tz), query.end.astimezone(query.tz)
+    if start.time() != datetime.time(0) or end.time() != datetime.time(0):
+        return None
+    days = CallDayRollup.objects.filter(customer_id=query.customer_id, day__gte=start.date(), day__lt=end.date())
+    if days.exclude(timezone=query.tz.key).exists():
+        return None  # the zone changed within the range: rebuild_rollups brings it back
+    rows = days.filter(timezone=query.tz.key, is_simulation=query.simulation)
+    if query.agent_id is not None:
+        rows = rows.filter(agent_id=query.agent_id)
+    if query.direction:
+        rows = rows.filter(direction=query.direction)
+    return rows
+
+
+def _source(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> _Source:
+    days = _day_rows(query)
+    if days is not None:
+        return _Source(days, "day")
+    return _Source(_rows(rollups, query), "bucket")
 
 
 def local_bucket_start(moment: datetime.datetime, tz: zoneinfo.ZoneInfo, interval: str) -> datetime.datetime:
@@ -142,14 +181,15 @@ def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dic
     end reason and agent. Three queries whatever the range or the number of calls."""
     from agents.models import Agent
 
-    rows = _rows(rollups, query)
+    source = _source(rollups, query)
+    rows = source.rows
     sums = {column: Sum(column) for column in COUNT_COLUMNS}
-    by_bucket = rows.values("bucket").annotate(**sums).order_by("bucket")
+    by_bucket = rows.values(source.field).annotate(**sums).order_by(source.field)
     starts = _bucket_starts(query)
     series = {start.astimezone(datetime.UTC): _empty() for start in starts}
     totals = _empty()
     for row in by_bucket:
-        key = _key(row["bucket"], query.tz, query.interval)
+        key = _key(source.moment(row[source.field], query.tz), query.tz, query.interval)
         if key in series:
             _add(series[key], row)
         _add(totals, row)
@@ -175,7 +215,7 @@ def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dic
     }
 
 
-def percentile(histogram: dict[str, Any], p: float) -> float | None:
+def percentile(histogram: dict[str, int], p: float) -> float | None:
     """Nearest-rank percentile of a {10 ms bin: count} histogram, in ms."""
     total = sum(histogram.values())
     if not total:
@@ -189,15 +229,15 @@ def percentile(histogram: dict[str, Any], p: float) -> float | None:
     return None  # unreachable: the ranks add up to total
 
 
-def _merge_into(target: dict[str, Any], histograms: dict[str, Any]) -> None:
+def _merge_into(target: dict[str, dict[str, int]], histograms: dict[str, dict[str, int]]) -> None:
     for metric, bins in histograms.items():
         current = target.setdefault(metric, {})
         for key, count in bins.items():
             current[key] = current.get(key, 0) + count
 
 
-def _latency_figures(histograms: dict[str, Any]) -> dict[str, Any]:
-    figures = {}
+def _latency_figures(histograms: dict[str, dict[str, int]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
     for metric in LATENCY_METRICS:
         bins = histograms.get(metric, {})
         figures[LATENCY_KEYS[metric]] = {
@@ -211,10 +251,13 @@ def _latency_figures(histograms: dict[str, Any]) -> dict[str, Any]:
 def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """p50/p95 of each pipeline stage's per-turn latency per local bucket and overall."""
     starts = _bucket_starts(query)
-    series: dict[datetime.datetime, Any] = {start.astimezone(datetime.UTC): {} for start in starts}
-    overall: dict[str, Any] = {}
-    for bucket, histograms in _rows(rollups, query).exclude(latency={}).values_list("bucket", "latency"):
-        key = _key(bucket, query.tz, query.interval)
+    series: dict[datetime.datetime, dict[str, dict[str, int]]] = {
+        start.astimezone(datetime.UTC): {} for start in starts
+    }
+    overall: dict[str, dict[str, int]] = {}
+    source = _source(rollups, query)
+    for value, histograms in source.rows.exclude(latency={}).values_list(source.field, "latency"):
+        key = _key(source.moment(value, query.tz), query.tz, query.interval)
         if key in series:
             _merge_into(series[key], histograms)
         _merge_into(overall, histograms)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from calls.models import CallDirection
 
-from .rollups import BUCKET, bucket_of
+from .rollups import BUCKET, bucket_of, tenant_timezone
 from .selectors import INTERVALS, MAX_RANGE_DAYS, AnalyticsQuery
 
 DEFAULT_RANGE_DAYS = 30
@@ -97,16 +97,13 @@ class AnalyticsQueryInput(serializers.Serializer):
             agent_id=attrs.get("agentId"),
             direction=attrs.get("direction"),
             simulation=attrs["simulation"],
+            tenant_tz=self.context["default_timezone"].key,
         )
         return attrs
 
 
 def default_timezone(customer) -> zoneinfo.ZoneInfo:
-    name = (customer.settings or {}).get("timezone") if customer else None
-    try:
-        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo("UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return tenant_timezone(customer)
 
 
 # --- Outputs (for the schema) ------------------------------------------------------------

@@ -7,6 +7,8 @@ the row now and leave the LiveKit room to the teardown task, so a LiveKit outage
 stops an operator from closing a call.
 """
 
+import datetime
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
@@ -17,9 +19,14 @@ from django.urls import path, reverse
 
 from morpheus.admin_site import json_block, refusal_message, run_service_action, yes_no_filter
 
+from .admin_views import analysis_html, conversation_html, cost_html, recording_html
 from .models import OPEN_CALL_STATUSES, Call, CallCapacity, EndReason, TranscriptTurn
 from .selectors import turns_summary
 from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
+
+
+def _to_the_second(moment) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def _end(call: Call) -> Call:
@@ -29,40 +36,6 @@ def _end(call: Call) -> Call:
 OpenFilter = yes_no_filter(
     title="open", parameter_name="open", yes="Ringing or active", no="Ended", condition=Q(status__in=OPEN_CALL_STATUSES)
 )
-
-
-class TranscriptTurnInline(admin.TabularInline):
-    model = TranscriptTurn
-    extra = 0
-    can_delete = False
-    ordering = ("id",)
-    verbose_name = "turn"
-    verbose_name_plural = "Transcript (latency in milliseconds)"
-    fields = (
-        "role",
-        "content",
-        "tool",
-        "created_at",
-        "end_of_turn_delay_ms",
-        "llm_ttft_ms",
-        "tts_ttfb_ms",
-        "e2e_latency_ms",
-        "prompt_tokens",
-        "completion_tokens",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Tool call")
-    def tool(self, obj):
-        if not obj.tool_name:
-            return "-"
-        return json_block({"name": obj.tool_name, **({"payload": obj.tool_payload} if obj.tool_payload else {})})
 
 
 @admin.register(Call)
@@ -98,15 +71,17 @@ class CallAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     ordering = ("-started_at", "-id")
     list_per_page = 50
-    inlines = (TranscriptTurnInline,)
     actions = ("end_calls",)
     fieldsets = (
         (None, {"fields": ("customer", "agent", "phone_number", "direction", "is_simulation", "created_by")}),
         ("State", {"fields": ("status", "end_reason", "error_message")}),
         ("Route", {"fields": ("from_number", "to_number", "carrier", "carrier_call_id", "room_name")}),
-        ("Timing", {"fields": ("started_at", "answered_at", "ended_at", "duration")}),
-        ("Latency and usage", {"fields": ("latency_summary",)}),
-        ("More", {"fields": ("recording_url", "cost", "cost_currency", "metadata_block", "created_at", "updated_at")}),
+        ("Timing", {"fields": ("started", "answered", "ended", "duration")}),
+        ("Conversation", {"fields": ("conversation",)}),
+        ("Recording", {"fields": ("recording_player",)}),
+        ("Analysis", {"fields": ("analysis_fields",)}),
+        ("Latency and usage", {"fields": ("latency_summary", "cost_table")}),
+        ("More", {"fields": ("metadata_block", "created_at", "updated_at")}),
     )
 
     def get_queryset(self, request):
@@ -145,9 +120,38 @@ class CallAdmin(admin.ModelAdmin):
     def latency_summary(self, obj):
         return json_block(turns_summary(obj.turns.all()))
 
+    @admin.display(description="Started at (UTC)")
+    def started(self, obj):
+        return _to_the_second(obj.started_at)
+
+    @admin.display(description="Answered at (UTC)")
+    def answered(self, obj):
+        return _to_the_second(obj.answered_at)
+
+    @admin.display(description="Ended at (UTC)")
+    def ended(self, obj):
+        return _to_the_second(obj.ended_at)
+
+    @admin.display(description="Turns (times UTC, latency per turn)")
+    def conversation(self, obj):
+        return conversation_html(obj)
+
+    @admin.display(description="Recording")
+    def recording_player(self, obj):
+        return recording_html(obj)
+
+    @admin.display(description="Post-call analysis")
+    def analysis_fields(self, obj):
+        return analysis_html(obj)
+
+    @admin.display(description="Cost")
+    def cost_table(self, obj):
+        return cost_html(obj)
+
     @admin.display(description="Metadata")
     def metadata_block(self, obj):
-        return json_block(obj.metadata)
+        # The transcript summary is shown once, above: not again inside the metadata.
+        return json_block({key: value for key, value in (obj.metadata or {}).items() if key != "summary"})
 
     # --- Ending calls --------------------------------------------------------------
 

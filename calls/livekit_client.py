@@ -312,6 +312,35 @@ def update_sip_dispatch_rule(rule_id: str, rule: api.SIPDispatchRuleInfo):
     return _run(aupdate_sip_dispatch_rule(rule_id, rule))
 
 
+# --- Egress (recordings) ----------------------------------------------------------------
+
+
+async def astart_audio_egress(room_name: str, *, file_type: int, filepath: str, s3: api.S3Upload):
+    """An audio-only room composite of `room_name`, uploaded by Egress to `s3` at `filepath`."""
+    request = api.RoomCompositeEgressRequest(
+        room_name=room_name,
+        audio_only=True,
+        file_outputs=[api.EncodedFileOutput(file_type=file_type, filepath=filepath, s3=s3)],
+    )
+    return await _with_api(lambda lk: lk.egress.start_room_composite_egress(request))
+
+
+def start_audio_egress(room_name: str, *, file_type: int, filepath: str, s3: api.S3Upload):
+    """Starts recording the room; returns the EgressInfo (its egress_id)."""
+    return _run(astart_audio_egress(room_name, file_type=file_type, filepath=filepath, s3=s3))
+
+
+async def astop_egress(egress_id: str):
+    return await _with_api(
+        lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=egress_id)), not_found_ok=True
+    )
+
+
+def stop_egress(egress_id: str):
+    """Stops an egress; one LiveKit no longer knows is fine (returns None)."""
+    return _run(astop_egress(egress_id))
+
+
 # --- Outbound SIP: trunks and dialing (calls/outbound.py, telephony/trunks.py) -----------
 
 

@@ -21,6 +21,7 @@ from morpheus.api.responses import ok
 from morpheus.api.throttling import AtomicScopedRateThrottle
 
 from .livekit_client import livekit_configured
+from .recordings import recording_apply_egress
 from .services import call_apply_room_event
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class LiveKitWebhook(APIView):
             raise DrfParseError()
         except Exception:  # a bad JWT, a missing or mismatched body hash: all forged
             raise PermissionDenied("Invalid webhook signature")
+        if event.event in ("egress_ended", "egress_updated") and event.HasField("egress_info"):
+            call = recording_apply_egress(info=event.egress_info)
+            logger.info("LiveKit %s for egress %s", event.event, event.egress_info.egress_id)
+            return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")
         call = call_apply_room_event(
             event=event.event,
             room_name=event.room.name,

@@ -29,6 +29,7 @@ from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
 from agents.variables import PLACEHOLDER
+from analytics.rollups import call_changed as rollups_call_changed
 from morpheus import outbox
 from morpheus.e164 import InvalidNumber, parse_e164
 from morpheus.errors import ValidationFailed
@@ -45,6 +46,7 @@ SIP_CALL_STATUS = "sip.callStatus"
 VARIABLES_MAX = 50
 VARIABLE_VALUE_MAX = 1000
 SCHEDULE_MAX_DAYS = 30
+EMERGENCY_MAX_DIGITS = 6
 OUTBOUND_MAX_PARTICIPANTS = 4
 # A claimed dial that has not reached LiveKit after this long was lost with its worker.
 RECLAIM_AFTER_SECONDS = 60
@@ -94,9 +96,11 @@ def clean_destination(value) -> str:
     parsed = parse_e164(value)
     number = phonenumbers.parse(parsed.e164, None)
     national = str(number.national_number)
-    for region in parsed.regions or (parsed.region,):
-        if region and phonenumbers.is_emergency_number(national, region):
-            raise InvalidNumber("Emergency numbers cannot be called")
+    # Emergency numbers are short codes (911, 112, 999, 000): a full-length number is none.
+    if len(national) <= EMERGENCY_MAX_DIGITS:
+        for region in parsed.regions or (parsed.region,):
+            if region and phonenumbers.is_emergency_number(national, region):
+                raise InvalidNumber("Emergency numbers cannot be called")
     if phonenumbers.number_type(number) in (
         phonenumbers.PhoneNumberType.PREMIUM_RATE,
         phonenumbers.PhoneNumberType.SHARED_COST,
@@ -249,6 +253,7 @@ def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user
         metadata=metadata,
         created_by=user,
     )
+    rollups_call_changed(call)  # analytics: rollups in this transaction
     countdown = (scheduled_at - now).total_seconds() if scheduled_at else None
     outbox.enqueue("calls.tasks.dial_outbound_call", call.id, countdown=countdown)
     return call
@@ -286,6 +291,7 @@ def _claim(call_id: int, claimer: str) -> Call | None:
     call.started_at = now
     call.metadata = {**call.metadata, "dial": "claimed", "claimedAt": now.isoformat(), "claimedBy": claimer}
     call.save(update_fields=["status", "started_at", "metadata", "updated_at"])
+    rollups_call_changed(call)  # analytics: the call moves to the bucket it is dialed in
     from .events import emit_call_event
 
     emit_call_event(call, "call.started")  # integrations: the outbound call starts ringing
@@ -367,7 +373,16 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
         call_apply_dial_outcome(call=call, outcome=DialOutcome.FAILED, detail=str(exc))
         return DialResult.ENDED
     _remember(call, dial="sent", sipCallId=info.sip_call_id)
+    _schedule_recording(call)
     return DialResult.DIALING
+
+
+@transaction.atomic
+def _schedule_recording(call: Call) -> None:
+    """recordings: the egress starts after commit, once the room and the SIP leg exist."""
+    from . import recordings
+
+    recordings.recording_schedule(call=call)
 
 
 def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED) -> None:
@@ -385,6 +400,15 @@ def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED
 
 
 # --- Outcomes ---------------------------------------------------------------------------
+
+# Called with every outbound call call_end closes, inside its transaction (the campaigns
+# app registers its attempt bookkeeping here, so calls never imports campaigns).
+CALL_ENDED_HOOKS: list = []
+
+
+def notify_call_ended(call: Call) -> None:
+    for hook in CALL_ENDED_HOOKS:
+        hook(call)
 
 
 def call_apply_dial_outcome(*, call: Call, outcome: str, detail: str = "") -> Call | None:

@@ -3,7 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .analysis import public_analysis
 from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
+from .recordings import recording_details, recording_url
 from .selectors import turns_summary
 
 # --- Inputs ---------------------------------------------------------------------------
@@ -60,7 +62,13 @@ class CallListItem(serializers.ModelSerializer):
     toNumber = serializers.CharField(source="to_number")
     isSimulation = serializers.BooleanField(source="is_simulation")
     duration = serializers.IntegerField(allow_null=True, help_text="Whole seconds from answer to end")
-    recordingUrl = serializers.URLField(source="recording_url", allow_null=True)
+    recordingUrl = serializers.SerializerMethodField(
+        help_text="A presigned URL of the recording, valid RECORDINGS_URL_TTL_SECONDS (1 hour); null when none"
+    )
+    recordingStatus = serializers.CharField(
+        source="recording_status",
+        help_text="'' (not recorded), recording, pending, ready, failed or deleted",
+    )
     cost = serializers.DecimalField(max_digits=10, decimal_places=4, allow_null=True, coerce_to_string=False)
     costCurrency = serializers.CharField(source="cost_currency")
     startedAt = serializers.DateTimeField(source="started_at")
@@ -84,6 +92,7 @@ class CallListItem(serializers.ModelSerializer):
             "isSimulation",
             "duration",
             "recordingUrl",
+            "recordingStatus",
             "cost",
             "costCurrency",
             "startedAt",
@@ -91,6 +100,9 @@ class CallListItem(serializers.ModelSerializer):
             "endedAt",
             "answeredBy",
         ]
+
+    def get_recordingUrl(self, call) -> str | None:
+        return recording_url(call)
 
 
 class TranscriptTurnOutput(serializers.ModelSerializer):
@@ -149,6 +161,48 @@ class CallSummaryOutput(serializers.Serializer):
     usage = UsageSummary()
 
 
+class AnalysisUsage(serializers.Serializer):
+    promptTokens = serializers.IntegerField()
+    completionTokens = serializers.IntegerField()
+
+
+class CallAnalysisOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["pending", "done", "failed", "skipped"])
+    summary = serializers.CharField(allow_null=True)
+    successful = serializers.BooleanField(allow_null=True, help_text="The success rubric's verdict")
+    score = serializers.IntegerField(allow_null=True, help_text="score_1_10 rubrics (7 or more is successful)")
+    sentiment = serializers.ChoiceField(choices=["positive", "neutral", "negative"], allow_null=True)
+    data = serializers.DictField(allow_null=True, help_text="The plan's fields, by name")
+    model = serializers.CharField(allow_null=True)
+    usage = AnalysisUsage(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="Why it failed or was skipped")
+    analyzedAt = serializers.CharField(allow_null=True)
+
+
+class CostBreakdown(serializers.Serializer):
+    llm = serializers.FloatField()
+    tts = serializers.FloatField()
+    stt = serializers.FloatField()
+    telephony = serializers.FloatField()
+    platform = serializers.FloatField()
+    analysis = serializers.FloatField()
+
+
+class CostOutput(serializers.Serializer):
+    total = serializers.FloatField()
+    currency = serializers.CharField()
+    breakdown = CostBreakdown()
+    usage = serializers.DictField(help_text="Tokens, TTS characters, STT seconds and minutes that were priced")
+
+
+class RecordingOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["recording", "pending", "ready", "failed", "deleted"])
+    format = serializers.CharField(allow_null=True, help_text="ogg or mp3")
+    durationSeconds = serializers.FloatField(allow_null=True)
+    sizeBytes = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="Why recording failed")
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -157,6 +211,9 @@ class CallDetail(CallListItem):
     metadata = serializers.JSONField()
     transcript = TranscriptTurnOutput(source="turns", many=True, help_text="In conversation order")
     summary = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+    costDetails = serializers.SerializerMethodField()
+    recording = serializers.SerializerMethodField()
     mode = serializers.ChoiceField(choices=CallMode.choices, help_text="text: a simulation without LiveKit")
     agentVersion = serializers.IntegerField(
         source="agent_version.number",
@@ -177,11 +234,23 @@ class CallDetail(CallListItem):
             "metadata",
             "transcript",
             "summary",
+            "analysis",
+            "costDetails",
+            "recording",
         ]
 
     def get_summary(self, call) -> CallSummaryOutput:
         # Built from the prefetched turns: no extra query.
         return turns_summary(call.turns.all())
+
+    def get_analysis(self, call) -> CallAnalysisOutput(allow_null=True):
+        return public_analysis(call.analysis)
+
+    def get_costDetails(self, call) -> CostOutput(allow_null=True):
+        return call.cost_breakdown
+
+    def get_recording(self, call) -> RecordingOutput(allow_null=True):
+        return recording_details(call)
 
 
 class CallEndOutput(serializers.Serializer):
@@ -228,3 +297,16 @@ class SimulationOutput(serializers.Serializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_roomName(self, started) -> str | None:
         return started.call.room_name if started.call.has_room else None
+
+
+class AnalyzeOutput(serializers.Serializer):
+    callId = serializers.IntegerField(source="id")
+    analysis = serializers.SerializerMethodField()
+
+    def get_analysis(self, call) -> CallAnalysisOutput:
+        return public_analysis(call.analysis)
+
+
+class RecordingDeleteOutput(serializers.Serializer):
+    callId = serializers.IntegerField(source="id")
+    recordingStatus = serializers.CharField(source="recording_status")

@@ -28,7 +28,9 @@ from morpheus.errors import Conflict, ServiceUnavailable
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
-from . import leases, livekit_client, rooms
+from . import leases, livekit_client, recordings, rooms
+from .analysis import analysis_prepare
+from .cost import call_price
 from .livekit_client import LiveKitUnavailable
 from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
@@ -190,6 +192,7 @@ def _start_voice_simulation(*, user: User, agent: Agent) -> SimulationStarted:
         raise
     call.metadata = {"agentDispatchId": dispatch.id}
     call.save(update_fields=["metadata", "updated_at"])
+    recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
     # integrations: webhook events, in this transaction (a simulation is answered at once)
     call_events.emit_call_event(call, "call.started")
     call_events.emit_call_event(call, "call.answered")
@@ -276,6 +279,7 @@ def _create_inbound(
             metadata=rooms.room_metadata(call),
         )
         outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
         call_events.emit_call_event(call, "call.started")  # integrations: webhook event
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
@@ -408,6 +412,10 @@ def call_end(
     # The call's capacity slot frees now; if Redis cannot be told, the lease expires
     # without its heartbeat and the sweeper drops it (calls/leases.py).
     leases.release_quietly(customer_id=locked.customer_id, call_id=call_id)
+    if locked.direction == CallDirection.OUTBOUND:
+        from .outbound import notify_call_ended
+
+        notify_call_ended(locked)
     if teardown == TEARDOWN_LATER:
         outbox.enqueue("calls.tasks.teardown_call_room", call_id)
     outbox.enqueue("calls.tasks.finalize_call", call_id)
@@ -422,15 +430,19 @@ def call_teardown_room(*, call: Call) -> bool:
 
 
 def call_finalize(*, call: Call) -> Call:
-    """Post-call: usage and latency figures from the transcript into the call's metadata."""
+    """Post-call: usage and latency figures from the transcript into the call's metadata,
+    its cost (calls/cost.py), then its analysis (calls/analysis.py) if its agent has a plan."""
     turns = list(call.turns.all())
     summary = turns_summary(turns)
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
         locked.metadata = {**locked.metadata, "summary": summary}
-        locked.save(update_fields=["metadata", "updated_at"])
+        priced = call_price(locked, turns)
+        locked.cost = priced["total"]
+        locked.cost_breakdown = {**priced, "total": float(priced["total"])}
+        locked.save(update_fields=["metadata", "cost", "cost_breakdown", "updated_at"])
         rollups_call_changed(locked, latency=latency_histograms(turns))
-    return locked
+    return analysis_prepare(call=locked)
 
 
 def calls_close_stale(now: datetime.datetime | None = None) -> int:

@@ -4,9 +4,12 @@ import contextlib
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from .analysis import AnalysisRetry, analysis_run
 from .livekit_client import LiveKitUnavailable
 from .models import Call, CallStatus, EndReason
+from .recordings import recording_fail, recording_start, recording_verify, recordings_purge
 from .services import (
     TEARDOWN_LATER,
     CallAlreadyEnded,
@@ -17,6 +20,7 @@ from .services import (
     call_teardown_room,
     calls_close_stale,
 )
+from .storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +94,72 @@ def finalize_call(call_id: int) -> str:
         return "skipped"
     call_finalize(call=call)
     return "finalized"
+
+
+@shared_task(bind=True, max_retries=None)
+def analyze_call(self, call_id: int, run_id: str) -> str:
+    """Post-call analysis (calls/analysis.py): ANALYSIS_MAX_ATTEMPTS answers at most, with
+    backoff between them; the last failure is stored as `failed` with its reason."""
+    final = self.request.retries + 1 >= settings.ANALYSIS_MAX_ATTEMPTS
+    try:
+        return analysis_run(call_id=call_id, run_id=run_id, final_attempt=final)
+    except AnalysisRetry as exc:
+        return _retry(self, exc, _backoff(self.request.retries + 1, cap=120))
+
+
+RECORDING_START_RETRIES = 4
+RECORDING_VERIFY_RETRIES = 12
+
+
+@shared_task(bind=True, max_retries=RECORDING_START_RETRIES)
+def start_recording(self, call_id: int) -> str:
+    """Starts the call's egress (calls/recordings.py); LiveKit down is retried, then the
+    recording is `failed` (the call itself goes on)."""
+    call = Call.objects.filter(pk=call_id).first()
+    if call is None:
+        return "skipped"
+    try:
+        return recording_start(call=call)
+    except LiveKitUnavailable as exc:
+        if exc.twirp_code == "not_configured" or self.request.retries >= self.max_retries:
+            recording_fail(call_id=call_id, reason=f"Recording could not start: {exc}")
+            return "failed"
+        return _retry(self, exc, _backoff(self.request.retries, cap=10))
+
+
+@shared_task(bind=True, max_retries=RECORDING_VERIFY_RETRIES)
+def verify_recording(self, call_id: int) -> str:
+    """Egress said the file is written: check it is in the bucket, then `ready`. Storage
+    down (or the object not visible yet) keeps it `pending` and retries with backoff; the
+    hourly purge-recordings run re-checks pending ones too, so nothing is lost."""
+    call = Call.objects.filter(pk=call_id).first()
+    if call is None:
+        return "skipped"
+    try:
+        outcome = recording_verify(call=call)
+    except StorageUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            return "pending"
+        return _retry(self, exc, _backoff(self.request.retries, cap=600))
+    if outcome == "missing":
+        if self.request.retries >= self.max_retries:
+            recording_fail(call_id=call_id, reason="Egress reported the file but the bucket has no such object")
+            return "failed"
+        return _retry(self, StorageUnavailable("not in the bucket yet"), _backoff(self.request.retries, cap=600))
+    return outcome
+
+
+@shared_task
+def purge_recordings() -> int:
+    """Beat, hourly: recordings past their organization's retention are deleted; pending
+    ones are checked again."""
+    from .models import RecordingStatus
+
+    for call_id in Call.objects.filter(recording_status=RecordingStatus.PENDING).values_list("pk", flat=True)[:500]:
+        with contextlib.suppress(StorageUnavailable):
+            call = Call.objects.get(pk=call_id)
+            recording_verify(call=call)
+    return recordings_purge()
 
 
 @shared_task

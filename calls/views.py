@@ -4,18 +4,21 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 
+from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import selectors, services
+from . import analysis, recordings, selectors, services
 from .models import Call, EndReason
 from .permissions import CanControlCall
 from .serializers import (
+    AnalyzeOutput,
     CallDetail,
     CallEndOutput,
     CallListItem,
     CallListQuery,
     JoinAgentOutput,
+    RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
 )
@@ -52,6 +55,8 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     agent_field = "agent"  # agent-restricted API keys see only their agents' rows
     success_messages = {"list": "Calls retrieved successfully", "retrieve": "Call retrieved successfully"}
     list_filters: dict = {}
+    # Deleting a recording is for the people who manage the organization's data.
+    action_roles = {"recording": MANAGER_ROLES}
 
     def get_serializer_class(self):
         return CallDetail if self.action == "retrieve" else CallListItem
@@ -124,6 +129,48 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         call = self.get_object()
         joined = services.call_join_agent(call=call)
         return ok(JoinAgentOutput(joined).data, "Agent joined call successfully")
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Delete a call's recording",
+        description=(
+            "Deletes the recording's file from storage and marks it `deleted` (owners and admins). "
+            "404 when the call has no recording; 409 while it is still being recorded; 503 when storage "
+            "is down (nothing changed)."
+        ),
+        request=None,
+        responses={
+            200: RecordingDeleteOutput,
+            404: OpenApiResponse(description="'Call with ID 101 has no recording'"),
+            409: OpenApiResponse(description="'Call with ID 101 is still being recorded'"),
+            503: OpenApiResponse(description="'Recording storage is unavailable, please try again later'"),
+        },
+    )
+    @action(detail=True, methods=["delete"], url_path="recording")
+    def recording(self, request, pk=None):
+        call = self.get_object()
+        call = recordings.recording_delete(call=call)
+        return ok(RecordingDeleteOutput(call).data, "Recording deleted successfully")
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Run the post-call analysis again",
+        description=(
+            "Re-runs the agent's analysis plan on this ended call (ignoring minTurns and sampleRate): the "
+            "analysis becomes `pending` and a worker asks the model; GET /calls/{id} shows the result. "
+            "409 if the call has not ended or its agent has no analysis plan."
+        ),
+        request=None,
+        responses={
+            202: AnalyzeOutput,
+            409: OpenApiResponse(description="'Call with ID 101 has not ended yet' or has no analysis plan"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def analyze(self, request, pk=None):
+        call = self.get_object()
+        call = analysis.analysis_prepare(call=call, force=True)
+        return ok(AnalyzeOutput(call).data, "Call analysis started", status=202)
 
     @extend_schema(
         tags=["calls"],

@@ -6,10 +6,15 @@
 #   2. when DJANGO_SUPERUSER_EMAIL is set and no such user exists yet, create the
 #      platform admin with `createsuperuser --noinput` (DJANGO_SUPERUSER_PASSWORD,
 #      DJANGO_SUPERUSER_NAME). An existing account is left untouched, so the step
-#      is safe to re-run and never resets a password that was changed since.
+#      is safe to re-run and never resets a password that was changed since;
+#   3. when RECORDINGS_S3_BUCKET is set, create the recordings bucket if missing.
 set -eu
 
 python manage.py migrate --noinput
+
+if [ -n "${RECORDINGS_S3_BUCKET:-}" ]; then
+    python manage.py ensure_recordings_bucket
+fi
 
 if [ -n "${DJANGO_SUPERUSER_EMAIL:-}" ]; then
     if python manage.py shell --no-imports --command \

@@ -51,3 +51,7 @@ register_event_type(
 )
 register_event_type("call.transferred", "A call ended because it was transferred elsewhere.")
 register_event_type("call.failed", "A call ended in failure (sent in addition to call.ended).")
+register_event_type(
+    "call.analyzed", "A call's post-call analysis finished (status done or failed): the call with its analysis."
+)
+register_event_type("recording.ready", "A call's recording is stored: the call with its recording's details.")

@@ -31,7 +31,13 @@ class MorpheusAdminSite(admin.AdminSite):
     site_url = None  # the API has no public web site to link to
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "platform_overview": platform_overview(self)}
+        from analytics.charts import overview_charts
+
+        extra_context = {
+            **(extra_context or {}),
+            "platform_overview": platform_overview(self),
+            "platform_charts": overview_charts(),
+        }
         return super().index(request, extra_context)
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "voice_worker",
     "analytics",
     "integrations",
+    "campaigns",
     "evaluations",
 ]
 
@@ -151,6 +152,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Bodies above this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Multipart uploads that may be larger (streamed to a temporary file, read row by row).
+API_UPLOAD_LIMITS = {r"^/api/v1/campaigns/\d+/contacts$": 32 * 1024 * 1024}
 
 # --- Mail -------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -319,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "purge-recordings": {
+        "task": "calls.tasks.purge_recordings",
+        "schedule": 60.0 * 60,
+        "options": {"expires": 55 * 60},
+    },
     "purge-expired-tokens": {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": 60.0 * 60,
@@ -330,6 +338,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.sweep_call_leases",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
+    "campaign-dialer-tick": {
+        "task": "campaigns.tasks.dialer_tick",
+        "schedule": 5.0,
+        "options": {"expires": 4},
     },
 }
 
@@ -376,6 +390,28 @@ ELEVENLABS_BASE_URL = env("ELEVENLABS_BASE_URL", default="")
 # How long the ElevenLabs voice list of a key is cached (GET /providers/elevenlabs/voices).
 ELEVENLABS_VOICES_CACHE_SECONDS = env.int("ELEVENLABS_VOICES_CACHE_SECONDS", default=600)
 
+# --- After the call (docs/after-the-call.md) ----------------------------------------
+# Post-call analysis: the model when the agent's plan names none, the per-request
+# timeout, and how many answers (transport errors or invalid JSON) before `failed`.
+ANALYSIS_MODEL = env("ANALYSIS_MODEL", default="gpt-4o-mini")
+ANALYSIS_TIMEOUT_SECONDS = env.float("ANALYSIS_TIMEOUT_SECONDS", default=30.0)
+ANALYSIS_MAX_ATTEMPTS = env.int("ANALYSIS_MAX_ATTEMPTS", default=3)
+# The platform's prices (calls/cost.py): a JSON object overriding any of the defaults.
+PRICE_TABLE = env.json("PRICE_TABLE", default={})
+# Recordings: LiveKit Egress writes audio-only room composites straight to this
+# S3-compatible bucket (MinIO in docker-compose); the API hands out presigned URLs.
+RECORDINGS_S3_BUCKET = env("RECORDINGS_S3_BUCKET", default="")
+RECORDINGS_S3_ENDPOINT_URL = env("RECORDINGS_S3_ENDPOINT_URL", default="")
+# The endpoint Egress uploads to, when it reaches the storage by another address than
+# the API does (compose: Egress on the host network); empty means the same.
+RECORDINGS_EGRESS_S3_ENDPOINT_URL = env("RECORDINGS_EGRESS_S3_ENDPOINT_URL", default="")
+RECORDINGS_S3_REGION = env("RECORDINGS_S3_REGION", default="us-east-1")
+RECORDINGS_S3_ACCESS_KEY = env("RECORDINGS_S3_ACCESS_KEY", default="")
+RECORDINGS_S3_SECRET_KEY = env("RECORDINGS_S3_SECRET_KEY", default="")
+RECORDINGS_FORMAT = env("RECORDINGS_FORMAT", default="ogg")
+RECORDINGS_URL_TTL_SECONDS = env.int("RECORDINGS_URL_TTL_SECONDS", default=3600)
+# Days a recording is kept when the organization sets no settings.recordingRetentionDays.
+RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=90)
 # Agent test runs (docs/agent-testing.md): cases run at once per run, and how long the
 # agent may take for one turn and a judge for one verdict before the case is an error.
 EVALUATIONS_MAX_PARALLEL_CASES = env.int("EVALUATIONS_MAX_PARALLEL_CASES", default=4)

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("telephony.urls")),
     path("", include("analytics.urls")),
     path("", include("calls.urls")),
+    path("", include("campaigns.urls")),
     path("", include("voice_worker.urls")),
     path("", include("evaluations.urls")),
     path("", include("integrations.urls")),

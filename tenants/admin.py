@@ -131,7 +131,18 @@ class CustomerAdmin(UUIDSearchMixin, admin.ModelAdmin):
     list_per_page = 50
     actions = ("suspend_customers", "reactivate_customers")
     inlines = (UserInline, AgentInline)
+    # The page adds the customer's call charts (analytics/charts.py) under the fields.
+    change_form_template = "admin/tenants/customer/change_form.html"
     formfield_overrides = {models.JSONField: READABLE_JSON, models.URLField: {"assume_scheme": "https"}}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from analytics.charts import overview_charts
+
+        customer = self.get_object(request, object_id)
+        if customer is not None:
+            extra_context = {**(extra_context or {}), "customer_charts": overview_charts(customer_id=customer.pk)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     fieldsets = (
         (None, {"fields": ("id", "company_name", "status", "phone", "description", "avatar")}),
         ("Access", {"fields": ("allowed_ips", "settings", "signing_secret_hint")}),

@@ -121,6 +121,14 @@ def normalize_settings(value) -> dict:
         errors["settings.theme"] = f"Theme must be one of: {', '.join(THEMES)}"
     if "timezone" in value and not _is_timezone(value["timezone"]):
         errors["settings.timezone"] = "Timezone must be an IANA time zone name such as Europe/Berlin"
+    # Recordings (docs/after-the-call.md): the default for agents that say null, and retention.
+    if "recordingEnabled" in value and not isinstance(value["recordingEnabled"], bool):
+        errors["settings.recordingEnabled"] = "recordingEnabled must be true or false"
+    retention = value.get("recordingRetentionDays")
+    if "recordingRetentionDays" in value and (
+        isinstance(retention, bool) or not isinstance(retention, int) or not 1 <= retention <= 3650
+    ):
+        errors["settings.recordingRetentionDays"] = "recordingRetentionDays must be a whole number from 1 to 3650"
     if errors:
         raise ValidationError(errors)
     return value

@@ -28,6 +28,8 @@ def test_it_runs_the_whole_stack():
         "sip",
         "proxy",
         "mailpit",
+        "egress",
+        "minio",
     }
     assert RAW["services"]["postgres"]["image"] == "postgres:15"
     assert RAW["services"]["redis"]["image"] == "redis:7"
@@ -103,7 +105,29 @@ def test_only_the_proxy_and_local_tools_publish_ports():
 
 def test_the_mail_catcher_is_for_development_only():
     assert RAW["services"]["mailpit"]["profiles"] == ["dev"]
-    assert all("profiles" not in service for name, service in RAW["services"].items() if name != "mailpit")
+    optional = {"mailpit", "egress", "minio"}
+    assert all("profiles" not in service for name, service in RAW["services"].items() if name not in optional)
+
+
+def test_recording_services_are_opt_in_and_egress_shares_livekits_bus(stack, env_values):
+    for name in ("egress", "minio"):
+        assert RAW["services"][name]["profiles"] == ["recordings"], name
+    egress = stack["services"]["egress"]
+    config = yaml.safe_load(egress["environment"]["EGRESS_CONFIG_BODY"])
+    livekit = yaml.safe_load(support.LIVEKIT_CONFIG.read_text())
+    assert config["redis"] == livekit["redis"], "Egress takes its jobs from LiveKit's Redis bus"
+    assert (config["api_key"], config["api_secret"]) == (
+        env_values["LIVEKIT_API_KEY"],
+        env_values["LIVEKIT_API_SECRET"],
+    )
+    assert config["ws_url"] == f"ws://127.0.0.1:{livekit['port']}" and egress["network_mode"] == "host"
+    assert f"/dev/tcp/127.0.0.1/{config['health_port']}" in egress["healthcheck"]["test"][-1]
+    # The app reaches MinIO by name; Egress (host network) through the published port.
+    minio_port = stack["services"]["minio"]["ports"][0]
+    assert minio_port == "127.0.0.1:9000:9000"
+    app = stack["services"]["api"]["environment"]
+    assert app["RECORDINGS_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert app["RECORDINGS_EGRESS_S3_ENDPOINT_URL"] == "http://127.0.0.1:9000"
 
 
 def test_it_refuses_to_start_without_the_required_secrets():

@@ -77,11 +77,14 @@ def test_app_containers_get_only_variables_settings_read():
 def test_third_party_containers_get_only_variables_their_image_reads():
     raw = support.raw_compose()
     # What each image documents reading (postgres image docs; livekit-server
-    # cmd/server/main.go; livekit/sip pkg/config/config.go; the Caddyfile's {$NAME}).
+    # cmd/server/main.go; livekit/sip pkg/config/config.go; livekit/egress
+    # cmd/server/main.go (EGRESS_CONFIG_BODY); minio's MINIO_ROOT_*; the Caddyfile's {$NAME}).
     readers = {
         "postgres": {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"},
         "livekit": {"LIVEKIT_KEYS"},
         "sip": {"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_WS_URL"},
+        "egress": {"EGRESS_CONFIG_BODY"},
+        "minio": {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"},
         "proxy": support.caddyfile_names(),
     }
     for name, service in raw["services"].items():

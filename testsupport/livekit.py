@@ -33,6 +33,7 @@ from google.protobuf.message import DecodeError, Message
 from livekit import api
 from livekit.protocol import agent as proto_agent
 from livekit.protocol import agent_dispatch as proto_dispatch
+from livekit.protocol import egress as proto_egress
 from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
 from livekit.protocol import sip as proto_sip
@@ -176,6 +177,7 @@ class LiveKitServer:
             self.outbound_trunks: dict[str, proto_sip.SIPOutboundTrunkInfo] = {}
             self.dispatch_rules: dict[str, proto_sip.SIPDispatchRuleInfo] = {}
             self.transfers: list[proto_sip.TransferSIPParticipantRequest] = []
+            self.egresses: dict[str, proto_egress.EgressInfo] = {}
             self._injected: list[_Injected] = []
             # Outcomes of the next CreateSIPParticipant calls (see dial_outcome).
             self._dial_outcomes: list[str] = []
@@ -400,6 +402,65 @@ class LiveKitServer:
         del self.dispatches[req.dispatch_id]
         return dispatch
 
+    # Egress ------------------------------------------------------------------------------
+
+    def _Egress_StartRoomCompositeEgress(self, req: proto_egress.RoomCompositeEgressRequest):
+        if req.room_name not in self.rooms:
+            raise TwirpError("not_found", "requested room does not exist")
+        if not req.file_outputs and not req.HasField("file"):
+            raise TwirpError("invalid_argument", "no outputs")
+        info = proto_egress.EgressInfo(
+            egress_id=_new_id("EG"),
+            room_id=self.rooms[req.room_name].sid,
+            room_name=req.room_name,
+            status=proto_egress.EgressStatus.EGRESS_STARTING,
+            started_at=_now_ns(),
+            updated_at=_now_ns(),
+        )
+        info.room_composite.CopyFrom(req)
+        self.egresses[info.egress_id] = info
+        return info
+
+    def _Egress_StopEgress(self, req: proto_egress.StopEgressRequest):
+        info = self.egresses.get(req.egress_id)
+        if info is None:
+            raise TwirpError("not_found", "egress does not exist")
+        if info.status in (proto_egress.EgressStatus.EGRESS_STARTING, proto_egress.EgressStatus.EGRESS_ACTIVE):
+            info.status = proto_egress.EgressStatus.EGRESS_ENDING
+            info.updated_at = _now_ns()
+        return info
+
+    def _Egress_ListEgress(self, req: proto_egress.ListEgressRequest):
+        items = [
+            e
+            for e in self.egresses.values()
+            if (not req.room_name or e.room_name == req.room_name)
+            and (not req.egress_id or e.egress_id == req.egress_id)
+        ]
+        return proto_egress.ListEgressResponse(items=items)
+
+    def finish_egress(self, egress_id: str, *, size: int = 48_000, duration_s: float = 12.5, error: str = ""):
+        """What Egress does when the room ends: the file is uploaded (or the egress failed).
+        Returns the EgressInfo an `egress_ended` webhook carries."""
+        with self._lock:
+            info = self.egresses[egress_id]
+            info.ended_at = _now_ns()
+            info.updated_at = info.ended_at
+            if error:
+                info.status = proto_egress.EgressStatus.EGRESS_FAILED
+                info.error = error
+                return info
+            info.status = proto_egress.EgressStatus.EGRESS_COMPLETE
+            output = info.room_composite.file_outputs[0]
+            result = info.file_results.add()
+            result.filename = output.filepath
+            result.location = f"s3://{output.s3.bucket}/{output.filepath}"
+            result.size = size
+            result.duration = int(duration_s * 1e9)
+            result.started_at = info.started_at
+            result.ended_at = info.ended_at
+            return info
+
     # SIP -------------------------------------------------------------------------------
 
     def _SIP_CreateSIPInboundTrunk(self, req: proto_sip.CreateSIPInboundTrunkRequest):
@@ -622,6 +683,12 @@ ROUTES = {
         proto_dispatch.DeleteAgentDispatchRequest,
         lambda c, m: _room_admin(c, m.room),
     ),
+    ("Egress", "StartRoomCompositeEgress"): (
+        proto_egress.RoomCompositeEgressRequest,
+        lambda c, m: _video(c).room_record,
+    ),
+    ("Egress", "StopEgress"): (proto_egress.StopEgressRequest, lambda c, m: _video(c).room_record),
+    ("Egress", "ListEgress"): (proto_egress.ListEgressRequest, lambda c, m: _video(c).room_record),
     ("SIP", "CreateSIPInboundTrunk"): (proto_sip.CreateSIPInboundTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "ListSIPInboundTrunk"): (proto_sip.ListSIPInboundTrunkRequest, lambda c, m: _sip(c).admin),
     ("SIP", "UpdateSIPInboundTrunk"): (proto_sip.UpdateSIPInboundTrunkRequest, lambda c, m: _sip(c).admin),

@@ -23,7 +23,7 @@ from livekit.agents.voice.io import AudioInput, AudioOutput
 from calls import livekit_client
 from calls.models import EndReason, TurnRole
 
-from . import providers
+from . import outbound, providers
 from .closing import delete_room, end_reason_for
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent, TransferFailed, transfer_address
@@ -93,6 +93,9 @@ class CallRunner:
         self.background_audio = None
         # The conversation says the filler line around slow functions and transfers.
         self.says_fillers = True
+        # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
+        self.voicemail: dict | None = None
+        self._heartbeat: outbound.LeaseHeartbeat | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -114,6 +117,8 @@ class CallRunner:
                 for event in ("llm_availability_changed", "stt_availability_changed", "tts_availability_changed"):
                     model.on(event, self._on_availability)
         self.ctx.add_shutdown_callback(self._on_job_shutdown)
+        if not self.call.is_simulation and not self.text_mode:
+            self._heartbeat = outbound.heartbeat_for(self.call)
 
         if not await self._wait_for_caller():
             self._end_reason = EndReason.NO_ANSWER
@@ -136,6 +141,8 @@ class CallRunner:
                 room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
             )
             await self._start_thinking_sound()
+            if outbound.is_outbound(self.call):
+                self._spawn(outbound.detect_answering_machine(self, self.voicemail))
         await acall_mark_active(call_id=self.call.call_id)
         answered_at = self._answered_at or timezone.now()
         elapsed = (timezone.now() - answered_at).total_seconds()
@@ -156,6 +163,9 @@ class CallRunner:
         except TimeoutError:
             logger.warning("call %s: the caller never joined", self.call.call_id)
             return False
+        if outbound.is_outbound(self.call) and self.audio is None:
+            # The callee's leg is in the room while it rings: talk only once it is answered.
+            return await outbound.wait_until_answered(self.ctx.room)
         return True
 
     async def _start_thinking_sound(self) -> None:
@@ -197,6 +207,10 @@ class CallRunner:
 
     def end_call(self, reason: str) -> None:
         self._end(reason)
+
+    def end_with(self, reason: str, *, message: str = "") -> None:
+        """Ends the call with `reason`, saying `message` first (a voicemail)."""
+        self._end(reason, message=message, interrupt=True)
 
     async def transfer(self, destination: TransferDestination) -> None:
         identity = self._caller_sip_identity()
@@ -311,6 +325,8 @@ class CallRunner:
         self._finishing = True
         for timer in self._timers:
             timer.cancel()
+        if self._heartbeat is not None:
+            await self._heartbeat.stop()
         reason, error = self._end_reason, self._error_message
         if reason is None:
             reason, error = end_reason_for(event)

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from asgiref.sync import sync_to_async
 from livekit.agents import JobContext
 
+from agents import voice_settings
 from calls.models import EndReason
 
-from . import providers
+from . import outbound, providers
 from .call_runner import CallAudio, CallRunner
 from .closing import delete_room
 from .config import AgentConfig, CallInfo, call_info
@@ -68,6 +69,8 @@ async def run_job(
         await fail_call(ctx, info, "The customer's account is suspended.")
         return None
     config = AgentConfig.from_agent(call.agent, fallback_rows=await afallback_provider_rows(call.agent))
+    # Outbound: the call's {{variables}} in the prompt and first message (voice_worker/outbound.py).
+    config = outbound.fill_variables(config, (call.metadata or {}).get("variables"))
     try:
         if build_models is not None:
             # A test's factory may read the database (customer keys): off the event loop.
@@ -93,6 +96,7 @@ async def run_job(
         caller_identity=caller_identity,
         audio=audio,
     )
+    runner.voicemail = voice_settings.complete(call.agent.voice_settings).get("voicemail")
     try:
         await runner.start()
     except Exception as exc:

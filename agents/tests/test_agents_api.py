@@ -57,6 +57,8 @@ FULL_KEYS = {
     "transfers",
     "functions",
     "metadata",
+    "recordingEnabled",
+    "analysisPlan",
     "autoRunTests",
     "customerId",
     "createdAt",
@@ -75,6 +77,8 @@ LIST_KEYS = FULL_KEYS - {
     "transfers",
     "functions",
     "metadata",
+    "recordingEnabled",
+    "analysisPlan",
     "voiceSettings",
 }
 

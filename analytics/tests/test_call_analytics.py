@@ -9,6 +9,7 @@ from calls.models import CallStatus, EndReason
 from testsupport.api import assert_error, assert_success
 
 from .helpers import make_call
+from .helpers import utc as make_utc
 
 URL = "/api/v1/analytics/calls"
 pytestmark = pytest.mark.django_db
@@ -244,3 +245,73 @@ def test_members_may_read_and_strangers_may_not(api_client, charlie):
 
     assert_success(client_for(charlie).get(URL), 200)
     assert_error(api_client.get(URL), 401)
+
+
+def test_a_call_whose_start_moves_moves_to_its_new_bucket(alice_client, agent):
+    from analytics.rollups import call_changed
+    from calls.models import Call
+    from calls.tests.factories import CallFactory
+
+    # An outbound call queued on the 10th and dialed on the 11th counts on the 11th.
+    call = CallFactory(agent=agent, status="queued", direction="outbound", started_at=make_utc("2026-03-10T10:00:00Z"))
+    call_changed(call)
+    Call.objects.filter(pk=call.pk).update(status="ringing", started_at=make_utc("2026-03-11T09:00:00Z"))
+    call_changed(Call.objects.get(pk=call.pk))
+    params = {"from": "2026-03-10", "to": "2026-03-11", "timezone": "UTC"}
+    data = assert_success(alice_client.get(URL, params), 200)
+    assert [item["total"] for item in data["series"]] == [0, 1]
+    assert data["byStatus"]["open"] == 1
+    assert CallRollup.objects.get(bucket=make_utc("2026-03-10T10:00:00Z")).calls == 0
+
+
+def test_new_end_reasons_have_their_own_count(alice_client, agent):
+    make_call(agent, "2026-03-10T10:00:00Z", duration=None, status="no_answer", reason="voicemail")
+    data = assert_success(alice_client.get(URL, {"from": "2026-03-10", "to": "2026-03-10", "timezone": "UTC"}), 200)
+    assert data["byEndReason"]["voicemail"] == 1 and data["byEndReason"]["other"] == 0
+
+
+def test_the_day_rollups_answer_exactly_what_the_15_minute_rollups_do(dst_calls, customer_a, agent):
+    import dataclasses
+    import zoneinfo
+
+    from analytics import selectors
+    from analytics.models import CallDayRollup
+
+    make_call(agent, "2026-03-02T23:59:00Z", latencies=[300, 700])
+    tz = zoneinfo.ZoneInfo("America/New_York")
+    query = selectors.AnalyticsQuery(
+        customer_id=customer_a.id,
+        start=make_utc("2026-03-01T05:00:00Z"),
+        end=make_utc("2026-03-10T04:00:00Z"),
+        tz=tz,
+        interval="day",
+        tenant_tz="America/New_York",
+    )
+    rollups = CallRollup.objects.all()
+    assert selectors._source(rollups, query).field == "day"
+    fine = dataclasses.replace(query, tenant_tz="UTC")  # not the day rows' zone: the 15-minute rows
+    assert selectors._source(rollups, fine).field == "bucket"
+    for interval in ("day", "week"):
+        by_day = dataclasses.replace(query, interval=interval)
+        by_bucket = dataclasses.replace(fine, interval=interval)
+        assert selectors.calls_analytics(rollups, by_day) == selectors.calls_analytics(rollups, by_bucket)
+        assert selectors.latency_analytics(rollups, by_day) == selectors.latency_analytics(rollups, by_bucket)
+    assert CallDayRollup.objects.filter(customer=customer_a, timezone="America/New_York").count() == 4
+
+
+def test_a_new_time_zone_falls_back_until_rebuilt(alice_client, agent, customer_a):
+    from analytics.models import CallDayRollup
+
+    customer_a.settings = {"timezone": "America/New_York"}
+    customer_a.save()
+    make_call(agent, "2026-03-10T12:00:00Z")
+    customer_a.settings = {"timezone": "Europe/Berlin"}
+    customer_a.save()
+    make_call(agent, "2026-03-11T12:00:00Z")
+    params = {"from": "2026-03-10", "to": "2026-03-11"}
+    assert assert_success(alice_client.get(URL, params), 200)["totals"]["total"] == 2
+    rollups_rebuild(customer_id=customer_a.id)
+    assert set(CallDayRollup.objects.filter(customer=customer_a).values_list("timezone", flat=True)) == {
+        "Europe/Berlin"
+    }
+    assert assert_success(alice_client.get(URL, params), 200)["totals"]["total"] == 2

@@ -110,3 +110,53 @@ def test_the_list_filters_open_calls_and_searches_by_id(admin_client, customer_a
     page = admin_client.get("/admin/calls/call/", {"q": "call-aaa"})
     assert list(page.context["cl"].result_list) == [ringing]
     assert admin_client.get("/admin/calls/call/", {"q": "not-a-number"}).status_code == 200
+
+
+def test_the_call_page_reads_as_a_conversation_with_analysis_recording_and_cost(admin_client, customer_a, settings):
+    import datetime
+
+    from calls.models import RecordingStatus
+
+    settings.RECORDINGS_S3_BUCKET = "recordings"
+    settings.RECORDINGS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.RECORDINGS_S3_ACCESS_KEY, settings.RECORDINGS_S3_SECRET_KEY = "access", "secret"
+    answered = datetime.datetime(2026, 3, 10, 10, 0, 0, tzinfo=datetime.UTC)
+    call = CallFactory(
+        agent=AgentFactory(customer=customer_a),
+        answered_at=answered,
+        analysis={
+            "status": "done",
+            "summary": "Asked about the order; it ships today.",
+            "successful": True,
+            "sentiment": "positive",
+            "data": {"orderId": "A-42"},
+        },
+        cost_breakdown={"total": 0.0123, "currency": "USD", "breakdown": {"llm": 0.01, "platform": 0.0023}},
+        recording_status=RecordingStatus.READY,
+        recording_key="recordings/x/1.ogg",
+        metadata={"summary": {"turns": 3, "assistantTurns": 1}},
+    )
+    for seconds, fields in (
+        (3, {"role": "user", "content": "Where is my order?", "end_of_turn_delay_ms": 310.5}),
+        (5, {"role": "tool", "content": "", "tool_name": "lookup_order", "tool_payload": {"orderId": "A-42"}}),
+        (7, {"role": "assistant", "content": "It ships today.", "e2e_latency_ms": 911.75}),
+    ):
+        turn = TranscriptTurnFactory(call=call, **fields)
+        type(turn).objects.filter(pk=turn.pk).update(created_at=answered + datetime.timedelta(seconds=seconds))
+    body = html.unescape(admin_client.get(f"/admin/calls/call/{call.id}/change/").content.decode())
+    conversation = body[body.index('<div id="conversation"') :]
+    # Alternating turns in order, second-precision times and offsets, latency per turn, the tool inline.
+    assert (
+        conversation.index("Where is my order?") < conversation.index("lookup_order") < conversation.index("It ships")
+    )
+    assert "10:00:03" in conversation and "(+0:03)" in conversation and "(+0:07)" in conversation
+    assert "2026-03-10 10:00:00" in body  # the answer time, to the second
+    assert "end of turn 310.5 ms" in conversation and "end to end 911.75 ms" in conversation
+    assert '"orderId": "A-42"' in conversation
+    # The analysis as fields, the recording as a player, the cost as a table.
+    assert '<th scope="row">Summary</th><td>Asked about the order; it ships today.</td>' in body
+    assert '<th scope="row">orderId</th><td>A-42</td>' in body
+    assert '<audio id="call-recording" controls' in body and "recordings/x/1.ogg" in body
+    assert 'id="call-cost"' in body
+    # The transcript summary once (not again inside the metadata).
+    assert body.count('"assistantTurns"') == 1

@@ -283,3 +283,13 @@ def test_a_scheduled_call_waits_queued(alice_client, setup, livekit_server, sett
     assert data["status"] == "queued"
     message = OutboxMessage.objects.get(task_name="calls.tasks.dial_outbound_call")
     assert message.args == [data["id"]] and abs((message.run_after - when).total_seconds()) < 1
+
+
+def test_an_outbound_call_is_recorded_when_its_agent_records(alice_client, setup, livekit_server, s3_server):
+    setup["agent"].recording_enabled = True
+    setup["agent"].save()
+    data = place(alice_client, setup)
+    call = Call.objects.get(pk=data["id"])
+    [egress] = livekit_server.messages("StartRoomCompositeEgress")
+    assert egress.room_name == call.room_name and egress.audio_only
+    assert call.recording_status == "recording"

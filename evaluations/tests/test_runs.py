@@ -340,3 +340,31 @@ def test_the_runs_list_is_newest_first_with_constant_queries(
     ids = [r["id"] for r in data["testRuns"]]
     assert ids == sorted(ids, reverse=True) and len(ids) == 5
     assert TestCase.objects.count() == 1
+
+
+def test_a_reachable_custom_function_is_never_called_in_a_run(
+    alice_client, customer_a, llm_server, script, settings, django_capture_on_commit_callbacks
+):
+    from agents.tests.factories import AgentFactory
+    from voice_worker.tests.servers import FunctionServer
+
+    settings.VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = True
+    script.agent = order_agent
+    with FunctionServer(customer_a.signing_secret) as endpoint:
+        agent = AgentFactory(
+            customer=customer_a,
+            functions=[{"name": "lookup_order", "parameters": {"type": "object"}, "url": endpoint.url}],
+        )
+        _, mocked = run_case(
+            alice_client,
+            agent,
+            django_capture_on_commit_callbacks,
+            {"turns": [{"user": "A1?", "expect": {"contains": ["shipped"]}}], "toolMocks": [ORDER_MOCK]},
+        )
+        _, unmocked = run_case(
+            alice_client, agent, django_capture_on_commit_callbacks, {"turns": [{"user": "A1?"}]}, name="No mock"
+        )
+
+    assert (mocked["verdict"], mocked["unmockedTools"]) == ("pass", [])
+    assert unmocked["unmockedTools"] == ["lookup_order"]
+    assert endpoint.calls == []  # neither the mocked nor the unmocked run reached the customer's endpoint

@@ -2,6 +2,7 @@
 
 import contextvars
 import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -66,6 +67,11 @@ class ApiBodySizeMiddleware:
             except ValueError:
                 length = 0
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            # File uploads named in API_UPLOAD_LIMITS (a campaign's contacts CSV) stream to
+            # disk and may be larger; every other body keeps the small limit.
+            for pattern, upload_limit in getattr(settings, "API_UPLOAD_LIMITS", {}).items():
+                if re.match(pattern, request.path) and (request.content_type or "").startswith("multipart/"):
+                    limit = upload_limit
             if limit is not None and length > limit:
                 return envelope_error_response(request, 413, "Request body too large")
         return self.get_response(request)

@@ -120,13 +120,21 @@ def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(page, live_server
     page.click("#platform-overview a:text('Calls active now')")
     page.wait_for_selector("#result_list")
     page.click(f"#result_list a:text-is('{call.pk}')")
-    page.wait_for_selector("text=Transcript (latency in milliseconds)")
+    page.wait_for_selector("#conversation")
 
-    transcript = page.inner_text("#turns-group")
-    assert "Hi, is the shop open on Sunday?" in transcript
-    assert "We are closed on Sundays, but open from nine on Monday." in transcript
-    for figure in ("312.5", "421.0", "187.25", "934.75"):
+    turns = page.locator("#conversation .turn")
+    assert turns.count() == 2
+    assert "Hi, is the shop open on Sunday?" in turns.nth(0).inner_text()
+    assert "We are closed on Sundays, but open from nine on Monday." in turns.nth(1).inner_text()
+    # Caller on the left, agent on the right: the bubbles alternate sides.
+    caller_box, agent_box = turns.nth(0).locator("> div").bounding_box(), turns.nth(1).locator("> div").bounding_box()
+    assert caller_box["x"] < agent_box["x"]
+    transcript = page.inner_text("#conversation")
+    for figure in ("312.5", "421", "187.25", "934.75"):
         assert figure in transcript
+    # Times to the second.
+    clock = turns.nth(0).locator("time.turn-time").inner_text()
+    assert len(clock) == 8 and clock.count(":") == 2
     screenshot(page, "admin-call-transcript")
 
     page.click("a.end-call-link")
@@ -139,3 +147,29 @@ def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(page, live_server
     screenshot(page, "admin-call-ended")
     call.refresh_from_db()
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, "ended_by_user")
+
+
+def test_the_overview_and_a_customers_page_show_call_charts(page, live_server, platform_admin, customer_a):
+    from analytics.tests.helpers import make_call
+
+    agent = AgentFactory(customer=customer_a, name="Front Desk")
+    today = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    for hours, status in ((0, None), (1, CallStatus.FAILED), (25, None)):
+        started = (today - timezone.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        make_call(agent, started, status=status, reason="error" if status else "caller_hung_up", latencies=[800, 1200])
+
+    admin_sign_in(page, live_server, platform_admin.email, TEST_PASSWORD)
+    page.wait_for_selector("#analytics-charts")
+    for chart in ("chart-calls-by-status", "chart-failure-rate", "chart-latency", "chart-busiest"):
+        svg = page.locator(f"#{chart} svg")
+        assert svg.count() == 1, chart
+        assert svg.bounding_box()["width"] > 300, chart
+    assert "Alice Corp" in page.inner_text("#chart-busiest")
+    assert page.locator("#chart-calls-by-status svg rect.rect").count() > 0  # bars were drawn
+    screenshot(page, "admin-overview-charts")
+
+    page.goto(f"{live_server.url}/admin/tenants/customer/{customer_a.pk}/change/")
+    page.wait_for_selector("#analytics-charts")
+    assert page.locator("#analytics-charts svg").count() == 3
+    assert page.locator("#chart-busiest").count() == 0
+    screenshot(page, "admin-customer-charts")

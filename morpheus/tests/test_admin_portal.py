@@ -20,6 +20,7 @@ from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallCapacity, CallStatus
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from campaigns.models import Campaign, Contact, DoNotCall
 from evaluations.models import TestCase, TestRun
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
@@ -70,6 +71,14 @@ def _call():
     return call
 
 
+_numbers = count(1000)
+
+
+def _campaign():
+    agent = AgentFactory()
+    return Campaign.objects.create(customer=agent.customer, agent=agent, name="Renewals", schedule={"timezone": "UTC"})
+
+
 def _test_case():
     from evaluations.services import test_case_create
 
@@ -107,6 +116,13 @@ ROW_MAKERS = {
     Call: _call,
     SipTrunk: lambda: SipTrunk.objects.create(customer=CustomerFactory(), name="Carrier", address="sip.example.com"),
     CallCapacity: lambda: CallCapacity.objects.create(customer=CustomerFactory(), concurrency_limit=5),
+    Campaign: _campaign,
+    Contact: lambda: Contact.objects.create(
+        campaign=_campaign(), customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
+    ),
+    DoNotCall: lambda: DoNotCall.objects.create(
+        customer=CustomerFactory(), phone_number=f"+1415555{next(_numbers):04d}"
+    ),
     TestCase: _test_case,
     TestRun: _test_run,
     ApiKey: _api_key,
