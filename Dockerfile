@@ -38,6 +38,12 @@ COPY . /app
 RUN SECRET_KEY=collectstatic-build-step-only-not-a-secret python manage.py collectstatic --noinput \
     && python -m compileall -q .
 
+# The end-of-turn model's weights (agents with turnDetection "model"), fetched once here so
+# calls never download them; without them the worker logs it and uses VAD. (DEBUG only for
+# this step: development settings load without a SECRET_KEY.)
+ENV HF_HOME=/opt/huggingface
+RUN DEBUG=true python manage.py run_voice_worker --download-files && chmod -R a+rX /opt/huggingface
+
 USER morpheus:morpheus
 
 EXPOSE 8000

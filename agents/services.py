@@ -304,11 +304,34 @@ def _apply_name(
         elif offered and name not in offered:
             errors.add(field, f"{what} '{name}' is not offered by {provider.name}; {_choices(provider, offered)}")
             return
+        elif (
+            field == "voice_id"
+            and provider.vendor == "elevenlabs"
+            and name != getattr(agent, field)
+            and (problem := _elevenlabs_voice_problem(agent, name)) is not None
+        ):
+            errors.add(field, problem)
+            return
         assign(field, name)
     elif switching:
         # A fresh agent's current value is the model default "", which resolves to `default`.
         current = getattr(agent, field)
         assign(field, current if current and offered and current in offered else default)
+
+
+def _elevenlabs_voice_problem(agent: Agent, voice_id: str) -> str | None:
+    """ElevenLabs voices belong to an account: the voice must be one the customer's key (or
+    the platform's) can use. Unchecked when no key is configured or ElevenLabs is down."""
+    from morpheus.errors import BadRequest, ServiceUnavailable
+    from tenants.provider_keys import elevenlabs_voices
+
+    try:
+        voices = elevenlabs_voices(customer_id=agent.customer_id)
+    except (ServiceUnavailable, BadRequest):
+        return None
+    if voice_id in [voice["voiceId"] for voice in voices]:
+        return None
+    return f"Voice '{voice_id}' is not one of your ElevenLabs voices (GET /providers/elevenlabs/voices)"
 
 
 def _apply_status(

@@ -162,6 +162,8 @@ class TranscriptTurn(models.Model):
     # Tool turns: the tool's name, arguments and result.
     tool_name = models.CharField(max_length=100, blank=True, default="")
     tool_payload = models.JSONField(null=True, blank=True)
+    # An assistant turn the caller talked over; `content` is what was said before it stopped.
+    interrupted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Per-turn latency (milliseconds) of the pipeline, as measured by the voice worker.
     end_of_turn_delay_ms = models.FloatField(null=True, blank=True)

@@ -28,7 +28,7 @@ from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
-from agents.variables import PLACEHOLDER
+from agents.variables import PLACEHOLDER, render_variables
 from analytics.rollups import call_changed as rollups_call_changed
 from morpheus import outbox
 from morpheus.e164 import InvalidNumber, parse_e164
@@ -119,8 +119,8 @@ def placeholders(*texts: str) -> list[str]:
 
 
 def fill_placeholders(text: str, variables: dict) -> str:
-    """`{{name}}` -> its value; unknown names are left as written."""
-    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text or "")
+    """`{{name}}` -> its value; unknown names are left as written (the one rule in agents.variables)."""
+    return render_variables(text or "", variables)
 
 
 def clean_variables(errors: dict, agent: Agent | None, variables, *, field: str = "variables") -> dict:

@@ -117,6 +117,7 @@ class TranscriptTurnOutput(serializers.ModelSerializer):
     completionTokens = serializers.IntegerField(source="completion_tokens", allow_null=True)
     ttsCharacters = serializers.IntegerField(source="tts_characters", allow_null=True)
     audioSeconds = serializers.FloatField(source="audio_seconds", allow_null=True)
+    interrupted = serializers.BooleanField(help_text="The caller talked over this assistant turn")
 
     class Meta:
         model = TranscriptTurn
@@ -135,6 +136,7 @@ class TranscriptTurnOutput(serializers.ModelSerializer):
             "completionTokens",
             "ttsCharacters",
             "audioSeconds",
+            "interrupted",
         ]
 
 

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from .api.customers import CustomerMeView, OnboardView
 from .api.platform import PlatformCustomerViewSet, SystemHealthView
+from .api.provider_keys import ElevenLabsVoicesView, ProviderKeysView, ProviderKeyView
 from .api.team import TeamUserViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -12,6 +13,9 @@ router.register("admin/customers", PlatformCustomerViewSet, basename="platform-c
 urlpatterns = [
     path("customers/onboard", OnboardView.as_view(), name="customer-onboard"),
     path("customers/me", CustomerMeView.as_view(), name="customer-me"),
+    path("customers/me/provider-credentials", ProviderKeysView.as_view(), name="provider-keys"),
+    path("customers/me/provider-credentials/<str:vendor>", ProviderKeyView.as_view(), name="provider-key"),
+    path("providers/elevenlabs/voices", ElevenLabsVoicesView.as_view(), name="elevenlabs-voices"),
     path("admin/system/health", SystemHealthView.as_view(), name="system-health"),
     *router.urls,
 ]

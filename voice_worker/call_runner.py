@@ -359,7 +359,7 @@ class CallRunner:
             logger.error("call %s: bookkeeping did not finish before the job shut down", self.call.call_id)
 
     def _caller_sip_identity(self) -> str:
-        if self.text_mode:
+        if self.text_mode or self.audio is not None:
             if self._caller_identity:
                 return self._caller_identity
             raise TransferFailed("this call has no phone caller to transfer.")

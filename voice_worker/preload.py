@@ -8,7 +8,7 @@ setup_django()
 
 from voice_worker import runner  # noqa: E402,F401  the conversation, providers and persistence
 from voice_worker.providers import import_plugin  # noqa: E402
-from voice_worker.worker import PLUGINS  # noqa: E402
+from voice_worker.worker import worker_plugins  # noqa: E402
 
-for _plugin in PLUGINS:
+for _plugin in worker_plugins():
     import_plugin(_plugin)

@@ -145,12 +145,18 @@ def _stt(config: AgentConfig, choice: ProviderChoice, credential: ProviderCreden
 def _tts(config: AgentConfig, choice: ProviderChoice, credential: ProviderCredential) -> lk_tts.TTS:
     if choice.vendor == Vendor.ELEVENLABS:
         elevenlabs = import_plugin("elevenlabs")
-        kwargs: dict[str, Any] = {"voice_id": choice.voice, "model": choice.model, "api_key": credential.api_key}
+        # Raw PCM: nothing to decode on the worker, and a phone line carries 8-16 kHz anyway.
+        kwargs: dict[str, Any] = {
+            "voice_id": choice.voice,
+            "model": choice.model,
+            "api_key": credential.api_key,
+            "encoding": "pcm_24000",
+        }
         if base := getattr(settings, "ELEVENLABS_BASE_URL", ""):
             kwargs["base_url"] = base
         return elevenlabs.TTS(**kwargs)
     openai = import_plugin("openai")
-    kwargs = {"model": choice.model, "voice": choice.voice, "api_key": credential.api_key}
+    kwargs = {"model": choice.model, "voice": choice.voice, "api_key": credential.api_key, "response_format": "pcm"}
     if base_url := _base_url(choice, credential):
         kwargs["base_url"] = base_url
     return openai.TTS(**kwargs)

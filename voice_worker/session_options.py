@@ -24,6 +24,12 @@ MAX_TOOL_STEPS = 5
 ENGLISH = ("en", "en-US", "en-GB", "en-AU", "en-CA", "en-IN", "en-NZ", "en-IE", "en-ZA")
 
 _turn_model_warned = False
+# Where livekit-plugins-turn-detector 1.8.9 keeps its weights (its `models.py`; a test
+# checks they agree). Not imported from there: importing the plugin registers its
+# inference runners, which then fail the worker's inference process without the weights.
+TURN_MODEL_REPO = "livekit/turn-detector"
+TURN_MODEL_FILE = "onnx/model_q8.onnx"
+TURN_MODEL_REVISIONS = ("v1.2.2-en", "v0.4.1-intl")
 
 
 def conn_options(config: AgentConfig) -> SessionConnectOptions:
@@ -51,11 +57,35 @@ def turn_detector(config: AgentConfig, models: providers.PipelineModels, *, text
     return "vad" if models.vad is not None else "stt"
 
 
+def turn_model_weights_present() -> bool:
+    """Whether the end-of-turn models' weights are in the local Hugging Face cache; logged
+    once per process when they are not (agents with turnDetection "model" then use VAD)."""
+    global _turn_model_warned
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        present = all(
+            isinstance(try_to_load_from_cache(TURN_MODEL_REPO, TURN_MODEL_FILE, revision=rev), str)
+            for rev in TURN_MODEL_REVISIONS
+        )
+    except Exception:
+        present = False
+    if not present and not _turn_model_warned:
+        _turn_model_warned = True
+        logger.warning(
+            "end-of-turn model weights not downloaded (run_voice_worker --download-files); "
+            "agents with turnDetection 'model' use VAD"
+        )
+    return present
+
+
 def end_of_turn_model(language: str):
     """LiveKit's self-hosted end-of-turn model (never LiveKit Cloud inference), or None when
     its weights were not downloaded (`run_voice_worker --download-files`): logged once per
     process, and the call uses VAD."""
     global _turn_model_warned
+    if not turn_model_weights_present():
+        return None
     try:
         if language in ENGLISH or language == "en":
             from livekit.plugins.turn_detector.english import EnglishModel

@@ -109,6 +109,7 @@ class TurnCollector:
             record = TurnRecord(
                 role=TurnRole.ASSISTANT,
                 content=(item.text_content or "").strip(),
+                interrupted=bool(item.interrupted),
                 llm_ttft_ms=_ms(metrics.get("llm_node_ttft")),
                 tts_ttfb_ms=_ms(metrics.get("tts_node_ttfb")),
                 e2e_latency_ms=_ms(e2e),

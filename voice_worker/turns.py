@@ -14,6 +14,8 @@ class TurnRecord:
     content: str = ""
     tool_name: str = ""
     tool_payload: dict | None = None
+    # An assistant turn the caller talked over: `content` is what was heard before it stopped.
+    interrupted: bool = False
     # Latency, milliseconds.
     end_of_turn_delay_ms: float | None = None
     llm_ttft_ms: float | None = None

@@ -18,6 +18,15 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 PLUGINS = ("openai", "deepgram", "elevenlabs", "silero")
+# LiveKit's self-hosted end-of-turn models, run in the worker's inference process; loaded
+# only when their weights were downloaded (`run_voice_worker --download-files`).
+TURN_DETECTOR = "turn_detector"
+
+
+def worker_plugins() -> tuple[str, ...]:
+    from .session_options import turn_model_weights_present
+
+    return (*PLUGINS, TURN_DETECTOR) if turn_model_weights_present() else PLUGINS
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ def build_server(options: WorkerSettings):
 
     # On the main thread, before the process pool starts: the forkserver preloads every
     # registered plugin, so job processes start with them imported.
-    for name in PLUGINS:
+    for name in worker_plugins():
         import_plugin(name)
     server = AgentServer(
         ws_url=settings.LIVEKIT_URL,

@@ -44,6 +44,11 @@ class Command(BaseCommand):
             default=0,
             help="Kill a call's process above this much memory (0: no limit).",
         )
+        parser.add_argument(
+            "--download-files",
+            action="store_true",
+            help="Download the plugins' model files (the end-of-turn model's weights) and exit; run at image build.",
+        )
         parser.add_argument("--host", default="", help="Address of the health-check HTTP server. Default: all.")
         parser.add_argument("--port", type=int, default=8081, help="Port of the health-check server (0: any free).")
         parser.add_argument(
@@ -54,6 +59,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["download_files"]:
+            self._download_files()
+            return
         missing = missing_livekit_settings()
         if missing:
             raise CommandError(
@@ -89,3 +97,16 @@ class Command(BaseCommand):
             run_server(server, drain_timeout=worker_settings.drain_timeout)
         except Exception as exc:
             raise CommandError(f"The voice worker stopped: {exc}")
+
+    def _download_files(self) -> None:
+        from livekit.agents import Plugin
+
+        from voice_worker.providers import import_plugin
+        from voice_worker.worker import PLUGINS, TURN_DETECTOR
+
+        for name in (*PLUGINS, TURN_DETECTOR):
+            import_plugin(name)
+        for plugin in Plugin.registered_plugins:
+            self.stdout.write(f"downloading the files of {plugin.title} {plugin.version}")
+            plugin.download_files()
+        self.stdout.write("done")
