@@ -31,8 +31,8 @@ from agents.models import Agent, AgentStatus
 from agents.variables import PLACEHOLDER, render_variables
 from analytics.rollups import call_changed as rollups_call_changed
 from morpheus import outbox
+from morpheus.e164 import InvalidNumber, parse_e164
 from morpheus.errors import ValidationFailed
-from telephony.e164 import InvalidNumber, parse_e164
 
 from . import leases, livekit_client, rooms
 from .models import AnsweredBy, Call, CallDirection, CallStatus, EndReason
