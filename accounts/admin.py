@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from morpheus.admin_site import UUIDSearchMixin, changelist_url, run_service_action, yes_no_filter
 
 from .models import RefreshToken, User
+from .selectors import refresh_token_live_q
 from .services import user_invitation_resend, user_reactivate, user_sessions_revoke, user_suspend
 
 RemovedFilter = yes_no_filter(
@@ -26,9 +27,7 @@ RemovedFilter = yes_no_filter(
 def _live_sessions():
     """Open sessions per user: refresh tokens neither used, revoked nor expired."""
     rows = (
-        RefreshToken.objects.filter(
-            user=OuterRef("pk"), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-        )
+        RefreshToken.objects.filter(refresh_token_live_q(), user=OuterRef("pk"))
         .order_by()
         .values("user")
         .annotate(n=Count("pk"))
@@ -140,7 +139,7 @@ class TokenStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         states = {
-            "live": Q(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now),
+            "live": refresh_token_live_q(now=now),
             "used": Q(used_at__isnull=False),
             "revoked": Q(revoked_at__isnull=False),
             "expired": Q(expires_at__lte=now),

@@ -1,6 +1,6 @@
 """Identity's errors and the messages the dashboard shows for them."""
 
-from rest_framework import exceptions, status
+from morpheus.errors import BadRequest, Unauthorized
 
 EMAIL_TAKEN_MESSAGE = "Email already registered"
 INVALID_CREDENTIALS_MESSAGE = "Invalid email or password"
@@ -22,15 +22,13 @@ REFRESH_EXPIRED_MESSAGE = "Refresh token expired"
 REFRESH_REVOKED_MESSAGE = "Refresh token has been revoked. Please log in again."
 
 
-class InvalidLink(exceptions.APIException):
+class InvalidLink(BadRequest):
     """A mailed token (verification, invitation, password reset) that cannot be used."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "This link is invalid"
-    default_code = "invalid_link"
+    default_message = "This link is invalid"
 
 
-class Unauthenticated(exceptions.APIException):
+class Unauthenticated(Unauthorized):
     """401 from the public auth endpoints (bad credentials, unusable refresh token).
 
     Not DRF's AuthenticationFailed: on a view without authentication classes DRF
@@ -38,7 +36,4 @@ class Unauthenticated(exceptions.APIException):
     access token sent along never gets in the way of logging in or refreshing.
     """
 
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = INVALID_CREDENTIALS_MESSAGE
-    default_code = "unauthenticated"
-    auth_header = 'Bearer realm="api"'
+    default_message = INVALID_CREDENTIALS_MESSAGE

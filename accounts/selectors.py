@@ -1,9 +1,10 @@
 """Reads for identity."""
 
+import datetime
 import hashlib
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import RefreshToken, User, UserStatus
@@ -37,8 +38,23 @@ def refresh_token_family(*, family: uuid.UUID) -> QuerySet[RefreshToken]:
     return RefreshToken.objects.filter(family=family)
 
 
-def refresh_tokens_live(*, user: User) -> QuerySet[RefreshToken]:
-    """The user's unexpired, unused, unrevoked refresh tokens: one per open session."""
-    return RefreshToken.objects.filter(
-        user=user, revoked_at__isnull=True, used_at__isnull=True, expires_at__gt=timezone.now()
+def refresh_token_live_q(*, now: datetime.datetime | None = None, prefix: str = "") -> Q:
+    """The one definition of a live refresh token (an open session): neither used, revoked
+    nor expired. `prefix` reaches it through a relation (e.g. "refresh_tokens__")."""
+    return Q(
+        **{
+            f"{prefix}used_at__isnull": True,
+            f"{prefix}revoked_at__isnull": True,
+            f"{prefix}expires_at__gt": now or timezone.now(),
+        }
     )
+
+
+def refresh_token_is_live(token: RefreshToken, *, now: datetime.datetime | None = None) -> bool:
+    """The same rule for a loaded row."""
+    return token.used_at is None and token.revoked_at is None and token.expires_at > (now or timezone.now())
+
+
+def refresh_tokens_live(*, user: User) -> QuerySet[RefreshToken]:
+    """The user's open sessions."""
+    return RefreshToken.objects.filter(refresh_token_live_q(), user=user)

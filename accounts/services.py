@@ -18,10 +18,9 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
 
 from morpheus import outbox
-from morpheus.api.exceptions import Conflict
+from morpheus.errors import Conflict, PermissionDenied
 
 from . import tokens
 from .authentication import INACTIVE_USER_MESSAGE, issue_access_token

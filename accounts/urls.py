@@ -1,9 +1,6 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from . import views
-
-router = SimpleRouter(trailing_slash=False)
 
 urlpatterns = [
     path(
@@ -21,5 +18,4 @@ urlpatterns = [
     path("auth/password/forgot", views.PasswordForgotView.as_view(), name="auth-password-forgot"),
     path("auth/password/reset", views.PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password/change", views.PasswordChangeView.as_view(), name="auth-password-change"),
-    *router.urls,
 ]

@@ -11,10 +11,10 @@ from django.db import models, transaction
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
-from calls.models import OPEN_CALL_STATUSES
 from morpheus.admin_site import READABLE_JSON, json_block
 
 from .models import Agent, LLMProvider, STTProvider, TTSProvider
+from .selectors import agent_has_open_call
 from .services import PROVIDER_KINDS, agent_delete, agent_validate, agent_version_record, provider_validate
 
 
@@ -235,7 +235,7 @@ class AgentAdmin(admin.ModelAdmin):
         return actions
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.calls.filter(status__in=OPEN_CALL_STATUSES).exists():
+        if obj is not None and agent_has_open_call(obj):
             return False
         return super().has_delete_permission(request, obj)
 

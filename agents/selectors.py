@@ -41,3 +41,10 @@ def agent_version_current(*, agent_id: int | None) -> AgentVersion | None:
 
 def agent_versions(agent_id: int) -> QuerySet[AgentVersion]:
     return AgentVersion.objects.filter(agent_id=agent_id).select_related("created_by").order_by("-number")
+
+
+def agent_has_open_call(agent: Agent) -> bool:
+    """Whether a call is ringing or in progress with the agent."""
+    from calls.models import OPEN_CALL_STATUSES  # calls depends on agents, not the reverse
+
+    return agent.calls.filter(status__in=OPEN_CALL_STATUSES).exists()

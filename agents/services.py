@@ -12,11 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus import outbox
-from morpheus.api.exceptions import Conflict
-from morpheus.errors import NotFound
-from telephony.models import PhoneNumber
+from morpheus.errors import Conflict, NotFound
 from tenants.credentials import platform_key_setting, provider_credential
 from tenants.models import Customer
 
@@ -24,6 +21,7 @@ from . import validation as v
 from . import voice_settings as vs
 from .analysis_plan import clean_analysis_plan
 from .models import Agent, AgentStatus, AgentVersion, LLMProvider, ProviderBase, STTProvider, TTSProvider
+from .selectors import agent_has_open_call
 from .validation import ErrorList
 from .versions import BEHAVIOUR_FIELDS, agent_snapshot
 
@@ -444,9 +442,9 @@ def agent_delete(*, agent: Agent, detach_numbers: bool = False) -> list[int]:
     phone-number assignment, so no number can be pointed at the agent meanwhile.
     """
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    if Call.objects.filter(agent=agent, status__in=OPEN_CALL_STATUSES).exists():
+    if agent_has_open_call(agent):
         raise Conflict("Agent is on an active call; end the call before deleting the agent")
-    numbers = PhoneNumber.objects.filter(agent=agent)
+    numbers = agent.phone_numbers.all()
     number_ids = list(numbers.order_by("id").values_list("id", flat=True))
     if number_ids and not detach_numbers:
         raise Conflict(

@@ -18,7 +18,7 @@ from django.core.validators import URLValidator
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from telephony.e164 import InvalidNumber, parse_e164
+from morpheus.e164 import InvalidNumber, parse_e164
 
 # --- Limits (the serializers declare the same numbers so the OpenAPI schema shows them)
 NAME_MAX = 120
@@ -40,6 +40,8 @@ METADATA_MAX_CHARS = 16_000
 
 # Tools the voice pipeline always gives the model; a custom function may not shadow them.
 BUILT_IN_TOOLS = ("end_call", "transfer_call")
+# The one tool-name rule (the API checks it on save, the voice worker before offering a
+# tool): what OpenAI-style APIs accept as a function name, starting with a letter or _.
 FUNCTION_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 # BCP 47-ish: "en", "en-US", "pt-BR", "zh-Hans-CN"; plus Deepgram's "multi" (code-switching).
 LANGUAGE = re.compile(r"^(?:[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*|multi)$")

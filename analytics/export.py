@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 
@@ -109,7 +110,7 @@ class CallExportView(TenantScopedViewSet):
         ),
         parameters=[CallListQuery],
         responses={
-            (200, "text/csv"): OpenApiResponse(description="CSV with a header row"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row"),
             400: OpenApiResponse(description="Validation failed (same rules as GET /calls)"),
         },
     )

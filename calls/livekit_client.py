@@ -24,8 +24,7 @@ import aiohttp
 from django.conf import settings
 from livekit import api
 
-from morpheus.api.exceptions import ServiceUnavailable
-from morpheus.errors import BadRequest
+from morpheus.errors import BadRequest, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ UNAVAILABLE_MESSAGE = "Voice service is unavailable, please try again later"
 class LiveKitUnavailable(ServiceUnavailable):
     """LiveKit is not configured, unreachable, timed out or answered an error."""
 
-    default_detail = UNAVAILABLE_MESSAGE
+    default_message = UNAVAILABLE_MESSAGE
 
     def __init__(
         self, detail: str | None = None, *, code: str = "unavailable", reason: str = "", server_message: str = ""
@@ -50,7 +49,7 @@ class LiveKitUnavailable(ServiceUnavailable):
         self.server_message = server_message
 
     def __str__(self) -> str:
-        return f"{self.detail} ({self.twirp_code}: {self.reason})" if self.reason else str(self.detail)
+        return f"{self.message} ({self.twirp_code}: {self.reason})" if self.reason else self.message
 
 
 class LiveKitRefused(BadRequest):

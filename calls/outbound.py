@@ -28,10 +28,11 @@ from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
+from agents.variables import PLACEHOLDER, render_variables
 from analytics.rollups import call_changed as rollups_call_changed
 from morpheus import outbox
+from morpheus.e164 import InvalidNumber, parse_e164
 from morpheus.errors import ValidationFailed
-from telephony.e164 import InvalidNumber, parse_e164
 
 from . import leases, livekit_client, rooms
 from .models import AnsweredBy, Call, CallDirection, CallStatus, EndReason
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 CALLEE_IDENTITY = "callee"
 CALL_ID_ATTRIBUTE = "morpheus.callId"
 SIP_CALL_STATUS = "sip.callStatus"
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 VARIABLES_MAX = 50
 VARIABLE_VALUE_MAX = 1000
 SCHEDULE_MAX_DAYS = 30
@@ -119,8 +119,8 @@ def placeholders(*texts: str) -> list[str]:
 
 
 def fill_placeholders(text: str, variables: dict) -> str:
-    """`{{name}}` -> its value; unknown names are left as written."""
-    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text or "")
+    """`{{name}}` -> its value; unknown names are left as written (the one rule in agents.variables)."""
+    return render_variables(text or "", variables)
 
 
 def clean_variables(errors: dict, agent: Agent | None, variables, *, field: str = "variables") -> dict:

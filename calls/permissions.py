@@ -8,7 +8,7 @@ customer's live phone call is an operator's decision.
 from rest_framework.permissions import BasePermission
 
 from accounts.models import MANAGER_ROLES
-from morpheus.api.exceptions import FORBIDDEN_MESSAGE
+from morpheus.errors import FORBIDDEN_MESSAGE
 
 
 def can_control_call(user, call) -> bool:

@@ -24,8 +24,7 @@ from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import latency_histograms
 from morpheus import outbox
-from morpheus.api.exceptions import Conflict
-from morpheus.errors import ServiceUnavailable
+from morpheus.errors import Conflict, ServiceUnavailable
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
@@ -328,7 +327,9 @@ def call_join_agent(*, call: Call) -> AgentJoin:
 
 @transaction.atomic
 def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> Call:
-    """The caller and the agent are connected: ringing -> active. Idempotent; no-op once ended."""
+    """The caller and the agent are connected: queued/ringing -> active, answered now unless
+    already answered. The one path for it (carrier webhooks, LiveKit room events, the voice
+    worker when its agent joins). Idempotent; no-op once ended."""
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if not locked.is_open:
         return locked
@@ -336,7 +337,7 @@ def call_mark_answered(*, call: Call, now: datetime.datetime | None = None) -> C
     if locked.answered_at is None:
         locked.answered_at = now or timezone.now()
         fields.append("answered_at")
-    if locked.status == CallStatus.RINGING:
+    if locked.status in (CallStatus.QUEUED, CallStatus.RINGING):
         locked.status = CallStatus.ACTIVE
         fields.append("status")
     if fields:

@@ -14,8 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.outbound import clean_destination, clean_variables, outbound_agent, outbound_from_number, placeholders
+from morpheus.e164 import InvalidNumber
 from morpheus.errors import Conflict, ValidationFailed
-from telephony.e164 import InvalidNumber
 
 from . import windows
 from .events import emit_campaign_event
@@ -380,7 +380,7 @@ def dnc_add(*, customer_id: Any, phone_number: Any, reason: str = "") -> DoNotCa
 
 def clean_destination_or_any(value: Any) -> str:
     """A DNC entry may name any possible number (even ones we would never dial)."""
-    from telephony.e164 import parse_e164
+    from morpheus.e164 import parse_e164
 
     return parse_e164(value).e164
 

@@ -89,6 +89,14 @@ max_requests_jitter = max_requests // 10
 
 forwarded_allow_ips = trusted_proxy_addresses()
 
+# Request limits gunicorn enforces before Django sees the request: a request line longer
+# than this is 414, more header fields or a longer header is 431. Gunicorn writes those
+# answers itself (text/html); the shipped Caddyfile turns them into the JSON envelope
+# (docs/deploy.md, "Request limits"). Bodies are limited by Django (413, the envelope).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 # Logs go to stdout/stderr for the container runtime. The access line carries the
 # X-Request-ID the API returns, so a user's report can be matched to the Django log.
 accesslog = "-"

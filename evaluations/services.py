@@ -165,7 +165,7 @@ def test_run_for_new_version(*, version_id: int) -> TestRun | None:
     version = AgentVersion.objects.select_related("agent__llm_provider").filter(pk=version_id).first()
     if version is None or not version.agent.auto_run_tests:
         return None
-    if version.test_runs.filter(trigger=TestRunTrigger.NEW_VERSION).exists():
+    if TestRun.objects.filter(version=version, trigger=TestRunTrigger.NEW_VERSION).exists():
         return None  # a redelivered task: the run already exists
     if not TestCase.objects.filter(agent_id=version.agent_id).exists():
         return None

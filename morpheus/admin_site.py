@@ -20,7 +20,6 @@ from django.forms.fields import InvalidJSONInput
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from rest_framework.exceptions import APIException
 
 from .errors import DomainError
 
@@ -147,10 +146,9 @@ class UUIDSearchMixin:
 
 
 def refusal_message(exc: Exception) -> str:
-    """What a service said when it refused (a 409/403/503 APIException or domain error, or a
-    ValidationError)."""
-    if isinstance(exc, APIException):
-        return str(exc.detail)
+    """What a service said when it refused (a domain error or a ValidationError)."""
+    if isinstance(exc, DomainError):
+        return exc.message
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
     return str(exc)
@@ -175,7 +173,7 @@ def run_service_action(
     for obj in queryset:
         try:
             result = service(obj)
-        except (APIException, ValidationError, DomainError) as exc:
+        except (ValidationError, DomainError) as exc:
             modeladmin.message_user(request, refusal_message(exc), messages.WARNING)
             continue
         modeladmin.log_change(request, obj, f"{done} through the admin action")

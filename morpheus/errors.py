@@ -49,9 +49,12 @@ class Unauthorized(DomainError):
     default_message = "Authentication credentials were not provided."
 
 
+FORBIDDEN_MESSAGE = "You do not have permission to access this resource"
+
+
 class PermissionDenied(DomainError):
     status_code = 403
-    default_message = "You do not have permission to access this resource"
+    default_message = FORBIDDEN_MESSAGE
 
 
 class NotFound(DomainError):

@@ -204,7 +204,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Multi-tenant backend for AI voice agents. Every response under /api/v1 is wrapped "
         "in the envelope `{success, status, message, data, requestInfo}`; errors use "
-        "`{success: false, statusCode, message, data: null, errors?, requestInfo}`."
+        "`{success: false, statusCode, message, data: null, errors?, requestInfo}`. The one exception: "
+        "the JSON form of `POST /webhooks/voice/inbound` answers success with the spec's bare "
+        "`{action, roomName, agentId, ...}`. Every operation may answer 405, 415, 429 (with Retry-After) and "
+        "503 (a dependency is down). Before any operation, the server refuses a request line over 8190 bytes "
+        "(414) and more than 100 header fields or one over 8190 bytes (431); behind the shipped Caddy proxy "
+        "those answers are the error envelope too."
     ),
     "VERSION": "1.0.0",
     # Swagger UI's assets are served by us (drf-spectacular-sidecar), not a CDN: /docs/ works offline.

@@ -16,11 +16,11 @@ from agents.models import Agent
 from agents.validation import ErrorList, clean_text
 from calls import livekit_client
 from calls.models import OPEN_CALL_STATUSES, Call
-from morpheus.api.exceptions import Conflict
+from morpheus.e164 import InvalidNumber, country_for, normalize_country, parse_e164
+from morpheus.errors import Conflict
 from tenants.models import Customer
 
 from . import livekit_sip
-from .e164 import InvalidNumber, country_for, normalize_country, parse_e164
 from .models import Carrier, PhoneNumber
 
 FRIENDLY_NAME_MAX = 120

@@ -15,12 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
 from accounts.normalization import normalize_email
 from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
-from morpheus.api.exceptions import FORBIDDEN_MESSAGE, Conflict
+from morpheus.errors import FORBIDDEN_MESSAGE, Conflict, NotFound, PermissionDenied
 
 from .ip_rules import ip_allowed
 from .models import Customer, CustomerStatus
@@ -354,7 +353,7 @@ def demo_tenant_seed(*, email: str, company_name: str, phone_number: str, passwo
     transaction: a refusal leaves nothing behind."""
     from agents.models import Agent, AgentStatus
     from agents.services import agent_create, agent_update
-    from telephony.e164 import InvalidNumber, parse_e164
+    from morpheus.e164 import InvalidNumber, parse_e164
     from telephony.models import PhoneNumber
     from telephony.services import phone_number_create, phone_number_update
 

@@ -8,19 +8,17 @@ e.g. `allowedIps.2`, `settings.theme`).
 import functools
 import ipaddress
 import json
-import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from morpheus import e164
+
 from .ip_rules import parse_ip_rule
 
-# E.164: "+", a country code that does not start with 0, at most 15 digits in all.
 # At least 7 digits: nothing shorter is a dialable international number.
-E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
-# People paste numbers as "+1 (415) 555-0100"; these are formatting, not digits.
-PHONE_FORMATTING = re.compile(r"[\s().\-]")
+PHONE_MIN_DIGITS = 7
 
 MAX_ALLOWED_IPS = 100
 MAX_SETTINGS_BYTES = 16 * 1024
@@ -31,14 +29,15 @@ def normalize_phone(value: str | None) -> str:
     """'' or None clears the phone; anything else must be E.164 once formatting is removed."""
     if value is None:
         return ""
-    compact = PHONE_FORMATTING.sub("", str(value))
-    if compact == "":
+    if str(value).strip() == "":
         return ""
-    if not E164_PATTERN.match(compact):
+    try:
+        # Syntax only, as the spec's own example "+1234567890" is not in any numbering plan.
+        return e164.compact(str(value), min_digits=PHONE_MIN_DIGITS)
+    except e164.InvalidNumber:
         raise ValidationError(
             {"phone": "Phone must be in E.164 format: + then country code and number, 7 to 15 digits"}
-        )
-    return compact
+        ) from None
 
 
 def normalize_company_name(value: str | None) -> str:

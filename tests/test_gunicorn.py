@@ -74,6 +74,13 @@ def test_defaults_behind_no_proxy(monkeypatch):
     assert cfg.forwarded_allow_ips == []
 
 
+def test_it_limits_request_lines_and_headers(monkeypatch):
+    """Oversize request lines (414) and headers (431) are refused by gunicorn before Django
+    (docs/deploy.md, "Request limits"); the Caddyfile envelopes those answers."""
+    cfg = load_config(monkeypatch)
+    assert (cfg.limit_request_line, cfg.limit_request_fields, cfg.limit_request_field_size) == (8190, 100, 8190)
+
+
 def test_behind_proxies_it_trusts_their_forwarded_headers(monkeypatch):
     assert load_config(monkeypatch, NUM_PROXIES="1").forwarded_allow_ips == ["*"]
     assert load_config(monkeypatch, NUM_PROXIES="2").forwarded_allow_ips == ["*"]

@@ -279,12 +279,6 @@ def _text(value, default: str) -> str:
     return value.strip() if isinstance(value, str) and value.strip() else default
 
 
-def _phrases(value):
-    for phrase in _list(value):
-        if isinstance(phrase, str) and phrase.strip():
-            yield phrase.strip()
-
-
 def _transfers(value):
     for item in _list(value):
         if not isinstance(item, dict):

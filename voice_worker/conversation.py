@@ -18,6 +18,7 @@ from typing import Protocol
 from livekit.agents import Agent, ChatContext, ChatMessage, RunContext, ToolError, function_tool
 from livekit.agents.voice import ConversationItemAddedEvent
 
+from agents.validation import BUILT_IN_TOOLS, FUNCTION_NAME
 from calls.models import EndReason
 
 from . import functions
@@ -32,11 +33,8 @@ from .config import (
 
 logger = logging.getLogger(__name__)
 
-END_CALL_TOOL = "end_call"
-TRANSFER_TOOL = "transfer_call"
-RESERVED_TOOL_NAMES = frozenset({END_CALL_TOOL, TRANSFER_TOOL})
-# What OpenAI-style APIs accept as a function name.
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+END_CALL_TOOL, TRANSFER_TOOL = BUILT_IN_TOOLS
+RESERVED_TOOL_NAMES = frozenset(BUILT_IN_TOOLS)
 
 
 class TransferFailed(Exception):
@@ -212,7 +210,8 @@ class MorpheusAgent(Agent):
     def _function_tools(self):
         tools = []
         for spec in self.config.functions:
-            if spec.name in RESERVED_TOOL_NAMES or not TOOL_NAME.match(spec.name):
+            # The agents app's rule, so a name the API accepted is one the worker offers.
+            if spec.name in RESERVED_TOOL_NAMES or not FUNCTION_NAME.match(spec.name):
                 logger.warning("skipping custom function with an unusable name", extra={"function": spec.name})
                 continue
             if any(tool.info.name == spec.name for tool in tools):

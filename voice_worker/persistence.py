@@ -13,12 +13,9 @@ from collections.abc import Iterable
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from calls import services as call_services
-from calls.models import OPEN_CALL_STATUSES, Call, CallStatus, EndReason, TranscriptTurn
+from calls.models import Call, CallStatus, EndReason, TranscriptTurn
 
 from .turns import TurnRecord
 
@@ -36,14 +33,16 @@ class CallNotOpen(Exception):
     """The call ended while we were working on it."""
 
 
-async def acall_mark_active(*, call_id: int) -> bool:
-    """The agent is in the room: ringing -> active, answered now unless already answered."""
-    updated = await Call.objects.filter(pk=call_id, status__in=OPEN_CALL_STATUSES).aupdate(
-        status=CallStatus.ACTIVE,
-        answered_at=Coalesce(F("answered_at"), Value(timezone.now())),
-        updated_at=timezone.now(),
-    )
-    return bool(updated)
+def call_mark_active(*, call_id: int) -> bool:
+    """The agent is in the room: calls.services.call_mark_answered (ringing -> active).
+    False when the call is gone or already ended."""
+    call = Call.objects.filter(pk=call_id).first()
+    if call is None:
+        return False
+    return call_services.call_mark_answered(call=call).is_open
+
+
+acall_mark_active = sync_to_async(call_mark_active)
 
 
 async def aturn_append(*, call_id: int, record: TurnRecord) -> TranscriptTurn:

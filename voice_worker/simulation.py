@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from calls.models import Call, EndReason, TranscriptTurn, TurnRole
-from morpheus.api.exceptions import Conflict, ServiceUnavailable
+from morpheus.errors import Conflict, ServiceUnavailable
 
 from . import providers
 from .config import AgentConfig, call_info

@@ -6,7 +6,6 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import RefreshToken, Role, User, UserStatus
 from accounts.services import (
@@ -16,7 +15,7 @@ from accounts.services import (
     user_reactivate,
     user_suspend,
 )
-from morpheus.api.exceptions import Conflict
+from morpheus.errors import Conflict, PermissionDenied
 from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory

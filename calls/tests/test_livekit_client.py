@@ -79,7 +79,7 @@ def test_it_maps_a_twirp_error_to_unavailable(livekit_server):
     with pytest.raises(LiveKitUnavailable) as caught:
         livekit_client.create_room("x", empty_timeout=10, max_participants=2)
     assert caught.value.status_code == 503 and caught.value.twirp_code == "internal"
-    assert str(caught.value.detail) == "Voice service is unavailable, please try again later"
+    assert caught.value.message == "Voice service is unavailable, please try again later"
     assert "x" not in livekit_server.rooms
     # Only the next call failed.
     livekit_client.create_room("x", empty_timeout=10, max_participants=2)
@@ -115,7 +115,7 @@ def test_it_refuses_when_not_configured(livekit_server, settings, missing):
     assert livekit_client.livekit_configured() is False
     with pytest.raises(LiveKitUnavailable) as caught:
         livekit_client.create_room("x", empty_timeout=10, max_participants=2)
-    assert str(caught.value.detail) == "Voice service is not configured"
+    assert caught.value.message == "Voice service is not configured"
     with pytest.raises(LiveKitUnavailable):
         livekit_client.participant_token(room_name="x", identity="u", ttl=datetime.timedelta(minutes=1))
     assert livekit_server.requests == []

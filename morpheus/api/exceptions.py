@@ -17,6 +17,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from morpheus import errors as domain
+from morpheus.errors import FORBIDDEN_MESSAGE, Conflict, ServiceUnavailable
+
+# Views and tests may raise these from here too; they are the domain errors.
+__all__ = ["FORBIDDEN_MESSAGE", "Conflict", "ServiceUnavailable", "envelope_exception_handler", "flatten_errors"]
 
 from .casing import to_camel
 
@@ -24,21 +28,8 @@ logger = logging.getLogger("morpheus.api")
 
 NOT_FOUND_MESSAGE = "Resource not found!!"
 INTERNAL_ERROR_MESSAGE = "Internal server error!!"
-FORBIDDEN_MESSAGE = "You do not have permission to access this resource"
 VALIDATION_FAILED_MESSAGE = "Validation failed"
 NON_FIELD = "nonFieldErrors"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Resource already exists"
-    default_code = "conflict"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Service temporarily unavailable"
-    default_code = "service_unavailable"
 
 
 class Unauthorized(exceptions.AuthenticationFailed):

@@ -31,6 +31,7 @@ VISIBILITY_TIMEOUT = 3
 
 pytestmark = [
     pytest.mark.services,
+    pytest.mark.slow,
     pytest.mark.skipif(not settings.REDIS_URL, reason="needs a real broker (REDIS_URL)"),
 ]
 

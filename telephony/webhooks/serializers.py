@@ -3,7 +3,8 @@ capitalised form parameters, which the spec's JSON form and TeXML share)."""
 
 from rest_framework import serializers
 
-from .numbers import e164
+from morpheus.e164 import from_carrier as e164
+
 from .status import CARRIER_STATUSES
 
 

@@ -5,7 +5,7 @@ with the REFER's target. Dialling only what the agent's `transfers` list names k
 confused (or prompt-injected) model from sending callers, and the bill, anywhere else.
 """
 
-from .numbers import e164
+from morpheus.e164 import from_carrier as e164
 
 
 def _sip_key(uri: str) -> str:

@@ -20,7 +20,7 @@ CUSTOMER_EXAMPLE = {
     "status": "active",
     "avatar": None,
     "settings": {},
-    "allowedIps": None,
+    "allowedIps": [],
     "createdBy": "550e8400-e29b-41d4-a716-446655440000",
     "createdAt": "2026-02-05T21:40:00.000Z",
     "updatedAt": "2026-02-05T21:40:00.000Z",

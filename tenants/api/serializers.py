@@ -29,11 +29,8 @@ class CustomerOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=CustomerStatus.choices)
     avatar = serializers.URLField(allow_null=True)
     settings = serializers.JSONField()
-    allowedIps = serializers.ListField(
-        source="allowed_ips",
-        child=serializers.CharField(),
-        allow_null=True,
-        help_text="IPs and CIDR ranges allowed to call tenant endpoints; null or [] allows every address.",
+    allowedIps = serializers.SerializerMethodField(
+        help_text="IPs and CIDR ranges allowed to call tenant endpoints; [] allows every address (never null).",
     )
     createdBy = serializers.UUIDField(source="created_by_id", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
@@ -42,6 +39,10 @@ class CustomerOutput(serializers.Serializer):
 
     def get_phone(self, customer) -> str | None:
         return customer.phone or None
+
+    def get_allowedIps(self, customer) -> list[str]:
+        # Stored null (never restricted) and [] mean the same; the spec shows [].
+        return list(customer.allowed_ips or [])
 
 
 class OnboardInput(serializers.Serializer):

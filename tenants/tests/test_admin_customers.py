@@ -8,11 +8,10 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied
 
 from agents.tests.factories import AgentFactory
 from calls.tests.factories import CallFactory
-from morpheus.api.exceptions import Conflict
+from morpheus.errors import Conflict, PermissionDenied
 from tenants.models import Customer, CustomerStatus
 from tenants.services import customer_reactivate, customer_suspend
 from testsupport.api import assert_error, assert_success

@@ -131,7 +131,8 @@ def test_clearing_optional_fields(alice_client, customer_a):
     data = assert_success(
         alice_client.patch(URL, {"phone": None, "avatar": None, "description": "", "allowedIps": None}, format="json")
     )
-    assert (data["phone"], data["avatar"], data["description"], data["allowedIps"]) == (None, None, "", None)
+    # A cleared allow-list reads as [] (the spec's shape), never null.
+    assert (data["phone"], data["avatar"], data["description"], data["allowedIps"]) == (None, None, "", [])
     assert_success(alice_client.patch(URL, {"allowedIps": []}, format="json"))
     customer_a.refresh_from_db()
     assert customer_a.allowed_ips == [] and customer_a.phone == "" and customer_a.avatar is None

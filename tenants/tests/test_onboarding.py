@@ -35,7 +35,7 @@ def test_it_creates_the_customer_and_makes_the_user_its_owner(newcomer):
         "status": "active",
         "avatar": None,
         "settings": {},
-        "allowedIps": None,
+        "allowedIps": [],
         "createdBy": str(newcomer.id),
         "createdAt": data["customer"]["createdAt"],
         "updatedAt": data["customer"]["updatedAt"],

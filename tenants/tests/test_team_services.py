@@ -2,11 +2,10 @@
 rules, fail-closed, and the last-owner rule that the API can only reach under races."""
 
 import pytest
-from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import Role, User, UserStatus
 from accounts.tests.factories import UserFactory
-from morpheus.api.exceptions import Conflict
+from morpheus.errors import Conflict, NotFound, PermissionDenied
 from tenants import services
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
-from rest_framework.exceptions import APIException
 
 from morpheus.admin_site import refusal_message
+from morpheus.errors import DomainError
 from tenants.services import DemoSeedRefused, demo_tenant_seed
 
 DEFAULT_EMAIL = "demo@example.com"
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             )
         except DemoSeedRefused as exc:
             raise CommandError(f"{exc}. Nothing was changed.") from exc
-        except (ValidationError, APIException) as exc:
+        except (ValidationError, DomainError) as exc:
             raise CommandError(f"{refusal_message(exc)}. Nothing was changed.") from exc
         except DatabaseError as exc:
             raise CommandError(f"The database is unavailable or not migrated: {exc}") from exc

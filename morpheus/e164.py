@@ -1,7 +1,9 @@
-"""E.164 phone numbers: parsing, normalising and country checks with `phonenumbers`.
+"""E.164 phone numbers, the one module for them: parsing, normalising, country checks and
+carrier URIs, with `phonenumbers`.
 
-Pure functions (no models) so the agents app can validate transfer destinations
-with the same rules as the phone-number inventory.
+Pure functions (no models) so every app uses the same rules: the phone-number inventory,
+agents' transfer destinations, outbound calls, carrier webhooks (`from_carrier`) and the
+company phone (`compact`, syntax only).
 
 "Valid" in libphonenumber means "assigned in the numbering plan"; fictional ranges
 such as +1 555 (the spec's own examples) and carrier test numbers are merely
@@ -19,6 +21,7 @@ from phonenumbers import ValidationResult
 # Separators people paste from a dashboard or a carrier console; removed before the
 # strict E.164 check, so "+1 (555) 999-8888" is stored as "+15559998888".
 _SEPARATORS = re.compile(r"[\s().\-]")
+# "+", a country code that does not start with 0, at most 15 digits in all.
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 # libphonenumber's pseudo-region for non-geographic numbers (+800, +882, ...).
 _NON_GEOGRAPHIC = "001"
@@ -48,15 +51,22 @@ class ParsedNumber:
     regions: tuple[str, ...]
 
 
-def parse_e164(value) -> ParsedNumber:
+def compact(value: str, *, min_digits: int = 2) -> str:
+    """The number without separators, checked for E.164 syntax only (no numbering-plan
+    check): "+1 (415) 555-0100" -> "+14155550100". Raises InvalidNumber(FORMAT_HINT)."""
+    number = _SEPARATORS.sub("", value.strip())
+    if not _E164.match(number) or len(number) - 1 < min_digits:
+        raise InvalidNumber(FORMAT_HINT)
+    return number
+
+
+def parse_e164(value: object) -> ParsedNumber:
     """Parses a number that must be in international form ("+" and country code)."""
     if not isinstance(value, str):
         raise InvalidNumber(FORMAT_HINT)
-    compact = _SEPARATORS.sub("", value.strip())
-    if not _E164.match(compact):
-        raise InvalidNumber(FORMAT_HINT)
+    compact_number = compact(value)
     try:
-        number = phonenumbers.parse(compact, None)
+        number = phonenumbers.parse(compact_number, None)
     except phonenumbers.NumberParseException as exc:
         if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             raise InvalidNumber(_REASONS[ValidationResult.INVALID_COUNTRY_CODE])
@@ -105,3 +115,24 @@ def country_for(parsed: ParsedNumber, country: str) -> str:
     if not parsed.region and country not in parsed.regions:
         raise InvalidNumber(f"{parsed.e164} (+{parsed.calling_code}) is not a {country} number")
     return country
+
+
+def from_carrier(value: str) -> str | None:
+    """A number as carriers send it: `+14155550100`, `tel:+14155550100` or
+    `sip:+14155550100@host;user=phone` -> E.164, else None (anonymous, a SIP user name)."""
+    value = (value or "").strip()
+    lowered = value.lower()
+    for scheme in ("sips:", "sip:", "tel:"):
+        if lowered.startswith(scheme):
+            value = value[len(scheme) :]
+            break
+    value = value.split("@", 1)[0].split(";", 1)[0].strip()
+    if not value.startswith("+"):
+        return None
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

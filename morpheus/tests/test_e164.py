@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from telephony.e164 import InvalidNumber, country_for, normalize_country, parse_e164
+from morpheus.e164 import InvalidNumber, country_for, normalize_country, parse_e164
 
 
 @pytest.mark.parametrize(
