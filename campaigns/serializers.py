@@ -145,6 +145,10 @@ class DncInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+class DncRemovedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+
+
 class DncOutput(serializers.Serializer):
     id = serializers.IntegerField()
     phoneNumber = serializers.CharField(source="phone_number")

@@ -31,6 +31,7 @@ from .serializers import (
     DncListQuery,
     DncOutput,
     DncPageOutput,
+    DncRemovedOutput,
     UploadReportOutput,
 )
 
@@ -238,7 +239,7 @@ class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         summary="Add a number to the do-not-call list",
         description="Every campaign skips it from then on. 409 if it is already listed.",
         request=DncInput,
-        responses={201: DncOutput},
+        responses={201: DncOutput, 409: OpenApiResponse(description="The number is already on the list")},
         parameters=[OpenApiParameter("search", str, required=False)],
     )
     def create(self, request):
@@ -247,7 +248,7 @@ class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         entry = services.dnc_add(customer_id=request.user.customer_id, **body.validated_data)
         return created(DncOutput(entry).data, "Number added to the do-not-call list")
 
-    @extend_schema(summary="Remove a number from the do-not-call list")
+    @extend_schema(summary="Remove a number from the do-not-call list", responses={200: DncRemovedOutput})
     def destroy(self, request, pk=None):
         entry = self.get_object()
         entry_id = entry.pk

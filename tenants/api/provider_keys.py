@@ -31,6 +31,10 @@ class VoiceOutput(serializers.Serializer):
     category = serializers.CharField()
 
 
+class ProviderKeyListOutput(serializers.Serializer):
+    credentials = ProviderKeyOutput(many=True)
+
+
 def _listing(customer):
     keys = ProviderKey.objects.filter(customer=customer).order_by("vendor")
     return {"credentials": ProviderKeyOutput(keys, many=True).data}
@@ -43,7 +47,7 @@ class ProviderKeysView(TenantScopedAPIView):
         tags=["customers"],
         summary="Your own provider keys",
         description="Owners and admins. The stored keys by vendor, with their last four characters only.",
-        responses={200: ProviderKeyOutput(many=True)},
+        responses={200: ProviderKeyListOutput},
     )
     def get(self, request):
         return ok(_listing(request.user.customer), "Provider credentials retrieved")
