@@ -1,7 +1,7 @@
 """/agents and /providers: parse, call a service or selector, render."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -123,6 +123,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
     through the API or the admin records the next version."""
 
     queryset = AgentVersion.objects.all()
+    agent_field = "agent"  # agent-restricted API keys see only their agents' versions
     serializer_class = AgentVersionOutput
     list_key = "versions"
     success_messages = {"list": "Agent versions retrieved successfully"}
@@ -133,15 +134,8 @@ class AgentVersionViewSet(TenantScopedViewSet):
         return queryset.filter(agent_id=self.kwargs["agent_id"]).select_related("created_by").order_by("-number")
 
     def _agent(self) -> Agent:
-        agent_id = self.kwargs["agent_id"]
-        agent = (
-            selectors.agent_with_providers(Agent.objects.filter(customer_id=self.request.user.customer_id))
-            .filter(pk=agent_id)
-            .first()
-        )
-        if agent is None:
-            raise NotFound(f"Agent with ID {agent_id} does not exist")
-        return agent
+        queryset = selectors.agent_with_providers(Agent.objects.all())
+        return self.get_parent_object(queryset, self.kwargs["agent_id"], label="Agent")
 
     def not_found_message(self, value) -> str:
         return f"Version {value} of agent {self.kwargs['agent_id']} does not exist"

@@ -1,7 +1,6 @@
 """/agents/{id}/test-cases, /test-cases/{id}, /agents/{id}/test-runs, /test-runs/{id}."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
 
 from agents.models import Agent
 from agents.selectors import agent_with_providers
@@ -28,17 +27,13 @@ class AgentScopedMixin:
     """The agent in the path, of the user's own tenant: another tenant's is a 404."""
 
     def agent(self) -> Agent:
-        agent_id = self.kwargs["agent_id"]
-        agent = agent_with_providers(Agent.objects.filter(customer_id=self.request.user.customer_id))
-        agent = agent.filter(pk=agent_id).first()
-        if agent is None:
-            raise NotFound(f"Agent with ID {agent_id} does not exist")
-        return agent
+        return self.get_parent_object(agent_with_providers(Agent.objects.all()), self.kwargs["agent_id"], label="Agent")
 
 
 @extend_schema(tags=["Agent testing"])
 class AgentTestCaseViewSet(AgentScopedMixin, TenantScopedViewSet):
     queryset = TestCase.objects.all()
+    agent_field = "agent"
     serializer_class = TestCaseOutput
     list_key = "testCases"
     success_messages = {"list": "Test cases retrieved successfully"}
@@ -76,6 +71,7 @@ class AgentTestCaseViewSet(AgentScopedMixin, TenantScopedViewSet):
 @extend_schema(tags=["Agent testing"])
 class TestCaseViewSet(TenantScopedViewSet):
     queryset = TestCase.objects.all()
+    agent_field = "agent"
     serializer_class = TestCaseOutput
     not_found_label = "Test case"
     http_method_names = ["get", "patch", "delete", "head", "options"]
@@ -106,6 +102,7 @@ class TestCaseViewSet(TenantScopedViewSet):
 @extend_schema(tags=["Agent testing"])
 class AgentTestRunViewSet(AgentScopedMixin, TenantScopedViewSet):
     queryset = TestRun.objects.all()
+    agent_field = "agent"
     serializer_class = TestRunListItemOutput
     list_key = "testRuns"
     success_messages = {"list": "Test runs retrieved successfully"}
@@ -151,6 +148,7 @@ class AgentTestRunViewSet(AgentScopedMixin, TenantScopedViewSet):
 @extend_schema(tags=["Agent testing"])
 class TestRunViewSet(TenantScopedViewSet):
     queryset = TestRun.objects.all()
+    agent_field = "agent"
     serializer_class = TestRunOutput
     not_found_label = "Test run"
 

@@ -361,3 +361,22 @@ def test_the_key_list_costs_the_same_queries_as_it_grows(
     with django_assert_max_num_queries(len(small.captured_queries)):
         data = assert_success(alice_client.get(URL), 200)
     assert len(data["apiKeys"]) == 9
+
+
+def test_a_restricted_key_cannot_reach_another_agents_nested_routes(restricted):
+    """Versions, test cases and test runs hang off /agents/:id: the parent agent is
+    looked up through the scoped base, so the key's agent list applies there too."""
+    from evaluations.models import TestCase
+
+    client, mine, other = restricted
+    case = {"name": "Greets", "turns": [{"user": "Hi", "expect": {"contains": ["hello"]}}]}
+    for path in (f"/api/v1/agents/{other.id}/versions", f"/api/v1/agents/{other.id}/test-cases"):
+        assert_error(client.get(path), 404, f"Agent with ID {other.id} does not exist")
+    response = client.post(f"/api/v1/agents/{other.id}/test-cases", case, format="json")
+    assert_error(response, 404, f"Agent with ID {other.id} does not exist")
+    assert_error(client.post(f"/api/v1/agents/{other.id}/test-runs", {}, format="json"), 404)
+    assert_error(client.post(f"/api/v1/agents/{other.id}/versions/1/restore"), 404)
+    assert not TestCase.objects.filter(agent=other).exists()
+    # Its own agent's nested routes still work.
+    versions = assert_success(client.get(f"/api/v1/agents/{mine.id}/versions"), 200)["versions"]
+    assert [v["number"] for v in versions] == [1]

@@ -125,17 +125,32 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
         return self.queryset.all()
 
     def get_queryset(self) -> QuerySet[Any]:
+        queryset = self.safely_get_queryset(self._base_queryset())
+        return self._scoped(queryset, customer_field=self.customer_field, agent_field=self.agent_field)
+
+    def _scoped(self, queryset: QuerySet[Any], *, customer_field: str, agent_field: str | None) -> QuerySet[Any]:
+        """This tenant's rows and, for agent-restricted credentials, only their agents'."""
         customer_id = getattr(self.request.user, "customer_id", None)
         if customer_id is None:  # permissions refuse this first; stay closed regardless
-            return self._base_queryset().none()
-        queryset = self.safely_get_queryset(self._base_queryset())
-        queryset = queryset.filter(**{f"{self.customer_field}_id": customer_id})
+            return queryset.none()
+        queryset = queryset.filter(**{f"{customer_field}_id": customer_id})
         agent_ids = getattr(self.request.auth, "agent_ids", None)
         if agent_ids is not None:
-            if self.agent_field is None:
+            if agent_field is None:
                 return queryset.none()
-            queryset = queryset.filter(**{f"{self.agent_field}__in": agent_ids})
+            queryset = queryset.filter(**{f"{agent_field}__in": agent_ids})
         return queryset
+
+    def get_parent_object(
+        self, queryset: QuerySet[Any], value: object, *, label: str, agent_field: str | None = "pk"
+    ) -> Any:
+        """The other object a nested path names (the agent of /agents/:id/versions), scoped
+        exactly like the view's own rows; another tenant's, or an agent outside a restricted
+        key's list, is the same 404 as a missing one."""
+        obj = self._scoped(queryset, customer_field="customer", agent_field=agent_field).filter(pk=value).first()
+        if obj is None:
+            raise NotFound(f"{label} with ID {value} does not exist")
+        return obj
 
     def get_object(self) -> Model:
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
