@@ -99,6 +99,7 @@ class FirstRenderer(BaseContentNegotiation):
 
 class CallExportView(TenantScopedViewSet):
     queryset = Call.objects.all()
+    agent_field = "agent"  # an agent-restricted API key exports only its agents' calls
     content_negotiation_class = FirstRenderer
 
     @extend_schema(

@@ -380,3 +380,14 @@ def test_a_restricted_key_cannot_reach_another_agents_nested_routes(restricted):
     # Its own agent's nested routes still work.
     versions = assert_success(client.get(f"/api/v1/agents/{mine.id}/versions"), 200)["versions"]
     assert [v["number"] for v in versions] == [1]
+
+
+def test_a_restricted_keys_export_holds_its_agents_calls_only(restricted):
+    client, mine, other = restricted
+    my_call, other_call = CallFactory(agent=mine), CallFactory(agent=other)
+    response = client.get("/api/v1/calls/export.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    assert len(rows) == 2, rows  # the header and the key's one call
+    assert rows[1].split(",")[0] == str(my_call.id)
+    assert str(other_call.id) not in {row.split(",")[0] for row in rows[1:]}
