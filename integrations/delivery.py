@@ -66,10 +66,8 @@ def body_of(event: Event) -> str:
 
 def endpoint_secrets(endpoint: WebhookEndpoint, now: datetime.datetime) -> list[str]:
     """The secrets that sign now: the current one, and the previous one during its overlap."""
-    signing_secrets = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
-        signing_secrets.append(endpoint.previous_secret)
-    return signing_secrets
+    previous = signing.previous_still_signing(endpoint.previous_secret, endpoint.previous_secret_expires_at, now)
+    return [endpoint.secret, previous] if previous else [endpoint.secret]
 
 
 def backoff_seconds(attempts: int) -> float:

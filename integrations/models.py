@@ -159,6 +159,6 @@ class FunctionSecretRotation(models.Model):
     def active_previous_secret(self, now=None) -> str:
         from django.utils import timezone
 
-        if self.previous_secret and self.expires_at and self.expires_at > (now or timezone.now()):
-            return self.previous_secret
-        return ""
+        from .signing import previous_still_signing
+
+        return previous_still_signing(self.previous_secret, self.expires_at, now or timezone.now())

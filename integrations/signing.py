@@ -31,3 +31,9 @@ def signature_headers(*, message_id: str, timestamp: datetime.datetime, body: st
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": " ".join(signatures),
     }
+
+
+def previous_still_signing(previous: str, expires_at: datetime.datetime | None, now: datetime.datetime) -> str:
+    """The one overlap rule of every rotated secret (webhook endpoints, custom functions):
+    the previous secret keeps signing until its expiry, then never again."""
+    return previous if previous and expires_at and expires_at > now else ""

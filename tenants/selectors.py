@@ -1,10 +1,12 @@
 """Reads for tenancy, returning QuerySets the views page through."""
 
+from uuid import UUID
+
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 
-from .models import Customer
+from .models import Customer, ProviderKey
 
 
 def team_users() -> QuerySet[User]:
@@ -34,3 +36,8 @@ def platform_customers(*, search: str | None = None, status: str | None = None) 
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("-created_at", "id")
+
+
+def provider_keys(*, customer_id: UUID | str) -> QuerySet[ProviderKey]:
+    """The customer's own provider credentials, one per vendor, in vendor order."""
+    return ProviderKey.objects.filter(customer_id=customer_id).order_by("vendor")

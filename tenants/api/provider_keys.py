@@ -6,8 +6,7 @@ from rest_framework import serializers
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedAPIView
-from tenants import provider_keys
-from tenants.models import ProviderKey
+from tenants import provider_keys, selectors
 
 
 class ProviderKeyOutput(serializers.Serializer):
@@ -36,8 +35,7 @@ class ProviderKeyListOutput(serializers.Serializer):
 
 
 def _listing(customer):
-    keys = ProviderKey.objects.filter(customer=customer).order_by("vendor")
-    return {"credentials": ProviderKeyOutput(keys, many=True).data}
+    return {"credentials": ProviderKeyOutput(selectors.provider_keys(customer_id=customer.pk), many=True).data}
 
 
 class ProviderKeysView(TenantScopedAPIView):
