@@ -420,9 +420,7 @@ def test_a_transfer_is_cold_unless_it_says_warm(alice_client):
 def test_an_unknown_transfer_mode_is_refused_and_nothing_changes(alice_client, customer_a):
     agent = AgentFactory(customer=customer_a, transfers=[{"name": "Desk", "destination": "+14155550123"}])
     bad = {"transfers": [{"name": "Desk", "destination": "+14155550123", "mode": "lukewarm"}]}
-    body = assert_error(
-        alice_client.patch(f"{URL}/{agent.pk}", bad, format="json"), 400, fields=["transfers.0.mode"]
-    )
+    body = assert_error(alice_client.patch(f"{URL}/{agent.pk}", bad, format="json"), 400, fields=["transfers.0.mode"])
     assert body["errors"][0]["message"] == "Must be one of: cold, warm"
     agent.refresh_from_db()
     assert agent.transfers == [{"name": "Desk", "destination": "+14155550123"}]
