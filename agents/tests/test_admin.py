@@ -218,3 +218,18 @@ def test_saving_an_unchanged_agent_writes_nothing(admin_client, customer_a):
     form = agent_form(customer_a, name="Renamed", system_prompt="Be brief.")
     assert admin_client.post(f"/admin/agents/agent/{agent.pk}/change/", form).status_code == 302
     assert list(agent.versions.values_list("number", flat=True).order_by("number")) == [1, 2]
+
+
+def test_the_admin_sets_a_warm_transfer_and_refuses_an_unknown_mode(admin_client, customer_a):
+    warm = [{"name": "Manager", "destination": "+14155550124", "mode": "warm"}]
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a, transfers=json.dumps(warm)))
+    assert response.status_code == 302, form_errors(response)
+    assert Agent.objects.get().transfers == [{**warm[0], "description": "", "message": ""}]
+
+    hot = [{"name": "Manager", "destination": "+14155550124", "mode": "hot"}]
+    response = admin_client.post(
+        "/admin/agents/agent/add/", agent_form(customer_a, name="Other", transfers=json.dumps(hot))
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {"transfers": ["0.mode: Must be one of: cold, warm"]}
+    assert Agent.objects.count() == 1
