@@ -1,6 +1,6 @@
 """The repair of calls.CallCounter: a recount from COUNT(*) (selectors.calls_counted reads them).
 
-The triggers installed by migration 0007 keep the counters in step with calls_call in the
+The triggers installed by migration 0008 keep the counters in step with calls_call in the
 writer's own transaction; this rebuilds them when someone changed the table behind the
 triggers' back.
 """

@@ -105,7 +105,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0006_transcriptturn_interrupted"),
+        ("calls", "0007_unit_price"),
     ]
 
     operations = [
