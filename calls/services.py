@@ -24,7 +24,7 @@ from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import latency_histograms
 from morpheus import outbox
-from morpheus.errors import Conflict, ServiceUnavailable
+from morpheus.errors import Conflict, ServiceUnavailable, ValidationFailed
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
@@ -32,7 +32,7 @@ from . import leases, livekit_client, recordings, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
 from .livekit_client import LiveKitUnavailable
-from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
+from .models import OPEN_CALL_STATUSES, Call, CallCapacity, CallDirection, CallMode, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
 
 if TYPE_CHECKING:  # typing only: agents and telephony import calls at module level
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # typing only: agents and telephony import calls at module le
     from telephony.models import PhoneNumber
 
 logger = logging.getLogger(__name__)
+audit = logging.getLogger("morpheus.audit")
 
 # How call_end treats the LiveKit room.
 TEARDOWN_NOW = "now"  # delete it before closing the row; LiveKit down -> 503 and nothing changes
@@ -515,3 +516,48 @@ def call_apply_room_event(
         return call_end(call=call, reason=reason, status=status, teardown=teardown)
     except CallAlreadyEnded:
         return None
+
+
+# --- Capacity (a platform admin's per-customer limits) -------------------------------------
+
+CAPACITY_FIELDS = ("concurrency_limit", "reserved_inbound_concurrency")
+
+
+@transaction.atomic
+def call_capacity_update(
+    *, customer_id: Any, changes: dict[str, int | None], changed_by: User | None = None
+) -> leases.Capacity:
+    """Sets the customer's `concurrency_limit` / `reserved_inbound_concurrency` (None: back
+    to the platform default). The reserved slots may not exceed the limit, each counted
+    with its default when unset: ValidationFailed, nothing changed. Audited."""
+    unknown = set(changes) - set(CAPACITY_FIELDS)
+    if unknown:
+        raise ValueError(f"not capacity fields: {sorted(unknown)}")
+    row, _ = CallCapacity.objects.select_for_update().get_or_create(customer_id=customer_id)
+    before = {field: getattr(row, field) for field in CAPACITY_FIELDS}
+    for field, value in changes.items():
+        setattr(row, field, value)
+    limit = row.concurrency_limit if row.concurrency_limit is not None else settings.CALL_CONCURRENCY_LIMIT
+    reserved = (
+        row.reserved_inbound_concurrency
+        if row.reserved_inbound_concurrency is not None
+        else settings.CALL_RESERVED_INBOUND_CONCURRENCY
+    )
+    if reserved > limit:
+        default = "" if row.reserved_inbound_concurrency is not None else ", the platform default"
+        raise ValidationFailed(
+            {"reserved_inbound_concurrency": [f"Must not exceed concurrencyLimit ({limit}); it is {reserved}{default}"]}
+        )
+    after = {field: getattr(row, field) for field in CAPACITY_FIELDS}
+    if after != before:
+        row.save(update_fields=list(CAPACITY_FIELDS))
+        audit.info(
+            "call capacity changed",
+            extra={
+                "customer": str(customer_id),
+                "by": str(changed_by.pk) if changed_by is not None else None,
+                "before": before,
+                "after": after,
+            },
+        )
+    return leases.capacity_for(customer_id)
