@@ -359,6 +359,7 @@ def call_end(
     carrier_duration: int | None = None,
     metadata: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
+    sip_outcome: str = "",
 ) -> Call:
     """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep
     and the voice worker all use.
@@ -368,6 +369,9 @@ def call_end(
     nothing changed); TEARDOWN_LATER enqueues teardown_call_room; TEARDOWN_NONE skips it.
     carrier_duration: the carrier's billed seconds, trusted for an unanswered-looking call.
     metadata: merged into the call's metadata (e.g. the carrier's own status).
+    sip_outcome: the outbound dial's outcome as LiveKit reported it (busy, no_answer,
+    failed). It also corrects an unanswered call the voice worker already closed as a plain
+    "no answer" moments before (the webhook lost the race: calls.outbound.sip_outcome_refines).
     Raises CallAlreadyEnded (409) when the call is not open: callers that only need the call
     closed catch it. Returns the updated call.
     """
@@ -375,6 +379,12 @@ def call_end(
         raise ValueError(f"{status} is not a final status")
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if not locked.is_open:
+        from .outbound import sip_outcome_refine, sip_outcome_refines
+
+        if sip_outcome and status and sip_outcome_refines(locked, now=now or timezone.now()):
+            return sip_outcome_refine(
+                locked, status=status, reason=reason, sip_outcome=sip_outcome, error_message=error_message
+            )
         raise CallAlreadyEnded(locked)
     if not locked.has_room:
         teardown = TEARDOWN_NONE  # a text-only simulation never had a LiveKit room
@@ -392,6 +402,8 @@ def call_end(
         locked.error_message = error_message[:2000]
     if metadata:
         locked.metadata = {**locked.metadata, **metadata}
+    if sip_outcome:
+        locked.metadata = {**locked.metadata, "sipOutcome": sip_outcome}
     if locked.answered_at is not None:
         locked.duration = max(0, int((ended_at - locked.answered_at).total_seconds()))
     else:
@@ -493,12 +505,15 @@ def call_apply_room_event(
     from livekit.protocol.models import ParticipantInfo
 
     call = Call.objects.filter(room_name=room_name, is_simulation=False).first()
-    if call is None or not call.is_open:
+    if call is None:
         return None
     if call.direction == CallDirection.OUTBOUND:
         from .outbound import outbound_apply_room_event
 
+        # Also for an ended call: a SIP outcome may still correct the worker's no-answer.
         return outbound_apply_room_event(call=call, event=event, participant=participant)
+    if not call.is_open:
+        return None
     is_sip = participant_kind == ParticipantInfo.Kind.SIP
     if event == "participant_joined" and is_sip:
         return call_mark_answered(call=call)
