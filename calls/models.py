@@ -204,3 +204,34 @@ class CallCapacity(models.Model):
 
     def __str__(self):
         return f"Capacity of {self.customer_id}"
+
+
+class PriceItem(models.TextChoices):
+    """What a unit price is for; the values are the keys of calls.cost.DEFAULT_PRICES."""
+
+    LLM_PROMPT = "llmPromptPerMillionTokens", "LLM prompt (input), per million tokens"
+    LLM_COMPLETION = "llmCompletionPerMillionTokens", "LLM completion (output), per million tokens"
+    TTS = "ttsPerThousandCharacters", "TTS, per thousand characters"
+    STT = "sttPerMinute", "STT, per minute of audio"
+    TELEPHONY = "telephonyPerMinute", "Telephony (carrier), per minute"
+    PLATFORM = "platformPerMinute", "Platform, per minute"
+
+
+class UnitPrice(TimestampedModel):
+    """One line of the platform price table (calls/cost.py), edited in the platform admin.
+    Blank vendor or model = any; the most specific line wins; an item with no line at all
+    costs what settings say (PRICE_TABLE, then calls.cost.DEFAULT_PRICES)."""
+
+    item = models.CharField(max_length=40, choices=PriceItem.choices)
+    vendor = models.CharField(
+        max_length=20, blank=True, default="", help_text="openai, deepgram, elevenlabs, twilio, telnyx…; blank = any"
+    )
+    model = models.CharField(max_length=100, blank=True, default="", help_text="Blank = any model of the vendor")
+    price = models.DecimalField(max_digits=14, decimal_places=6, help_text="In the platform currency (PRICE_TABLE)")
+
+    class Meta:
+        ordering = ["item", "vendor", "model"]
+        constraints = [models.UniqueConstraint(fields=["item", "vendor", "model"], name="unit_price_unique_line")]
+
+    def __str__(self):
+        return f"{self.item} {self.vendor or '*'}/{self.model or '*'} = {self.price}"
