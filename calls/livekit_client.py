@@ -253,6 +253,17 @@ def transfer_sip_participant(room_name: str, participant_identity: str, transfer
     return _run(atransfer_sip_participant(room_name, participant_identity, transfer_to, play_dialtone=play_dialtone))
 
 
+async def amove_participant(room_name: str, identity: str, destination_room: str) -> None:
+    request = api.MoveParticipantRequest(room=room_name, identity=identity, destination_room=destination_room)
+    await _with_api(lambda lk: lk.room.move_participant(request))
+
+
+def move_participant(room_name: str, identity: str, destination_room: str) -> None:
+    """Moves a participant (with its media) into another room: a warm transfer's human,
+    from the consultation room into the caller's."""
+    _run(amove_participant(room_name, identity, destination_room))
+
+
 # --- SIP trunks and dispatch rules (setup_livekit_sip) ------------------------------
 
 

@@ -184,6 +184,37 @@ class TranscriptTurn(models.Model):
         return f"{self.role}: {self.content[:40]}"
 
 
+class CallCounter(models.Model):
+    """How many calls a tenant has per (agent, status, direction, kind): what GET /calls
+    answers `pagination.total` from without counting a million rows.
+
+    Kept by database triggers on calls_call (migration 0008), so every write path counts:
+    the services, the admin, QuerySet.update(), the SET NULL of a deleted agent, cascades
+    and raw SQL alike, in the writer's own transaction (a rollback rolls the count back).
+    `manage.py rebuild_call_counters` recounts after a manual fix that bypassed them
+    (a restore, a table rewrite). Plain ids, not foreign keys: the triggers write rows
+    while a tenant's rows are being deleted, and a constraint would refuse them.
+    """
+
+    customer_id = models.UUIDField()
+    agent_id = models.BigIntegerField(default=0, help_text="0: no agent")
+    status = models.CharField(max_length=12)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "agent_id", "status", "direction", "is_simulation"],
+                name="call_counter_unique_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} agent {self.agent_id} {self.status} {self.direction}: {self.count}"
+
+
 class CallCapacity(models.Model):
     """A customer's own concurrency limits (calls/leases.py); a missing row or a null
     field means the platform default from settings. Platform admins edit it."""
