@@ -375,16 +375,6 @@ def update_sip_outbound_trunk(trunk_id: str, trunk: api.SIPOutboundTrunkInfo):
     return _run(aupdate_sip_outbound_trunk(trunk_id, trunk))
 
 
-async def alist_sip_outbound_trunks() -> list:
-    response = await _with_api(lambda lk: lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest()))
-    return list(response.items)
-
-
-def list_sip_outbound_trunks() -> list:
-    """Every outbound trunk of the project (livekit SIPOutboundTrunkInfo)."""
-    return _run(alist_sip_outbound_trunks())
-
-
 async def adelete_sip_trunk(trunk_id: str) -> bool:
     result = await _with_api(
         lambda lk: lk.sip.delete_trunk(api.DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)), not_found_ok=True
