@@ -139,14 +139,18 @@ class CrossTenantMatrix:
             pytest.skip("this resource has no list endpoint")
         mine = self.make_object(customer_a)
         theirs = self.make_object(customer_b)
-        alice_ids = self.listed_ids(alice_client)
-        bob_ids = self.listed_ids(bob_client)
+        alice_ids = self.listed_ids(alice_client, customer_a)
+        bob_ids = self.listed_ids(bob_client, customer_b)
         assert self.list_id(mine) in alice_ids and self.list_id(theirs) not in alice_ids
         assert self.list_id(theirs) in bob_ids and self.list_id(mine) not in bob_ids
         assert not set(alice_ids) & set(bob_ids)
 
-    def listed_ids(self, client) -> list:
-        data = assert_success(client.get(f"{self.list_url}?limit=100"), 200)
+    def list_path(self, customer) -> str:
+        """The customer's list; override for a list nested under one of its rows."""
+        return self.list_url
+
+    def listed_ids(self, client, customer) -> list:
+        data = assert_success(client.get(f"{self.list_path(customer)}?limit=100"), 200)
         assert data["pagination"]["total"] == len(data[self.list_key]), "the matrix expects one page"
         return [row["id"] for row in data[self.list_key]]
 
@@ -232,8 +236,8 @@ class ResourceMatrix(CrossTenantMatrix):
     def allowed(self, role: str, name: str) -> bool:
         return role in self.roles.get(name, TENANT_ROLES)
 
-    def url_of(self, action: Action, obj) -> str:
-        base = self.list_url if action.on == "list" else self.detail_url(obj)
+    def url_of(self, action: Action, obj, customer) -> str:
+        base = self.list_path(customer) if action.on == "list" else self.detail_url(obj)
         return f"{base}{action.suffix}"
 
     def test_each_role_may_send_exactly_its_actions(self, role, action, alice, charlie, customer_a):
@@ -241,7 +245,7 @@ class ResourceMatrix(CrossTenantMatrix):
         obj = self.make_object(customer_a)
         rows_before = self.tenant_rows(obj, customer_a)
         expected = self.actions[action]
-        response = send(client_for(user), expected, self.url_of(expected, obj), self.payload_of(action))
+        response = send(client_for(user), expected, self.url_of(expected, obj, customer_a), self.payload_of(action))
         if self.allowed(role, action):
             data = assert_success(response, expected.status, expected.message)
             self.check_data(action, data, obj, customer_a)
@@ -256,10 +260,10 @@ class ResourceMatrix(CrossTenantMatrix):
         few, many = self.query_rows
         rows = [self.make_row(customer_a, index) for index in range(few)]
         with CaptureQueriesContext(connection) as small:
-            assert_success(alice_client.get(f"{self.list_url}?limit=100"), 200, listing.message)
+            assert_success(alice_client.get(f"{self.list_path(customer_a)}?limit=100"), 200, listing.message)
         rows += [self.make_row(customer_a, index) for index in range(few, many)]
         with CaptureQueriesContext(connection) as large:
-            data = assert_success(alice_client.get(f"{self.list_url}?limit=100"), 200, listing.message)
+            data = assert_success(alice_client.get(f"{self.list_path(customer_a)}?limit=100"), 200, listing.message)
         listed = [row["id"] for row in data[self.list_key]]
         assert set(listed) >= {self.list_id(row) for row in rows} and data["pagination"]["total"] == len(listed)
         assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
