@@ -6,7 +6,7 @@ import pytest
 from agents.models import Agent, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from telephony.tests.factories import PhoneNumberFactory
-from tenants.tests.cross_tenant import Action, ResourceMatrix
+from tenants.tests.cross_tenant import ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -18,17 +18,7 @@ class TestAgentsMatrix(ResourceMatrix):
     list_url = URL
     list_key = "agents"
     not_found_label = "Agent"
-    actions = {
-        "list": Action("get", on="list", message="Agents retrieved successfully"),
-        "create": Action(
-            "post", on="list", payload={"name": "Built"}, status=201, message="Agent created successfully"
-        ),
-        "retrieve": Action("get", message="Agent retrieved successfully"),
-        "update": Action(
-            "patch", payload={"name": "Hijacked", "status": "paused"}, message="Agent updated successfully"
-        ),
-        "delete": Action("delete", message="Agent deleted successfully"),
-    }
+    actions = crud_actions("Agent", create={"name": "Built"}, update={"name": "Hijacked", "status": "paused"})
     # Every role builds agents (detaching phone numbers is managers' only: test_agents_api).
 
     def make_object(self, customer):

@@ -6,7 +6,7 @@ import pytest
 from agents.tests.factories import AgentFactory
 from evaluations import services
 from evaluations.models import TestCase, TestRun
-from tenants.tests.cross_tenant import Action, CrossTenantMatrix, ResourceMatrix
+from tenants.tests.cross_tenant import CrossTenantMatrix, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -150,13 +150,7 @@ class TestTestCasesMatrix(ResourceMatrix):
 
     list_key = "testCases"
     not_found_label = "Test case"
-    actions = {
-        "list": Action("get", on="list", message="Test cases retrieved successfully"),
-        "create": Action("post", on="list", payload=CASE, status=201, message="Test case created successfully"),
-        "retrieve": Action("get", message="Test case retrieved successfully"),
-        "update": Action("patch", payload={"name": "Hijacked"}, message="Test case updated successfully"),
-        "delete": Action("delete", message="Test case deleted successfully"),
-    }
+    actions = crud_actions("Test case", create=CASE, update={"name": "Hijacked"})
     # Every role writes and runs an agent's tests, as it builds agents.
 
     def agent_of(self, customer):

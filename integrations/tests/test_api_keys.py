@@ -14,7 +14,7 @@ from calls.tests.factories import CallFactory
 from integrations import keys
 from integrations.models import ApiKey
 from tenants.models import CustomerStatus
-from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
+from tenants.tests.cross_tenant import MANAGERS, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import make_api_key
@@ -77,18 +77,7 @@ class TestApiKeysMatrix(ResourceMatrix):
     list_url = URL
     list_key = "apiKeys"
     not_found_label = "API key"
-    actions = {
-        "list": Action("get", on="list", message="API keys retrieved successfully"),
-        "create": Action(
-            "post",
-            on="list",
-            payload={"name": "k", "scopes": ["read"]},
-            status=201,
-            message="API key created successfully",
-        ),
-        "retrieve": Action("get", message="API key retrieved successfully"),
-        "revoke": Action("delete", message="API key revoked successfully"),
-    }
+    actions = crud_actions("API key", create={"name": "k", "scopes": ["read"]}, deleted="revoked")
     roles = dict.fromkeys(actions, MANAGERS)
 
     def make_object(self, customer):
@@ -105,7 +94,7 @@ class TestApiKeysMatrix(ResourceMatrix):
 
     def check_data(self, name, data, obj, customer):
         super().check_data(name, data, obj, customer)
-        if name == "revoke":
+        if name == "delete":
             assert data["revokedAt"] is not None
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from integrations.models import DeliveryStatus, WebhookDelivery
 from morpheus.models import OutboxMessage
-from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
+from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 from .factories import EventFactory, WebhookDeliveryFactory, WebhookEndpointFactory
@@ -72,8 +72,7 @@ class TestWebhookDeliveriesMatrix(ResourceMatrix):
     list_key = "webhookDeliveries"
     not_found_label = "Webhook delivery"
     actions = {
-        "list": Action("get", on="list", message="Webhook deliveries retrieved successfully"),
-        "retrieve": Action("get", message="Webhook delivery retrieved successfully"),
+        **crud_actions("Webhook delivery", plural="Webhook deliveries", delete=False),
         "redeliver": Action("post", suffix="/redeliver", status=202),
     }
     roles = dict.fromkeys(actions, MANAGERS)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agents.tests.factories import AgentFactory
 from integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
-from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
+from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 from .factories import WebhookEndpointFactory
@@ -97,17 +97,11 @@ class TestWebhookEndpointsMatrix(ResourceMatrix):
     list_key = "webhookEndpoints"
     not_found_label = "Webhook endpoint"
     actions = {
-        "list": Action("get", on="list", message="Webhook endpoints retrieved successfully"),
-        "create": Action(
-            "post",
-            on="list",
-            payload={"url": "https://hooks.example.com/new", "events": ["call.ended"]},
-            status=201,
-            message="Webhook endpoint created successfully",
+        **crud_actions(
+            "Webhook endpoint",
+            create={"url": "https://hooks.example.com/new", "events": ["call.ended"]},
+            update={"description": "renamed"},
         ),
-        "retrieve": Action("get", message="Webhook endpoint retrieved successfully"),
-        "update": Action("patch", payload={"description": "renamed"}, message="Webhook endpoint updated successfully"),
-        "delete": Action("delete", message="Webhook endpoint deleted successfully"),
         "rotate": Action("post", suffix="/rotate-secret", message="Webhook secret rotated successfully"),
         "test": Action("post", suffix="/test", status=202),
     }

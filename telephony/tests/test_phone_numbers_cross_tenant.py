@@ -6,7 +6,7 @@ import pytest
 from agents.tests.factories import AgentFactory
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
-from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
+from tenants.tests.cross_tenant import MANAGERS, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -23,21 +23,12 @@ class TestPhoneNumbersMatrix(ResourceMatrix):
     list_url = URL
     list_key = "phoneNumbers"
     not_found_label = "Phone number"
-    actions = {
-        "list": Action("get", on="list", message="Phone numbers retrieved successfully"),
-        "create": Action(
-            "post",
-            on="list",
-            payload={"phoneNumber": "+15559998888"},
-            status=201,
-            message="Phone number added successfully",
-        ),
-        "retrieve": Action("get", message="Phone number retrieved successfully"),
-        "update": Action(
-            "patch", payload={"friendlyName": "Hijacked", "agentId": None}, message="Phone number updated successfully"
-        ),
-        "delete": Action("delete", message="Phone number deleted successfully"),
-    }
+    actions = crud_actions(
+        "Phone number",
+        create={"phoneNumber": "+15559998888"},
+        created="added",
+        update={"friendlyName": "Hijacked", "agentId": None},
+    )
     # Members read the inventory; managers change it.
     roles = {"create": MANAGERS, "update": MANAGERS, "delete": MANAGERS}
 

@@ -7,7 +7,7 @@ from livekit import api
 from telephony import trunks
 from telephony.models import PhoneNumber, SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
-from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
+from tenants.tests.cross_tenant import MANAGERS, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -117,13 +117,7 @@ class TestSipTrunksMatrix(ResourceMatrix):
     list_url = URL
     list_key = "sipTrunks"
     not_found_label = "SIP trunk"
-    actions = {
-        "list": Action("get", on="list", message="SIP trunks retrieved successfully"),
-        "create": Action("post", on="list", payload=trunk_body(), status=201, message="SIP trunk created successfully"),
-        "retrieve": Action("get", message="SIP trunk retrieved successfully"),
-        "update": Action("patch", payload={"name": "Hijacked"}, message="SIP trunk updated successfully"),
-        "delete": Action("delete", message="SIP trunk deleted successfully"),
-    }
+    actions = crud_actions("SIP trunk", create=trunk_body(), update={"name": "Hijacked"})
     # Trunks carry carrier credentials: members neither see nor change them.
     roles = dict.fromkeys(actions, MANAGERS)
     query_rows = (1, 5)

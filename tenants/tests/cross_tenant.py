@@ -165,6 +165,32 @@ def _stored(row) -> dict:
     return {field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields}
 
 
+def crud_actions(
+    label: str,
+    *,
+    plural: str | None = None,
+    create: dict | None = None,
+    update: dict | None = None,
+    delete: bool = True,
+    created: str = "created",
+    deleted: str = "deleted",
+) -> dict[str, Action]:
+    """The usual actions of a resource with the usual messages ("Agents retrieved
+    successfully", "Agent created successfully", ...): list, retrieve, and create/update
+    when given a payload, delete unless told not to. Add the resource's own actions to it."""
+    actions = {"list": Action("get", on="list", message=f"{plural or label + 's'} retrieved successfully")}
+    if create is not None:
+        actions["create"] = Action(
+            "post", on="list", payload=create, status=201, message=f"{label} {created} successfully"
+        )
+    actions["retrieve"] = Action("get", message=f"{label} retrieved successfully")
+    if update is not None:
+        actions["update"] = Action("patch", payload=update, message=f"{label} updated successfully")
+    if delete:
+        actions["delete"] = Action("delete", message=f"{label} {deleted} successfully")
+    return actions
+
+
 def send(client, action: Action, url: str, payload: dict | None = None):
     if action.method in JSON_METHODS:
         return getattr(client, action.method)(url, payload or {}, format="json")
@@ -178,13 +204,9 @@ class ResourceMatrix(CrossTenantMatrix):
             list_url = "/api/v1/phone-numbers"
             list_key = "phoneNumbers"
             not_found_label = "Phone number"
-            actions = {
-                "list": Action("get", on="list", message="Phone numbers retrieved successfully"),
-                "create": Action("post", on="list", payload={"phoneNumber": "+15559998888"}, status=201),
-                "retrieve": Action("get"),
-                "update": Action("patch", payload={"friendlyName": "Ops"}),
-                "delete": Action("delete"),
-            }
+            actions = crud_actions(
+                "Phone number", create={"phoneNumber": "+15559998888"}, created="added", update={"friendlyName": "Ops"}
+            )
             roles = {"create": MANAGERS, "update": MANAGERS, "delete": MANAGERS}  # the rest: every role
 
             def make_object(self, customer):

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
 
-from .cross_tenant import MANAGERS, Action, ResourceMatrix
+from .cross_tenant import MANAGERS, Action, ResourceMatrix, crud_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +16,10 @@ class TestTeamUsersMatrix(ResourceMatrix):
     list_key = "users"
     not_found_label = "User"
     actions = {
-        "list": Action("get", on="list", message="Users retrieved successfully"),
+        **crud_actions("User", delete=False),
         "invite": Action(
             "post", on="list", payload={"email": "later@example.com"}, status=201, message="User invited successfully"
         ),
-        "retrieve": Action("get", message="User retrieved successfully"),
         "change role": Action("patch", payload={"role": "admin"}, message="User role updated successfully"),
         "remove": Action("delete", message="User removed successfully"),
     }
