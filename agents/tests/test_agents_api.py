@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -195,6 +197,29 @@ def test_the_list_keeps_a_constant_query_count_as_rows_grow(alice_client, custom
     assert len(first["agents"]) == 2 and len(second["agents"]) == 32
     assert {a["ttsProviderName"] for a in second["agents"]} == {"OpenAI", "ElevenLabs"}
     assert len(many) == len(few)
+
+
+def test_the_list_renders_what_the_serializer_renders(alice_client, customer_a):
+    """The lean rows (morpheus/api/rows.py) are the list serializer's output, value for value."""
+    from agents.serializers import AgentListItemOutput
+    from morpheus.api.renderers import EnvelopeRenderer
+
+    AgentFactory(customer=customer_a, name="Sales Bot", description="", status=AgentStatus.DRAFT)
+    AgentFactory(customer=customer_a, stt_provider=STTProvider.objects.get(pk=2), llm_model="gpt-4o")
+    listed = assert_success(alice_client.get(f"{URL}?limit=100"))["agents"]
+    agents = Agent.objects.filter(customer=customer_a).select_related("llm_provider", "stt_provider", "tts_provider")
+    serialized = AgentListItemOutput(agents.order_by("-created_at", "-id"), many=True).data
+    assert listed == json.loads(EnvelopeRenderer().render(list(serialized)))
+
+
+def test_the_list_reads_only_the_columns_it_shows(alice_client, customer_a):
+    AgentFactory(customer=customer_a, system_prompt="x" * 5000)
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(alice_client.get(URL))
+    [page] = [q["sql"] for q in queries.captured_queries if '"agents_agent"."name"' in q["sql"]]
+    for column in ("system_prompt", "first_message", "transfers", "functions", "voice_settings", "metadata"):
+        assert f'"agents_agent"."{column}"' not in page
+    assert '"agents_llmprovider"."name"' in page  # the provider names are joined, not looked up per row
 
 
 # --- Retrieve ----------------------------------------------------------------------------
