@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint typecheck migrations-check format worker beat voice-worker migrate install \
-	manage createsuperuser shell setup-livekit-sip close-stale-calls purge-expired-tokens check-services \
+	manage createsuperuser shell setup-livekit-sip close-stale-calls purge-expired-tokens rebuild-call-counters check-services \
 	seed-demo rotate-encryption-keys bench
 
 # Operator commands run on the same defaults as `make run` (DEBUG unless set).
@@ -96,6 +96,9 @@ close-stale-calls: $(STAMP)
 
 purge-expired-tokens: $(STAMP)
 	$(MANAGE) purge_expired_tokens $(ARGS)
+
+rebuild-call-counters: $(STAMP)
+	$(MANAGE) rebuild_call_counters $(ARGS)
 
 check-services: $(STAMP)
 	$(MANAGE) check_services $(ARGS)

@@ -5,6 +5,7 @@ platform_admin runs the platform with no customer.
 """
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
@@ -27,6 +28,17 @@ def eager_celery():
     conf.task_always_eager, conf.task_eager_propagates = True, True
     yield
     conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
+def fresh_price_lines():
+    """The price table is cached per process (calls/cost.py): a test's rolled-back lines
+    must not price the next test's calls."""
+    from calls import cost
+
+    cost.forget_price_lines()
+    yield
+    cost.forget_price_lines()
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +111,12 @@ def charlie_client(charlie):
 @pytest.fixture
 def platform_admin_client(platform_admin):
     return client_for(platform_admin)
+
+
+@pytest.fixture
+def admin_client(platform_admin):
+    """The Django admin signed in as the platform admin (instead of pytest-django's
+    superuser: the admin is for platform admins)."""
+    client = Client()
+    client.force_login(platform_admin)
+    return client

@@ -4,17 +4,11 @@ invitations, through the services (tested directly too) and the admin's action P
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
-from accounts.services import (
-    ClientInfo,
-    session_create,
-    user_invitation_resend,
-    user_reactivate,
-    user_suspend,
-)
+from accounts.services.platform import user_invitation_resend, user_reactivate, user_suspend
+from accounts.services.sessions import ClientInfo, session_create
 from morpheus.errors import Conflict, PermissionDenied
 from testsupport.api import assert_error, assert_success, client_for
 
@@ -24,13 +18,6 @@ from .helpers import links_in
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/accounts/user/"
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def act(client, action, *users):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
-from accounts.services import ClientInfo, session_create
+from accounts.services.sessions import ClientInfo, session_create
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
@@ -129,13 +129,6 @@ ROW_MAKERS = {
     WebhookEndpoint: lambda: WebhookEndpointFactory(),
     WebhookDelivery: lambda: WebhookDeliveryFactory(),
 }
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def test_every_registered_model_has_a_row_maker():
