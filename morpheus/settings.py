@@ -350,6 +350,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Outbound calls still queued (no capacity yet, or scheduled) whose dial no Celery retry
+    # carries on (eager mode, a lost message) are dialed again (calls/outbound.py).
+    "redial-queued-calls": {
+        "task": "calls.tasks.redial_queued_calls",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
     # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
     "campaign-dialer-tick": {
         "task": "campaigns.tasks.dialer_tick",
