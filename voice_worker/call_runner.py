@@ -49,7 +49,8 @@ CALLER_JOIN_TIMEOUT_SECONDS = 60.0
 
 class CallAudio(Protocol):
     """Audio without a LiveKit room (tests, the benchmark): the caller's audio in, the
-    agent's out, and when the caller joins."""
+    agent's out, and when the caller joins. It may also have `background`, where the
+    thinking sound is played (a room would carry it as a second track)."""
 
     input: AudioInput
     output: AudioOutput
@@ -136,6 +137,7 @@ class CallRunner:
             session.input.audio = self.audio.input
             session.output.audio = self.audio.output
             await session.start(agent, record=False)
+            await self._start_thinking_sound()
         else:
             # Recording and LiveKit Cloud observability follow the server's setting for the job.
             await session.start(
@@ -172,23 +174,31 @@ class CallRunner:
         return True
 
     async def _start_thinking_sound(self) -> None:
-        """The agent's thinking sound, one of the clips that ship with livekit-agents."""
+        """The agent's thinking sound, one of the clips that ship with livekit-agents, played
+        by LiveKit's `BackgroundAudioPlayer` while the session is "thinking" (its own track in
+        the room; without a room, the call audio's `background` output)."""
         sound = self.config.voice.thinking_sound
         if not sound:
             return
-        from livekit.agents import BackgroundAudioPlayer, BuiltinAudioClip
+        from livekit.agents import BackgroundAudioPlayer
 
-        clip = BuiltinAudioClip(sound.replace("hold-music", "hold_music") + ".ogg")
-        self.background_audio = BackgroundAudioPlayer(thinking_sound=clip)
+        from .background_audio import RoomlessBackgroundAudio, builtin_clip
+
+        clip = builtin_clip(sound)
+        sink = getattr(self.audio, "background", None) if self.audio is not None else None
+        if self.audio is not None and sink is None:
+            return  # nowhere to play it
+        player = (
+            BackgroundAudioPlayer(thinking_sound=clip)
+            if sink is None
+            else RoomlessBackgroundAudio(sink, thinking_sound=clip)
+        )
         try:
-            await self.background_audio.start(room=self.ctx.room, agent_session=self.session)
+            await player.start(room=self.ctx.room, agent_session=self.session)
         except Exception:
             logger.exception("call %s: the thinking sound could not start", self.call.call_id)
-            self.background_audio = None
-        # A warm transfer in progress (its consultation, in tests), and whether it connected
-        # the caller to a person in this room, which must then outlive the agent.
-        self.warm_transfer = None
-        self._keep_room = False
+            return
+        self.background_audio = player
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
