@@ -40,7 +40,14 @@ RESERVED_TOOL_NAMES = frozenset(BUILT_IN_TOOLS)
 
 
 class TransferFailed(Exception):
-    """The transfer did not happen; the message says why (it is relayed to the model)."""
+    """The transfer did not happen; the message says why (it is relayed to the model).
+    `outcome` is what the call records (failed, declined, no_answer, ...); `summary` what a
+    warm transfer told the person it consulted."""
+
+    def __init__(self, message: str, *, outcome: str = "failed", summary: str = "") -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.summary = summary
 
 
 class CallControl(Protocol):
@@ -203,7 +210,8 @@ class MorpheusAgent(Agent):
             # Let the caller hear "I'm transferring you" before the line changes hands.
             await context.wait_for_playout()
             try:
-                async with self._filler(context):
+                # A warm transfer puts the caller on hold (hold music): no filler line then.
+                async with self._filler(context, enabled=destination.mode != "warm"):
                     await self.control.transfer(destination)
             except TransferFailed as exc:
                 raise ToolError(
@@ -215,12 +223,12 @@ class MorpheusAgent(Agent):
         return function_tool(transfer_call, raw_schema=schema)
 
     @contextlib.asynccontextmanager
-    async def _filler(self, context: RunContext) -> AsyncIterator[None]:
+    async def _filler(self, context: RunContext, *, enabled: bool = True) -> AsyncIterator[None]:
         """While a tool call runs: if the agent has been silent for `fillerAfterSeconds`, it
         says the filler line ("One moment, please."), at most once per tool call, so a slow
         function or transfer is not dead air."""
         delay = self.config.voice.filler_after_seconds
-        if delay is None or not self.control.says_fillers:
+        if delay is None or not enabled or not self.control.says_fillers:
             yield
             return
         # LiveKit's scheduler waits for the session to be idle that long (the agent's own
