@@ -101,6 +101,7 @@ class CallRunner:
         # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
         self.voicemail: dict | None = None
         self._heartbeat: outbound.LeaseHeartbeat | None = None
+        self.agent: MorpheusAgent | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -131,7 +132,12 @@ class CallRunner:
             await self._finish(None)
             return
 
-        agent = MorpheusAgent(config, call=self.call, control=self)
+        # Outbound: the agent waits for the callee (and AMD's verdict) before it greets.
+        outbound_call = outbound.is_outbound(self.call) and not self.text_mode
+        agent = MorpheusAgent(
+            config, call=self.call, control=self, greet=not outbound_call, greet_when_spoken_to=outbound_call
+        )
+        self.agent = agent
         if self.text_mode:
             await session.start(agent, record=False)
         elif self.audio is not None:
@@ -147,8 +153,10 @@ class CallRunner:
                 room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
             )
             await self._start_thinking_sound()
-            if outbound.is_outbound(self.call):
-                self._spawn(outbound.detect_answering_machine(self, self.voicemail))
+        if outbound_call:
+            # In a room AMD listens once the SIP leg is answered; on roomless audio (tests,
+            # the benchmark) the callee is on the line from the start.
+            self._spawn(outbound.detect_answering_machine(self, self.voicemail))
         await acall_mark_active(call_id=self.call.call_id)
         answered_at = self._answered_at or timezone.now()
         elapsed = (timezone.now() - answered_at).total_seconds()
