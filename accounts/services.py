@@ -284,9 +284,9 @@ def user_login(*, email: str, password: str, client: ClientInfo) -> Session:
 # --- Invitations ------------------------------------------------------------------
 
 
-def user_invitation_send(*, user: User, invited_by: User | None = None) -> None:
+def user_invitation_send(*, user: User, actor: User | None = None) -> None:
     """Mails the invitation link once the surrounding transaction commits."""
-    invited_by_id = str(invited_by.pk) if invited_by else None
+    invited_by_id = str(actor.pk) if actor else None
     with transaction.atomic():
         outbox.enqueue("accounts.tasks.send_invitation_email", str(user.pk), invited_by_id)
 
@@ -445,12 +445,12 @@ def _lock_live_user(user: User) -> User:
 
 
 @transaction.atomic
-def user_suspend(*, user: User, by: User) -> User:
+def user_suspend(*, user: User, actor: User) -> User:
     """Suspends the account and ends every session: refresh tokens are revoked now, and
     access tokens stop on the next request (authentication re-reads the user)."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
-    if locked.pk == by.pk:
+    if locked.pk == actor.pk:
         raise PermissionDenied(USER_SELF_SUSPEND_MESSAGE)
     if locked.status == UserStatus.SUSPENDED:
         raise Conflict(USER_ALREADY_SUSPENDED_MESSAGE.format(email=locked.email))
@@ -461,10 +461,10 @@ def user_suspend(*, user: User, by: User) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, by: User) -> User:
+def user_reactivate(*, user: User, actor: User) -> User:
     """Lifts a suspension. Someone suspended before accepting their invitation (no usable
     password yet) goes back to `invited`, so the invitation link works again."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
     if locked.status != UserStatus.SUSPENDED:
         raise Conflict(USER_NOT_SUSPENDED_MESSAGE.format(email=locked.email))
@@ -474,12 +474,12 @@ def user_reactivate(*, user: User, by: User) -> User:
 
 
 @transaction.atomic
-def user_invitation_resend(*, user: User, by: User) -> User:
+def user_invitation_resend(*, user: User, actor: User) -> User:
     """Mails a fresh invitation link (on commit) to a user who has not accepted yet."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
     if locked.status != UserStatus.INVITED or locked.customer_id is None:
         raise Conflict(USER_NO_PENDING_INVITATION_MESSAGE.format(email=locked.email))
     # No inviter named: the mail comes from the organization, not from a platform admin.
-    user_invitation_send(user=locked, invited_by=None)
+    user_invitation_send(user=locked, actor=None)
     return locked

@@ -246,4 +246,4 @@ class AgentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # An edit here is an edit like any other: a behaviour change is a new version.
-        agent_version_record(agent=obj, author=request.user)
+        agent_version_record(agent=obj, actor=request.user)

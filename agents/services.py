@@ -366,7 +366,7 @@ def _apply_status(
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict[str, Any], author: User | None = None) -> Agent:
+def agent_create(*, customer: Customer, data: dict[str, Any], actor: User | None = None) -> Agent:
     """A new agent of `customer`; agents always start as drafts (activate with an update).
     Its configuration is version 1."""
     if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
@@ -374,19 +374,19 @@ def agent_create(*, customer: Customer, data: dict[str, Any], author: User | Non
     agent = Agent(customer=customer, status=AgentStatus.DRAFT)
     agent_validate(agent=agent, data=data)
     agent.save()
-    agent_version_record(agent=agent, author=author)
+    agent_version_record(agent=agent, actor=actor)
     return agent
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> Agent:
+def agent_update(*, agent: Agent, data: dict[str, Any], actor: User | None = None) -> Agent:
     """Partial update; `updated_at` moves only when something actually changed, and a
     new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
     if changed & set(BEHAVIOUR_FIELDS):
-        agent_version_record(agent=agent, author=author)
+        agent_version_record(agent=agent, actor=actor)
     return agent
 
 
@@ -394,7 +394,7 @@ def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = No
 
 
 @transaction.atomic
-def agent_version_record(*, agent: Agent, author: User | None = None, restored_from: int | None = None) -> AgentVersion:
+def agent_version_record(*, agent: Agent, actor: User | None = None, restored_from: int | None = None) -> AgentVersion:
     """Records the agent's current behaviour as its next version, unless the latest version
     already is exactly that (a restore always records one). The agent row is locked so two
     concurrent edits cannot take the same number. A new version starts the agent's test
@@ -409,7 +409,7 @@ def agent_version_record(*, agent: Agent, author: User | None = None, restored_f
         agent=agent,
         number=(latest.number + 1) if latest else 1,
         snapshot=snapshot,
-        created_by=author if getattr(author, "pk", None) else None,
+        created_by=actor if getattr(actor, "pk", None) else None,
         restored_from=restored_from,
     )
     if agent.auto_run_tests:
@@ -419,7 +419,7 @@ def agent_version_record(*, agent: Agent, author: User | None = None, restored_f
 
 
 @transaction.atomic
-def agent_version_restore(*, agent: Agent, number: int, author: User | None = None) -> AgentVersion:
+def agent_version_restore(*, agent: Agent, number: int, actor: User | None = None) -> AgentVersion:
     """Makes version `number` the agent's configuration again, as a new version equal to
     it. The snapshot goes through the same validation as an edit: a provider that has
     since been disabled is a 400 naming it, and nothing changes."""
@@ -430,7 +430,7 @@ def agent_version_restore(*, agent: Agent, number: int, author: User | None = No
     changed = agent_validate(agent=agent, data={k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS})
     if changed:
         agent.save(update_fields=[*sorted(changed), "updated_at"])
-    return agent_version_record(agent=agent, author=author, restored_from=number)
+    return agent_version_record(agent=agent, actor=actor, restored_from=number)
 
 
 @transaction.atomic

@@ -74,7 +74,7 @@ class AgentViewSet(TenantScopedViewSet):
     def create(self, request):
         body = AgentCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        agent = services.agent_create(customer=request.user.customer, data=body.validated_data, author=request.user)
+        agent = services.agent_create(customer=request.user.customer, data=body.validated_data, actor=request.user)
         return created(AgentOutput(agent).data, "Agent created successfully")
 
     @extend_schema(summary="Get an agent", responses=AgentOutput, examples=[examples.AGENT_RESPONSE])
@@ -91,7 +91,7 @@ class AgentViewSet(TenantScopedViewSet):
         agent = self.get_object()
         body = AgentUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        agent = services.agent_update(agent=agent, data=body.validated_data, author=request.user)
+        agent = services.agent_update(agent=agent, data=body.validated_data, actor=request.user)
         return ok(AgentOutput(agent).data, "Agent updated successfully")
 
     @extend_schema(
@@ -162,7 +162,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
     )
     def restore(self, request, agent_id=None, number=None):
         agent = self._agent()
-        version = services.agent_version_restore(agent=agent, number=int(number), author=request.user)
+        version = services.agent_version_restore(agent=agent, number=int(number), actor=request.user)
         return created(AgentVersionOutput(version).data, "Agent version restored successfully")
 
 

@@ -445,9 +445,9 @@ def call_finalize(*, call: Call) -> Call:
     return analysis_prepare(call=locked)
 
 
-def calls_close_stale(now: datetime.datetime | None = None) -> int:
-    """Closes calls still ringing/active past their agent's max duration plus a margin
-    (a worker died, a carrier callback was lost). Returns how many were closed."""
+def calls_end_stale(now: datetime.datetime | None = None) -> int:
+    """Ends calls still ringing/active past their agent's max duration plus a margin
+    (a worker died, a carrier callback was lost). Returns how many were ended."""
     now = now or timezone.now()
     margin = rooms.stale_margin()
     candidates = (
@@ -455,7 +455,7 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
         .select_related("agent")
         .order_by("started_at")
     )
-    closed = 0
+    ended = 0
     for call in list(candidates):
         max_duration = call.agent.max_duration_seconds if call.agent else rooms.DEFAULT_MAX_DURATION_SECONDS
         if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
@@ -473,10 +473,10 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
             )
         except CallAlreadyEnded:
             continue
-        closed += 1
-    if closed:
-        logger.warning("Closed %s stale call(s)", closed)
-    return closed
+        ended += 1
+    if ended:
+        logger.warning("Ended %s stale call(s)", ended)
+    return ended
 
 
 # --- LiveKit room events ------------------------------------------------------------------

@@ -64,7 +64,7 @@ class AgentTestCaseViewSet(AgentScopedMixin, TenantScopedViewSet):
         agent = self.agent()
         body = TestCaseInput(data=request.data)
         body.is_valid(raise_exception=True)
-        case = services.test_case_create(agent=agent, data=dict(body.validated_data), author=request.user)
+        case = services.test_case_create(agent=agent, data=dict(body.validated_data), actor=request.user)
         return created(TestCaseOutput(case).data, "Test case created successfully")
 
 
@@ -139,7 +139,7 @@ class AgentTestRunViewSet(AgentScopedMixin, TenantScopedViewSet):
             agent=agent,
             test_case_ids=body.validated_data.get("testCaseIds"),
             version=body.validated_data.get("version"),
-            author=request.user,
+            actor=request.user,
         )
         run.refresh_from_db()
         return ok(TestRunListItemOutput(run).data, "Test run started", status=202)

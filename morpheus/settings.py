@@ -317,8 +317,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * 60,
         "options": {"expires": 55 * 60},
     },
-    "close-stale-calls": {
-        "task": "calls.tasks.close_stale_calls",
+    "end-stale-calls": {
+        "task": "calls.tasks.end_stale_calls",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

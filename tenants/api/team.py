@@ -103,7 +103,7 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
         payload.is_valid(raise_exception=True)
         user = services.user_invite(
             customer=request.user.customer,
-            invited_by=request.user,
+            actor=request.user,
             email=payload.validated_data["email"],
             name=payload.validated_data.get("name", ""),
             role=payload.validated_data["role"],
@@ -127,7 +127,7 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
         target = self.get_object()
         payload = RoleUpdateInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.user_role_change(user=target, role=payload.validated_data["role"], changed_by=request.user)
+        user = services.user_role_change(user=target, role=payload.validated_data["role"], actor=request.user)
         return ok(RoleUpdateOutput(user).data, "User role updated successfully")
 
     @extend_schema(
@@ -145,5 +145,5 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     )
     def destroy(self, request, pk=None):
         target = self.get_object()
-        services.user_remove(user=target, removed_by=request.user)
+        services.user_remove(user=target, actor=request.user)
         return ok({"message": REMOVED_MESSAGE}, REMOVED_MESSAGE)
