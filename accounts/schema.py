@@ -1,12 +1,10 @@
 """OpenAPI documentation of the /auth endpoints (drf-spectacular), kept out of the views.
 
-Success schemas are wrapped in the envelope by morpheus.api.schema; examples here
-are whole response bodies, as the dashboard receives them.
+Examples here are the `data` of each answer; morpheus.api.schema wraps them in the
+envelope with the message the view declares.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-
-from morpheus.api.envelope import example_envelope
 
 from .serializers import (
     AuthOutput,
@@ -34,13 +32,8 @@ TOKENS = {"accessToken": "eyJhbGciOiJIUzI1Ni...", "refreshToken": "kq3V9yY0cJb2m
 STAMP = "2026-02-05T21:30:00.000Z"
 
 
-def _example(path: str, method: str, status: int, message: str, data) -> OpenApiExample:
-    return OpenApiExample(
-        message,
-        value=example_envelope(data, message, f"/api/v1{path}", method, status),
-        response_only=True,
-        status_codes=[str(status)],
-    )
+def _example(status: int, data) -> OpenApiExample:
+    return OpenApiExample("Success", value=data, response_only=True, status_codes=[str(status)])
 
 
 def _request(name: str, value: dict) -> OpenApiExample:
@@ -120,10 +113,7 @@ request_verification = extend_schema(
     examples=[
         _request("Request", {"email": "user@example.com"}),
         _example(
-            "/auth/register/request-verification",
-            "POST",
             200,
-            "Verification email sent. Please check your inbox.",
             {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}},
         ),
     ],
@@ -147,10 +137,7 @@ register_complete = extend_schema(
     examples=[
         _request("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
         _example(
-            "/auth/register/complete",
-            "POST",
             201,
-            "Registration completed successfully",
             {"user": REGISTERED_USER},
         ),
     ],
@@ -173,7 +160,7 @@ login = extend_schema(
     },
     examples=[
         _request("Request", {"email": "user@example.com", "password": "SecurePassword123!"}),
-        _example("/auth/login", "POST", 200, "Login successful", {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
+        _example(200, {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
     ],
 )
 
@@ -190,7 +177,7 @@ refresh = extend_schema(
     responses={200: TokensOutput, 401: _error("Invalid, expired or revoked refresh token")},
     examples=[
         _request("Request", {"refreshToken": TOKENS["refreshToken"]}),
-        _example("/auth/refresh", "POST", 200, "Token refreshed successfully", {"tokens": TOKENS}),
+        _example(200, {"tokens": TOKENS}),
     ],
 )
 
@@ -218,7 +205,7 @@ profile = extend_schema(
     tags=[TAG],
     summary="The current user",
     responses={200: ProfileOutput},
-    examples=[_example("/auth/profile", "GET", 200, "Profile retrieved successfully", PROFILE)],
+    examples=[_example(200, PROFILE)],
 )
 
 profile_update = extend_schema(
@@ -243,10 +230,7 @@ invite_accept = extend_schema(
     examples=[
         _request("Request", {"token": "eyJ1aWQiOi...", "password": "SecurePassword123!", "name": "Bob Member"}),
         _example(
-            "/auth/invite/accept",
-            "POST",
             200,
-            "Invitation accepted successfully",
             {"auth": {"user": {**LOGIN_USER, "role": "member"}, "tokens": TOKENS}},
         ),
     ],
@@ -266,10 +250,7 @@ password_forgot = extend_schema(
     examples=[
         _request("Request", {"email": "user@example.com"}),
         _example(
-            "/auth/password/forgot",
-            "POST",
             200,
-            "If an account exists for this email, a password reset link has been sent.",
             {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}},
         ),
     ],
@@ -302,6 +283,6 @@ password_change = extend_schema(
     responses={200: TokensOutput, 429: THROTTLED},
     examples=[
         _request("Request", {"currentPassword": "SecurePassword123!", "newPassword": "NewSecurePassword456!"}),
-        _example("/auth/password/change", "POST", 200, "Password changed successfully", {"tokens": TOKENS}),
+        _example(200, {"tokens": TOKENS}),
     ],
 )

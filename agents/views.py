@@ -43,6 +43,9 @@ class AgentViewSet(TenantScopedViewSet):
     success_messages = {
         "list": "Agents retrieved successfully",
         "retrieve": "Agent retrieved successfully",
+        "create": "Agent created successfully",
+        "partial_update": "Agent updated successfully",
+        "destroy": "Agent deleted successfully",
     }
 
     def safely_get_queryset(self, queryset):
@@ -75,11 +78,11 @@ class AgentViewSet(TenantScopedViewSet):
         body = AgentCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         agent = services.agent_create(customer=request.user.customer, data=body.validated_data, actor=request.user)
-        return created(AgentOutput(agent).data, "Agent created successfully")
+        return created(AgentOutput(agent).data)
 
     @extend_schema(summary="Get an agent", responses=AgentOutput, examples=[examples.AGENT_RESPONSE])
     def retrieve(self, request, pk=None):
-        return ok(AgentOutput(self.get_object()).data, "Agent retrieved successfully")
+        return ok(AgentOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Update an agent (partial)",
@@ -92,7 +95,7 @@ class AgentViewSet(TenantScopedViewSet):
         body = AgentUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         agent = services.agent_update(agent=agent, data=body.validated_data, actor=request.user)
-        return ok(AgentOutput(agent).data, "Agent updated successfully")
+        return ok(AgentOutput(agent).data)
 
     @extend_schema(
         summary="Delete an agent",
@@ -113,10 +116,10 @@ class AgentViewSet(TenantScopedViewSet):
         agent = self.get_object()
         agent_id = agent.pk
         detached = services.agent_delete(agent=agent, detach_numbers=detach)
-        return ok({"id": agent_id, "detachedPhoneNumberIds": detached}, "Agent deleted successfully")
+        return ok({"id": agent_id, "detachedPhoneNumberIds": detached})
 
 
-@extend_schema(tags=["Agent versions"])
+@extend_schema(tags=["agent-versions"])
 class AgentVersionViewSet(TenantScopedViewSet):
     """/agents/{agentId}/versions: an agent's immutable configuration snapshots. Every
     change to its behaviour (prompt, first message, models, voice, tools, settings) made
@@ -126,16 +129,22 @@ class AgentVersionViewSet(TenantScopedViewSet):
     agent_field = "agent"  # agent-restricted API keys see only their agents' versions
     serializer_class = AgentVersionOutput
     list_key = "versions"
-    success_messages = {"list": "Agent versions retrieved successfully"}
+    success_messages = {
+        "list": "Agent versions retrieved successfully",
+        "retrieve": "Agent version retrieved successfully",
+        "restore": "Agent version restored successfully",
+    }
     lookup_field = "number"
     lookup_url_kwarg = "number"
 
     def safely_get_queryset(self, queryset):
         return queryset.filter(agent_id=self.kwargs["agent_id"]).select_related("created_by").order_by("-number")
 
+    parent_label = "Agent"  # 404 "Agent with ID 7 does not exist", also in the schema's examples
+
     def _agent(self) -> Agent:
         queryset = selectors.agent_with_providers(Agent.objects.all())
-        return self.get_parent_object(queryset, self.kwargs["agent_id"], label="Agent")
+        return self.get_parent_object(queryset, self.kwargs["agent_id"], label=self.parent_label)
 
     def not_found_message(self, value) -> str:
         return f"Version {value} of agent {self.kwargs['agent_id']} does not exist"
@@ -149,7 +158,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
     @extend_schema(summary="Get one version with its snapshot", responses=AgentVersionOutput)
     def retrieve(self, request, agent_id=None, number=None):
         self._agent()
-        return ok(AgentVersionOutput(self.get_object()).data, "Agent version retrieved successfully")
+        return ok(AgentVersionOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Restore a version",
@@ -163,7 +172,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
     def restore(self, request, agent_id=None, number=None):
         agent = self._agent()
         version = services.agent_version_restore(agent=agent, number=int(number), actor=request.user)
-        return created(AgentVersionOutput(version).data, "Agent version restored successfully")
+        return created(AgentVersionOutput(version).data)
 
 
 @extend_schema(
@@ -179,8 +188,11 @@ class AgentVersionViewSet(TenantScopedViewSet):
 class ProviderCatalogueView(APIView):
     # Not tenant data: any signed-in user may read it (the dashboard's pickers).
 
+    success_messages = {
+        "get": "Providers retrieved successfully",
+    }
     permission_classes = [IsAuthenticated]
 
     def get(self, request):
         catalogue = selectors.provider_catalogue()
-        return ok(ProviderCatalogueOutput(catalogue).data, "Providers retrieved successfully")
+        return ok(ProviderCatalogueOutput(catalogue).data)

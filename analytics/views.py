@@ -26,6 +26,10 @@ QUERY_PARAMETERS = [
 
 
 class AnalyticsViewSet(TenantScopedViewSet):
+    success_messages = {
+        "calls": "Call analytics retrieved successfully",
+        "latency": "Latency analytics retrieved successfully",
+    }
     queryset = CallRollup.objects.all()
     serializer_class = CallAnalyticsOutput
 
@@ -55,7 +59,7 @@ class AnalyticsViewSet(TenantScopedViewSet):
     @action(detail=False, methods=["get"], url_path="calls")
     def calls(self, request):
         data = selectors.calls_analytics(self.get_queryset(), self._query(request))
-        return ok(data, "Call analytics retrieved successfully")
+        return ok(data)
 
     @extend_schema(
         tags=["analytics"],
@@ -70,4 +74,4 @@ class AnalyticsViewSet(TenantScopedViewSet):
     @action(detail=False, methods=["get"], url_path="latency")
     def latency(self, request):
         data = selectors.latency_analytics(self.get_queryset(), self._query(request))
-        return ok(data, "Latency analytics retrieved successfully")
+        return ok(data)

@@ -36,6 +36,9 @@ LiveKitWebhookOutput = inline_serializer(
 
 
 class LiveKitWebhook(APIView):
+    success_messages = {
+        "post": "Webhook processed",
+    }
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AtomicScopedRateThrottle]
@@ -73,7 +76,7 @@ class LiveKitWebhook(APIView):
         if event.event in ("egress_ended", "egress_updated") and event.HasField("egress_info"):
             call = recording_apply_egress(info=event.egress_info)
             logger.info("LiveKit %s for egress %s", event.event, event.egress_info.egress_id)
-            return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")
+            return ok({"event": event.event, "callId": call.id if call else None})
         call = call_apply_room_event(
             event=event.event,
             room_name=event.room.name,
@@ -81,4 +84,4 @@ class LiveKitWebhook(APIView):
             participant=event.participant if event.HasField("participant") else None,
         )
         logger.info("LiveKit %s for room %s: %s", event.event, event.room.name, f"call {call.id}" if call else "no-op")
-        return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")
+        return ok({"event": event.event, "callId": call.id if call else None})

@@ -27,6 +27,9 @@ class OutboundCallInput(serializers.Serializer):
 
 class OutboundCallView(TenantScopedAPIView):
     # Placing calls costs money: owners and admins.
+    success_messages = {
+        "post": "Outbound call queued successfully",
+    }
     action_roles = {"post": MANAGER_ROLES}
 
     @extend_schema(
@@ -60,4 +63,4 @@ class OutboundCallView(TenantScopedAPIView):
             ),
         )
         call.refresh_from_db()
-        return created(CallListItem(call).data, "Outbound call queued successfully")
+        return created(CallListItem(call).data)

@@ -61,7 +61,19 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         "cancel": WRITE,
         "add_contacts": WRITE,
     }
-    success_messages = {"list": "Campaigns retrieved successfully"}
+    success_messages = {
+        "list": "Campaigns retrieved successfully",
+        "create": "Campaign created successfully",
+        "retrieve": "Campaign retrieved successfully",
+        "partial_update": "Campaign updated successfully",
+        "destroy": "Campaign deleted successfully",
+        "start": "Campaign started successfully",
+        "pause": "Campaign paused successfully",
+        "resume": "Campaign resumed successfully",
+        "cancel": "Campaign canceled successfully",
+        "contacts": "Contacts retrieved successfully",
+        "add_contacts": "Contacts added successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         if self.action in ("list", "retrieve"):
@@ -86,11 +98,11 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         body = CampaignInput(data=request.data)
         body.is_valid(raise_exception=True)
         campaign = services.campaign_create(user=request.user, data=body.validated_data)
-        return created(self._render(campaign), "Campaign created successfully")
+        return created(self._render(campaign))
 
     @extend_schema(summary="Get a campaign with its progress", responses=CampaignOutput)
     def retrieve(self, request, pk=None):
-        return ok(CampaignOutput(self.get_object()).data, "Campaign retrieved successfully")
+        return ok(CampaignOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Update a draft or paused campaign",
@@ -101,18 +113,18 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         body = CampaignInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         campaign = services.campaign_update(campaign=self.get_object(), data=body.validated_data)
-        return ok(self._render(campaign), "Campaign updated successfully")
+        return ok(self._render(campaign))
 
     @extend_schema(summary="Delete a campaign that is not running or paused", responses={200: None, 409: CONFLICT})
     def destroy(self, request, pk=None):
         campaign = self.get_object()
         campaign_id = campaign.pk
         services.campaign_delete(campaign=campaign)
-        return ok({"id": campaign_id}, "Campaign deleted successfully")
+        return ok({"id": campaign_id})
 
-    def _lifecycle(self, operation, message):
+    def _lifecycle(self, operation):
         campaign = operation(campaign=self.get_object())
-        return ok(self._render(campaign), message)
+        return ok(self._render(campaign))
 
     @extend_schema(
         summary="Start dialing",
@@ -122,22 +134,22 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._lifecycle(services.campaign_start, "Campaign started successfully")
+        return self._lifecycle(services.campaign_start)
 
     @extend_schema(summary="Pause dialing (calls in progress finish)", request=None, responses={200: CampaignOutput})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
-        return self._lifecycle(services.campaign_pause, "Campaign paused successfully")
+        return self._lifecycle(services.campaign_pause)
 
     @extend_schema(summary="Resume a paused campaign", request=None, responses={200: CampaignOutput})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._lifecycle(services.campaign_resume, "Campaign resumed successfully")
+        return self._lifecycle(services.campaign_resume)
 
     @extend_schema(summary="Cancel: pending contacts will not be called", request=None, responses={200: CampaignOutput})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._lifecycle(services.campaign_cancel, "Campaign canceled successfully")
+        return self._lifecycle(services.campaign_cancel)
 
     @extend_schema(
         summary="List a campaign's contacts",
@@ -152,7 +164,7 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         rows = selectors.contacts_of(campaign, query.validated_data.get("status"))
         paginator = ContactsPagination()
         page = paginator.paginate_queryset(rows, request)
-        return ok(paginator.get_paginated_data(ContactOutput(page, many=True).data), "Contacts retrieved successfully")
+        return ok(paginator.get_paginated_data(ContactOutput(page, many=True).data))
 
     @extend_schema(
         summary="Add contacts (JSON rows or a CSV upload)",
@@ -176,7 +188,7 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         else:
             report = services.contacts_add_rows(campaign=campaign, rows=request.data.get("contacts"))
         data = UploadReportOutput(report).data
-        return created(data, "Contacts added successfully")
+        return created(data)
 
     @extend_schema(
         summary="Results as CSV",
@@ -222,7 +234,11 @@ class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     not_found_label = "Do-not-call entry"
     http_method_names = ["get", "post", "delete", "head", "options"]
     action_roles = {"create": WRITE, "destroy": WRITE}
-    success_messages = {"list": "Do-not-call list retrieved successfully"}
+    success_messages = {
+        "list": "Do-not-call list retrieved successfully",
+        "create": "Number added to the do-not-call list",
+        "destroy": "Number removed from the do-not-call list",
+    }
 
     @extend_schema(summary="The do-not-call list", parameters=[DncListQuery], responses=DncPageOutput)
     def list(self, request, *args, **kwargs):
@@ -246,11 +262,11 @@ class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         body = DncInput(data=request.data)
         body.is_valid(raise_exception=True)
         entry = services.dnc_add(customer_id=request.user.customer_id, **body.validated_data)
-        return created(DncOutput(entry).data, "Number added to the do-not-call list")
+        return created(DncOutput(entry).data)
 
     @extend_schema(summary="Remove a number from the do-not-call list", responses={200: DncRemovedOutput})
     def destroy(self, request, pk=None):
         entry = self.get_object()
         entry_id = entry.pk
         services.dnc_remove(entry=entry)
-        return ok({"id": entry_id}, "Number removed from the do-not-call list")
+        return ok({"id": entry_id})

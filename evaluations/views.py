@@ -26,17 +26,23 @@ NO_LLM = OpenApiResponse(description="The agent version's language model has no 
 class AgentScopedMixin:
     """The agent in the path, of the user's own tenant: another tenant's is a 404."""
 
+    parent_label = "Agent"  # 404 "Agent with ID 7 does not exist", also in the schema's examples
+
     def agent(self) -> Agent:
-        return self.get_parent_object(agent_with_providers(Agent.objects.all()), self.kwargs["agent_id"], label="Agent")
+        queryset = agent_with_providers(Agent.objects.all())
+        return self.get_parent_object(queryset, self.kwargs["agent_id"], label=self.parent_label)
 
 
-@extend_schema(tags=["Agent testing"])
+@extend_schema(tags=["agent-testing"])
 class AgentTestCaseViewSet(AgentScopedMixin, TenantScopedViewSet):
     queryset = TestCase.objects.all()
     agent_field = "agent"
     serializer_class = TestCaseOutput
     list_key = "testCases"
-    success_messages = {"list": "Test cases retrieved successfully"}
+    success_messages = {
+        "list": "Test cases retrieved successfully",
+        "create": "Test case created successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         return selectors.test_cases_of(queryset, self.kwargs["agent_id"])
@@ -65,11 +71,16 @@ class AgentTestCaseViewSet(AgentScopedMixin, TenantScopedViewSet):
         body = TestCaseInput(data=request.data)
         body.is_valid(raise_exception=True)
         case = services.test_case_create(agent=agent, data=dict(body.validated_data), actor=request.user)
-        return created(TestCaseOutput(case).data, "Test case created successfully")
+        return created(TestCaseOutput(case).data)
 
 
-@extend_schema(tags=["Agent testing"])
+@extend_schema(tags=["agent-testing"])
 class TestCaseViewSet(TenantScopedViewSet):
+    success_messages = {
+        "retrieve": "Test case retrieved successfully",
+        "partial_update": "Test case updated successfully",
+        "destroy": "Test case deleted successfully",
+    }
     queryset = TestCase.objects.all()
     agent_field = "agent"
     serializer_class = TestCaseOutput
@@ -81,7 +92,7 @@ class TestCaseViewSet(TenantScopedViewSet):
 
     @extend_schema(summary="Get a test case")
     def retrieve(self, request, pk=None):
-        return ok(TestCaseOutput(self.get_object()).data, "Test case retrieved successfully")
+        return ok(TestCaseOutput(self.get_object()).data)
 
     @extend_schema(summary="Update a test case (partial)", request=TestCaseUpdateInput, responses=TestCaseOutput)
     def partial_update(self, request, pk=None):
@@ -89,23 +100,26 @@ class TestCaseViewSet(TenantScopedViewSet):
         body = TestCaseUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         case = services.test_case_update(case=case, data=dict(body.validated_data))
-        return ok(TestCaseOutput(case).data, "Test case updated successfully")
+        return ok(TestCaseOutput(case).data)
 
     @extend_schema(summary="Delete a test case (past results keep their copy)", responses={200: None})
     def destroy(self, request, pk=None):
         case = self.get_object()
         case_id = case.pk
         services.test_case_delete(case=case)
-        return ok({"id": case_id}, "Test case deleted successfully")
+        return ok({"id": case_id})
 
 
-@extend_schema(tags=["Agent testing"])
+@extend_schema(tags=["agent-testing"])
 class AgentTestRunViewSet(AgentScopedMixin, TenantScopedViewSet):
     queryset = TestRun.objects.all()
     agent_field = "agent"
     serializer_class = TestRunListItemOutput
     list_key = "testRuns"
-    success_messages = {"list": "Test runs retrieved successfully"}
+    success_messages = {
+        "list": "Test runs retrieved successfully",
+        "create": "Test run started",
+    }
 
     def safely_get_queryset(self, queryset):
         return selectors.test_runs_of(queryset, self.kwargs["agent_id"])
@@ -142,11 +156,14 @@ class AgentTestRunViewSet(AgentScopedMixin, TenantScopedViewSet):
             actor=request.user,
         )
         run.refresh_from_db()
-        return ok(TestRunListItemOutput(run).data, "Test run started", status=202)
+        return ok(TestRunListItemOutput(run).data, status=202)
 
 
-@extend_schema(tags=["Agent testing"])
+@extend_schema(tags=["agent-testing"])
 class TestRunViewSet(TenantScopedViewSet):
+    success_messages = {
+        "retrieve": "Test run retrieved successfully",
+    }
     queryset = TestRun.objects.all()
     agent_field = "agent"
     serializer_class = TestRunOutput
@@ -164,4 +181,4 @@ class TestRunViewSet(TenantScopedViewSet):
         ),
     )
     def retrieve(self, request, pk=None):
-        return ok(TestRunOutput(self.get_object()).data, "Test run retrieved successfully")
+        return ok(TestRunOutput(self.get_object()).data)

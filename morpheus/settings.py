@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "morpheus.api.pagination.PagePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "morpheus.api.schema.MorpheusAutoSchema",
     "EXCEPTION_HANDLER": "morpheus.api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # Datetimes leave serializers as objects; the renderer writes them as UTC with

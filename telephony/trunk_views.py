@@ -16,7 +16,7 @@ REFUSED = OpenApiResponse(description="Validation failed, or 'LiveKit refused th
 VOICE_DOWN = OpenApiResponse(description="LiveKit is not configured or unreachable; nothing is changed.")
 
 
-@extend_schema(tags=["SIP trunks"])
+@extend_schema(tags=["sip-trunks"])
 class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     queryset = SipTrunk.objects.all()
     serializer_class = SipTrunkOutput
@@ -30,7 +30,13 @@ class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         "partial_update": MANAGER_ROLES,
         "destroy": MANAGER_ROLES,
     }
-    success_messages = {"list": "SIP trunks retrieved successfully"}
+    success_messages = {
+        "list": "SIP trunks retrieved successfully",
+        "create": "SIP trunk created successfully",
+        "retrieve": "SIP trunk retrieved successfully",
+        "partial_update": "SIP trunk updated successfully",
+        "destroy": "SIP trunk deleted successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         return queryset.prefetch_related(Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("id")))
@@ -50,11 +56,11 @@ class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         body = SipTrunkInput(data=request.data)
         body.is_valid(raise_exception=True)
         trunk = trunks.sip_trunk_create(customer=request.user.customer, data=body.validated_data)
-        return created(SipTrunkOutput(self._reload(trunk)).data, "SIP trunk created successfully")
+        return created(SipTrunkOutput(self._reload(trunk)).data)
 
     @extend_schema(summary="Get an outbound SIP trunk", responses=SipTrunkOutput)
     def retrieve(self, request, pk=None):
-        return ok(SipTrunkOutput(self.get_object()).data, "SIP trunk retrieved successfully")
+        return ok(SipTrunkOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Update an outbound SIP trunk (partial)",
@@ -66,7 +72,7 @@ class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         body = SipTrunkInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         trunk = trunks.sip_trunk_update(trunk=trunk, data=body.validated_data)
-        return ok(SipTrunkOutput(self._reload(trunk)).data, "SIP trunk updated successfully")
+        return ok(SipTrunkOutput(self._reload(trunk)).data)
 
     @extend_schema(
         summary="Delete an outbound SIP trunk",
@@ -76,7 +82,7 @@ class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         trunk = self.get_object()
         trunk_id = trunk.pk
         trunks.sip_trunk_delete(trunk=trunk)
-        return ok({"id": trunk_id}, "SIP trunk deleted successfully")
+        return ok({"id": trunk_id})
 
     def _reload(self, trunk):
         return self.get_queryset().get(pk=trunk.pk)

@@ -28,7 +28,13 @@ class PhoneNumberViewSet(TenantScopedViewSet):
     not_found_label = "Phone number"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     action_roles = {"create": MANAGER_ROLES, "partial_update": MANAGER_ROLES, "destroy": MANAGER_ROLES}
-    success_messages = {"list": "Phone numbers retrieved successfully"}
+    success_messages = {
+        "list": "Phone numbers retrieved successfully",
+        "create": "Phone number added successfully",
+        "retrieve": "Phone number retrieved successfully",
+        "partial_update": "Phone number updated successfully",
+        "destroy": "Phone number deleted successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         return selectors.phone_number_with_agent(queryset)
@@ -65,11 +71,11 @@ class PhoneNumberViewSet(TenantScopedViewSet):
         body = PhoneNumberCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         number = services.phone_number_create(customer=request.user.customer, data=body.validated_data)
-        return created(PhoneNumberOutput(number).data, "Phone number added successfully")
+        return created(PhoneNumberOutput(number).data)
 
     @extend_schema(summary="Get a phone number", responses=PhoneNumberOutput, examples=[examples.PHONE_NUMBER_RESPONSE])
     def retrieve(self, request, pk=None):
-        return ok(PhoneNumberOutput(self.get_object()).data, "Phone number retrieved successfully")
+        return ok(PhoneNumberOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Update a phone number (partial)",
@@ -89,7 +95,7 @@ class PhoneNumberViewSet(TenantScopedViewSet):
         body = PhoneNumberUpdateInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         number = services.phone_number_update(phone_number=number, data=body.validated_data)
-        return ok(PhoneNumberOutput(number).data, "Phone number updated successfully")
+        return ok(PhoneNumberOutput(number).data)
 
     @extend_schema(
         summary="Delete a phone number",
@@ -104,4 +110,4 @@ class PhoneNumberViewSet(TenantScopedViewSet):
         number = self.get_object()
         number_id = number.pk
         services.phone_number_delete(phone_number=number)
-        return ok({"id": number_id}, "Phone number deleted successfully")
+        return ok({"id": number_id})

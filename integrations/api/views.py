@@ -31,7 +31,7 @@ from .serializers import (
 )
 
 
-@extend_schema(tags=["Integrations"])
+@extend_schema(tags=["integrations"])
 class ApiKeyViewSet(TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = ApiKey.objects.all()
@@ -39,7 +39,12 @@ class ApiKeyViewSet(TenantScopedViewSet):
     list_key = "apiKeys"
     not_found_label = "API key"
     http_method_names = ["get", "post", "delete", "head", "options"]
-    success_messages = {"list": "API keys retrieved successfully"}
+    success_messages = {
+        "list": "API keys retrieved successfully",
+        "create": "API key created successfully",
+        "retrieve": "API key retrieved successfully",
+        "destroy": "API key revoked successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         return queryset.select_related("created_by", "revoked_by")
@@ -67,21 +72,19 @@ class ApiKeyViewSet(TenantScopedViewSet):
             agent_ids=data.get("agentIds"),
             expires_at=data.get("expiresAt"),
         )
-        return created(
-            ApiKeyCreatedOutput(api_key, context={"plaintext": plaintext}).data, "API key created successfully"
-        )
+        return created(ApiKeyCreatedOutput(api_key, context={"plaintext": plaintext}).data)
 
     @extend_schema(summary="Get an API key", responses=ApiKeyOutput)
     def retrieve(self, request, pk=None):
-        return ok(ApiKeyOutput(self.get_object()).data, "API key retrieved successfully")
+        return ok(ApiKeyOutput(self.get_object()).data)
 
     @extend_schema(summary="Revoke an API key (at once)", responses=ApiKeyOutput)
     def destroy(self, request, pk=None):
         api_key = services.api_key_revoke(api_key=self.get_object(), revoked_by=request.user)
-        return ok(ApiKeyOutput(api_key).data, "API key revoked successfully")
+        return ok(ApiKeyOutput(api_key).data)
 
 
-@extend_schema(tags=["Integrations"])
+@extend_schema(tags=["integrations"])
 class WebhookEndpointViewSet(TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = WebhookEndpoint.objects.all()
@@ -89,7 +92,16 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
     list_key = "webhookEndpoints"
     not_found_label = "Webhook endpoint"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    success_messages = {"list": "Webhook endpoints retrieved successfully"}
+    success_messages = {
+        "list": "Webhook endpoints retrieved successfully",
+        "create": "Webhook endpoint created successfully",
+        "retrieve": "Webhook endpoint retrieved successfully",
+        "partial_update": "Webhook endpoint updated successfully",
+        "destroy": "Webhook endpoint deleted successfully",
+        "rotate_secret": "Webhook secret rotated successfully",
+        "test": "Test event queued",
+        "events": "Event types retrieved successfully",
+    }
 
     @extend_schema(summary="List webhook endpoints", responses=WebhookEndpointPageOutput)
     def list(self, request):
@@ -116,11 +128,11 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
             enabled=data["enabled"],
         )
         output = WebhookEndpointWithSecretOutput(endpoint, context={"secret": secret}).data
-        return created(output, "Webhook endpoint created successfully")
+        return created(output)
 
     @extend_schema(summary="Get a webhook endpoint", responses=WebhookEndpointOutput)
     def retrieve(self, request, pk=None):
-        return ok(WebhookEndpointOutput(self.get_object()).data, "Webhook endpoint retrieved successfully")
+        return ok(WebhookEndpointOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Update a webhook endpoint", request=WebhookEndpointUpdateInput, responses=WebhookEndpointOutput
@@ -130,14 +142,14 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         body = WebhookEndpointUpdateInput(data=request.data)
         body.is_valid(raise_exception=True)
         endpoint = services.webhook_endpoint_update(endpoint=endpoint, data=body.validated_data)
-        return ok(WebhookEndpointOutput(endpoint).data, "Webhook endpoint updated successfully")
+        return ok(WebhookEndpointOutput(endpoint).data)
 
     @extend_schema(summary="Delete a webhook endpoint (and its deliveries)", responses=None)
     def destroy(self, request, pk=None):
         endpoint = self.get_object()
         endpoint_id = endpoint.pk
         services.webhook_endpoint_delete(endpoint=endpoint)
-        return ok({"id": endpoint_id}, "Webhook endpoint deleted successfully")
+        return ok({"id": endpoint_id})
 
     @extend_schema(
         summary="Rotate the signing secret",
@@ -149,13 +161,13 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
     def rotate_secret(self, request, pk=None):
         endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=self.get_object())
         output = WebhookEndpointWithSecretOutput(endpoint, context={"secret": secret}).data
-        return ok(output, "Webhook secret rotated successfully")
+        return ok(output)
 
     @extend_schema(summary="Send a ping event", request=None, responses={202: WebhookDeliveryOutput})
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         delivery = services.webhook_endpoint_test(endpoint=self.get_object())
-        return ok(WebhookDeliveryOutput(delivery).data, "Test event queued", status=202)
+        return ok(WebhookDeliveryOutput(delivery).data, status=202)
 
     @extend_schema(
         summary="The event catalogue: every event an endpoint may subscribe to", responses=EventTypeOutput(many=True)
@@ -163,10 +175,10 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
     # Not paginated: without this the schema documented a page object (schemathesis, ST108).
     @action(detail=False, methods=["get"], pagination_class=None)
     def events(self, request):
-        return ok(event_catalogue(), "Event types retrieved successfully")
+        return ok(event_catalogue())
 
 
-@extend_schema(tags=["Integrations"])
+@extend_schema(tags=["integrations"])
 class WebhookDeliveryViewSet(TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = WebhookDelivery.objects.all()
@@ -174,7 +186,11 @@ class WebhookDeliveryViewSet(TenantScopedViewSet):
     list_key = "webhookDeliveries"
     not_found_label = "Webhook delivery"
     http_method_names = ["get", "post", "head", "options"]
-    success_messages = {"list": "Webhook deliveries retrieved successfully"}
+    success_messages = {
+        "list": "Webhook deliveries retrieved successfully",
+        "retrieve": "Webhook delivery retrieved successfully",
+        "redeliver": "Redelivery queued",
+    }
 
     def safely_get_queryset(self, queryset):
         return queryset.select_related("event")
@@ -193,7 +209,7 @@ class WebhookDeliveryViewSet(TenantScopedViewSet):
 
     @extend_schema(summary="Get a delivery with its payload", responses=WebhookDeliveryDetailOutput)
     def retrieve(self, request, pk=None):
-        return ok(WebhookDeliveryDetailOutput(self.get_object()).data, "Webhook delivery retrieved successfully")
+        return ok(WebhookDeliveryDetailOutput(self.get_object()).data)
 
     @extend_schema(
         summary="Deliver again",
@@ -204,11 +220,11 @@ class WebhookDeliveryViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["post"])
     def redeliver(self, request, pk=None):
         delivery = services.webhook_delivery_redeliver(delivery=self.get_object())
-        return ok(WebhookDeliveryOutput(delivery).data, "Redelivery queued", status=202)
+        return ok(WebhookDeliveryOutput(delivery).data, status=202)
 
 
 @extend_schema(
-    tags=["Integrations"],
+    tags=["integrations"],
     summary="Rotate the custom-function signing secret",
     description=(
         "The new secret is in this response only. For 24 h the previous one keeps signing too: "
@@ -218,9 +234,12 @@ class WebhookDeliveryViewSet(TenantScopedViewSet):
     responses=FunctionSecretOutput,
 )
 class FunctionSecretRotateView(TenantScopedAPIView):
+    success_messages = {
+        "post": "Function secret rotated successfully",
+    }
     default_roles = MANAGER_ROLES
 
     def post(self, request):
         secret, until = services.function_secret_rotate(customer=request.user.customer, rotated_by=request.user)
         output = FunctionSecretOutput({"secret": secret, "previousSecretValidUntil": until}).data
-        return ok(output, "Function secret rotated successfully")
+        return ok(output)

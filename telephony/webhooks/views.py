@@ -178,6 +178,10 @@ class InboundCallWebhook(VoiceWebhookView):
 
 
 class CallStatusWebhook(VoiceWebhookView):
+    success_messages = {
+        "post": "Call status updated",
+    }
+
     @extend_schema(
         tags=["telephony"],
         summary="Carrier call status callback",
@@ -220,7 +224,7 @@ class CallStatusWebhook(VoiceWebhookView):
         )
         if incoming.answers_xml:
             return twiml.empty()
-        return ok({"callId": call.id, "status": call.status}, "Call status updated")
+        return ok({"callId": call.id, "status": call.status})
 
 
 class TransferWebhook(VoiceWebhookView):

@@ -29,6 +29,9 @@ CUSTOMER_EXAMPLE = {
 
 
 class OnboardView(APIView):
+    success_messages = {
+        "post": "Customer onboarded successfully",
+    }
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -78,12 +81,17 @@ class OnboardView(APIView):
             description=data.get("description") or "",
         )
         body = OnboardOutput({"customer": customer, "user": request.user}).data
-        return created(body, "Customer onboarded successfully")
+        return created(body)
 
 
 class CustomerMeView(TenantScopedAPIView):
     """The caller's own customer; the tenant permissions (onboarded, active, allowed IP,
     role) are the same ones every tenant endpoint uses."""
+
+    success_messages = {
+        "get": "Customer details retrieved",
+        "patch": "Customer details updated",
+    }
 
     action_roles = {"patch": MANAGER_ROLES}
 
@@ -96,7 +104,7 @@ class CustomerMeView(TenantScopedAPIView):
         examples=[OpenApiExample("Customer", value=CUSTOMER_EXAMPLE, response_only=True)],
     )
     def get(self, request):
-        return ok(CustomerOutput(request.user.customer).data, "Customer details retrieved")
+        return ok(CustomerOutput(request.user.customer).data)
 
     @extend_schema(
         tags=["customers"],
@@ -128,4 +136,4 @@ class CustomerMeView(TenantScopedAPIView):
             client_ip=client_ip(request),
             confirm_lockout=payload.validated_data["confirmLockout"],
         )
-        return ok(CustomerOutput(customer).data, "Customer details updated")
+        return ok(CustomerOutput(customer).data)

@@ -39,6 +39,9 @@ def _listing(customer):
 
 
 class ProviderKeysView(TenantScopedAPIView):
+    success_messages = {
+        "get": "Provider credentials retrieved",
+    }
     action_roles = {"get": MANAGER_ROLES}
 
     @extend_schema(
@@ -48,10 +51,14 @@ class ProviderKeysView(TenantScopedAPIView):
         responses={200: ProviderKeyListOutput},
     )
     def get(self, request):
-        return ok(_listing(request.user.customer), "Provider credentials retrieved")
+        return ok(_listing(request.user.customer))
 
 
 class ProviderKeyView(TenantScopedAPIView):
+    success_messages = {
+        "put": "Provider credential saved",
+        "delete": "Provider credential deleted",
+    }
     action_roles = {"put": MANAGER_ROLES, "delete": MANAGER_ROLES}
 
     @extend_schema(
@@ -75,15 +82,19 @@ class ProviderKeyView(TenantScopedAPIView):
             api_key=payload.validated_data["apiKey"],
             base_url=payload.validated_data["baseUrl"],
         )
-        return ok(ProviderKeyOutput(key).data, "Provider credential saved")
+        return ok(ProviderKeyOutput(key).data)
 
     @extend_schema(tags=["customers"], summary="Remove your own key for a provider", responses={200: None})
     def delete(self, request, vendor):
         provider_keys.provider_key_delete(customer=request.user.customer, vendor=vendor)
-        return ok(_listing(request.user.customer), "Provider credential deleted")
+        return ok(_listing(request.user.customer))
 
 
 class ElevenLabsVoicesView(TenantScopedAPIView):
+    success_messages = {
+        "get": "Voices retrieved",
+    }
+
     @extend_schema(
         tags=["agents"],
         summary="The ElevenLabs voices your key can use",
@@ -92,4 +103,4 @@ class ElevenLabsVoicesView(TenantScopedAPIView):
     )
     def get(self, request):
         voices = provider_keys.elevenlabs_voices(customer_id=request.user.customer_id)
-        return ok({"voices": VoiceOutput(voices, many=True).data}, "Voices retrieved")
+        return ok({"voices": VoiceOutput(voices, many=True).data})

@@ -65,6 +65,9 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     success_messages = {
         "list": "Users retrieved successfully",
         "retrieve": "User retrieved successfully",
+        "create": "User invited successfully",
+        "partial_update": "User role updated successfully",
+        "destroy": REMOVED_MESSAGE,
     }
 
     def safely_get_queryset(self, queryset):
@@ -108,7 +111,7 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
             name=payload.validated_data.get("name", ""),
             role=payload.validated_data["role"],
         )
-        return created(InvitedUserOutput(user).data, "User invited successfully")
+        return created(InvitedUserOutput(user).data)
 
     @extend_schema(
         summary="Change a teammate's role",
@@ -128,7 +131,7 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
         payload = RoleUpdateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         user = services.user_role_change(user=target, role=payload.validated_data["role"], actor=request.user)
-        return ok(RoleUpdateOutput(user).data, "User role updated successfully")
+        return ok(RoleUpdateOutput(user).data)
 
     @extend_schema(
         summary="Remove a teammate",
@@ -146,4 +149,4 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     def destroy(self, request, pk=None):
         target = self.get_object()
         services.user_remove(user=target, actor=request.user)
-        return ok({"message": REMOVED_MESSAGE}, REMOVED_MESSAGE)
+        return ok({"message": REMOVED_MESSAGE})
