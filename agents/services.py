@@ -433,6 +433,12 @@ def agent_version_restore(*, agent: Agent, number: int, actor: User | None = Non
     return agent_version_record(agent=agent, actor=actor, restored_from=number)
 
 
+AGENT_ON_CALL_MESSAGE = "Agent is on an active call; end the call before deleting the agent"
+AGENT_ASSIGNED_MESSAGE = (
+    "Agent is assigned to phone numbers ({count}); unassign them first or delete with detachNumbers=true"
+)
+
+
 @transaction.atomic
 def agent_delete(*, agent: Agent, detach_numbers: bool = False) -> list[int]:
     """Deletes the agent; returns the ids of the phone numbers it was detached from.
@@ -443,14 +449,11 @@ def agent_delete(*, agent: Agent, detach_numbers: bool = False) -> list[int]:
     """
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent_has_open_call(agent):
-        raise Conflict("Agent is on an active call; end the call before deleting the agent")
+        raise Conflict(AGENT_ON_CALL_MESSAGE)
     numbers = agent.phone_numbers.all()
     number_ids = list(numbers.order_by("id").values_list("id", flat=True))
     if number_ids and not detach_numbers:
-        raise Conflict(
-            f"Agent is assigned to phone numbers ({len(number_ids)}); "
-            "unassign them first or delete with detachNumbers=true"
-        )
+        raise Conflict(AGENT_ASSIGNED_MESSAGE.format(count=len(number_ids)))
     if number_ids:
         numbers.update(agent=None, updated_at=timezone.now())
     agent.delete()

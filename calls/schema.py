@@ -4,7 +4,8 @@ Examples are the `data` of each answer and errors name the messages the code rai
 morpheus.api.schema adds the envelope (with the message each view declares).
 """
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
 
 from morpheus.api.schema import MISSING_ID, error, invalid
 from morpheus.errors import FORBIDDEN_MESSAGE
@@ -13,8 +14,10 @@ from . import livekit_client, storage
 from .serializers import (
     AnalyzeOutput,
     CallEndOutput,
+    CallListItem,
     CallListQuery,
     JoinAgentOutput,
+    OutboundCallInput,
     RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
@@ -168,4 +171,43 @@ simulate = extend_schema(
             status_codes=["200"],
         )
     ],
+)
+
+
+outbound_call_post = extend_schema(
+    tags=["calls"],
+    summary="Place an outbound call",
+    description=(
+        "Creates the call `queued` (direction `outbound`) and dials it at `scheduledAt` or now, as soon as "
+        "a capacity slot is free: `ringing` while LiveKit dials through the number's SIP trunk, `active` "
+        "once answered, then `completed`, `busy`, `no_answer` or `failed` with the end reason. "
+        "Owners and admins."
+    ),
+    request=OutboundCallInput,
+    responses={
+        201: CallListItem,
+        400: OpenApiResponse(description="Validation failed: each bad field named (`variables.<name>`)"),
+    },
+)
+
+
+LiveKitWebhookOutput = inline_serializer(
+    "LiveKitWebhookOutput",
+    {
+        "event": serializers.CharField(),
+        "callId": serializers.IntegerField(allow_null=True, help_text="The call the event changed, if any"),
+    },
+)
+
+live_kit_webhook_post = extend_schema(
+    tags=["calls"],
+    summary="LiveKit webhook",
+    auth=[],
+    description=(
+        "LiveKit room events (`application/webhook+json`, signed JWT with the body's sha256 in Authorization). "
+        "For phone calls: the caller's SIP participant joining marks the call answered; leaving, or "
+        "`room_finished`, ends it. Other events are acknowledged and ignored."
+    ),
+    request={"application/webhook+json": inline_serializer("LiveKitWebhookEvent", {"event": serializers.CharField()})},
+    responses={200: LiveKitWebhookOutput, 403: OpenApiResponse(description="Missing or invalid signature")},
 )
