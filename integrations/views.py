@@ -8,9 +8,8 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedAPIView, TenantScopedViewSet
 
-from .. import selectors, services
-from ..models import ApiKey, WebhookDelivery, WebhookEndpoint
-from . import schema
+from . import schema, selectors, services
+from .models import ApiKey, WebhookDelivery, WebhookEndpoint
 from .serializers import (
     ApiKeyCreatedOutput,
     ApiKeyCreateInput,

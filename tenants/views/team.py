@@ -9,8 +9,8 @@ from morpheus.api.throttling import AtomicRateThrottle
 from morpheus.api.viewsets import TenantScopedViewSet
 from tenants import selectors, services
 
-from . import schema
-from .serializers import (
+from .. import schema
+from ..serializers import (
     InvitedUserOutput,
     InviteInput,
     RoleUpdateInput,

@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import schema, selectors
-from .models import CallRollup
-from .serializers import AnalyticsQueryInput, CallAnalyticsOutput, default_timezone
+from .. import schema, selectors
+from ..models import CallRollup
+from ..serializers import AnalyticsQueryInput, CallAnalyticsOutput, default_timezone
 
 
 class AnalyticsViewSet(TenantScopedViewSet):

@@ -5,8 +5,8 @@ from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedAPIView
 from tenants import provider_keys, selectors
 
-from . import schema
-from .serializers import ProviderKeyInput, ProviderKeyOutput, VoiceOutput
+from .. import schema
+from ..serializers import ProviderKeyInput, ProviderKeyOutput, VoiceOutput
 
 
 def _listing(customer):

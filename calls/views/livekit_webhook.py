@@ -18,10 +18,10 @@ from rest_framework.views import APIView
 from morpheus.api.responses import ok
 from morpheus.api.throttling import AtomicScopedRateThrottle
 
-from . import schema
-from .livekit_client import livekit_configured
-from .recordings import recording_apply_egress
-from .services import call_apply_room_event
+from .. import schema
+from ..livekit_client import livekit_configured
+from ..recordings import recording_apply_egress
+from ..services import call_apply_room_event
 
 logger = logging.getLogger(__name__)
 

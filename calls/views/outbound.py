@@ -4,9 +4,9 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created
 from morpheus.api.viewsets import TenantScopedAPIView
 
-from . import schema
-from .outbound import OutboundRequest, call_create_outbound
-from .serializers import CallListItem, OutboundCallInput
+from .. import schema
+from ..outbound import OutboundRequest, call_create_outbound
+from ..serializers import CallListItem, OutboundCallInput
 
 
 class OutboundCallView(TenantScopedAPIView):

@@ -9,8 +9,8 @@ from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedAPIView
 from tenants import services
 
-from . import schema
-from .serializers import CustomerOutput, CustomerUpdateInput, OnboardInput, OnboardOutput
+from .. import schema
+from ..serializers import CustomerOutput, CustomerUpdateInput, OnboardInput, OnboardOutput
 
 
 class OnboardView(APIView):

@@ -20,7 +20,7 @@ from calls.serializers import CallListQuery
 from morpheus.api.json import format_datetime
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import schema
+from .. import schema
 
 CHUNK_ROWS = 2000
 COLUMNS = [

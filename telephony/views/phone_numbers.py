@@ -4,9 +4,9 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import schema, selectors, services
-from .models import PhoneNumber
-from .serializers import (
+from .. import schema, selectors, services
+from ..models import PhoneNumber
+from ..serializers import (
     PhoneNumberCreateInput,
     PhoneNumberListQuery,
     PhoneNumberOutput,

@@ -6,8 +6,8 @@ from morpheus.api.responses import EnvelopeResponse
 from morpheus.api.viewsets import PlatformAdminAPIView, PlatformAdminViewSet
 from tenants import selectors, system_health
 
-from . import schema
-from .serializers import PlatformCustomerOutput, PlatformCustomerQuery
+from .. import schema
+from ..serializers import PlatformCustomerOutput, PlatformCustomerQuery
 
 # A healthy report answers the view's declared message; these outcomes answer their own.
 OUTCOMES = {

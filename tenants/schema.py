@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
-from .docs import ROLE_ERRORS, ROLE_TABLE
+from .role_docs import ROLE_ERRORS, ROLE_TABLE
 from .serializers import (
     CustomerOutput,
     CustomerUpdateInput,

@@ -7,9 +7,9 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import schema, trunks
-from .models import PhoneNumber, SipTrunk
-from .trunk_serializers import SipTrunkInput, SipTrunkOutput
+from .. import schema, trunks
+from ..models import PhoneNumber, SipTrunk
+from ..trunk_serializers import SipTrunkInput, SipTrunkOutput
 
 
 @schema.sip_trunk

@@ -7,10 +7,10 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import analysis, recordings, schema, selectors, services
-from .models import Call, EndReason
-from .permissions import CanControlCall
-from .serializers import (
+from .. import analysis, recordings, schema, selectors, services
+from ..models import Call, EndReason
+from ..permissions import CanControlCall
+from ..serializers import (
     AnalyzeOutput,
     CallDetail,
     CallEndOutput,
