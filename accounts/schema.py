@@ -6,6 +6,17 @@ envelope with the message the view declares.
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
+from morpheus.api.schema import error
+
+from .exceptions import (
+    ACCOUNT_SUSPENDED_MESSAGE,
+    EMAIL_TAKEN_MESSAGE,
+    INVALID_CREDENTIALS_MESSAGE,
+    INVITATION_PENDING_MESSAGE,
+    REFRESH_EXPIRED_MESSAGE,
+    REFRESH_INVALID_MESSAGE,
+    REFRESH_REVOKED_MESSAGE,
+)
 from .serializers import (
     AuthOutput,
     EmailInput,
@@ -107,7 +118,7 @@ request_verification = extend_schema(
     request=EmailInput,
     responses={
         200: VerificationSentOutput,
-        409: _error("Email already registered"),
+        409: error(409, EMAIL_TAKEN_MESSAGE),
         429: THROTTLED,
     },
     examples=[
@@ -132,7 +143,7 @@ register_complete = extend_schema(
     responses={
         201: RegistrationOutput,
         400: _error("Validation failed (name, password), or an invalid or expired verification token"),
-        409: _error("Email already registered"),
+        409: error(409, EMAIL_TAKEN_MESSAGE),
     },
     examples=[
         _request("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
@@ -154,8 +165,8 @@ login = extend_schema(
     request=LoginInput,
     responses={
         200: AuthOutput,
-        401: _error("Invalid email or password"),
-        403: _error("Account suspended, or invitation not accepted yet"),
+        401: error(401, INVALID_CREDENTIALS_MESSAGE),
+        403: error(403, ACCOUNT_SUSPENDED_MESSAGE, INVITATION_PENDING_MESSAGE),
         429: THROTTLED,
     },
     examples=[
@@ -174,7 +185,10 @@ refresh = extend_schema(
     ),
     auth=PUBLIC,
     request=RefreshInput,
-    responses={200: TokensOutput, 401: _error("Invalid, expired or revoked refresh token")},
+    responses={
+        200: TokensOutput,
+        401: error(401, REFRESH_INVALID_MESSAGE, REFRESH_EXPIRED_MESSAGE, REFRESH_REVOKED_MESSAGE),
+    },
     examples=[
         _request("Request", {"refreshToken": TOKENS["refreshToken"]}),
         _example(200, {"tokens": TOKENS}),
@@ -190,7 +204,10 @@ logout = extend_schema(
     ),
     auth=PUBLIC,
     request=RefreshInput,
-    responses={200: OpenApiResponse(description="Logged out; `data` is null"), 401: _error("Invalid refresh token")},
+    responses={
+        200: OpenApiResponse(description="Logged out; `data` is null"),
+        401: error(401, REFRESH_INVALID_MESSAGE),
+    },
 )
 
 logout_all = extend_schema(

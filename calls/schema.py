@@ -10,7 +10,7 @@ from rest_framework import serializers
 from morpheus.api.schema import MISSING_ID, error, invalid
 from morpheus.errors import FORBIDDEN_MESSAGE
 
-from . import livekit_client, storage
+from . import livekit_client, services, storage
 from .serializers import (
     AnalyzeOutput,
     CallEndOutput,
@@ -25,6 +25,9 @@ from .serializers import (
 
 TAG = "calls"
 CALL_ID = 101
+
+# What a text conversation answers when its agent's language model has no credentials.
+NO_LLM_EXAMPLE = services.NO_LLM_MESSAGE.format(setting="OPENAI_API_KEY", hint=services.OPENAI_BASE_URL_HINT)
 
 VOICE_DOWN = error(
     503,
@@ -209,5 +212,8 @@ live_kit_webhook_post = extend_schema(
         "`room_finished`, ends it. Other events are acknowledged and ignored."
     ),
     request={"application/webhook+json": inline_serializer("LiveKitWebhookEvent", {"event": serializers.CharField()})},
-    responses={200: LiveKitWebhookOutput, 403: OpenApiResponse(description="Missing or invalid signature")},
+    responses={
+        200: LiveKitWebhookOutput,
+        403: error(403, "Invalid webhook signature", "LiveKit webhooks are not configured"),
+    },
 )

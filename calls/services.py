@@ -128,16 +128,18 @@ def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     return _start_text_simulation(user=user, agent=agent)
 
 
+NO_LLM_MESSAGE = "No language model is configured: set {setting}{hint}"
+OPENAI_BASE_URL_HINT = " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)"
+
+
 def simulation_llm_require(*, agent: Agent) -> None:
     """A text conversation needs the agent's language model and nothing else: 503 naming
     the variable to set when there are no credentials for it."""
     vendor = agent.llm_provider.vendor
     if provider_credential(customer_id=agent.customer_id, vendor=vendor) is None and not agent.llm_provider.base_url:
         setting = platform_key_setting(vendor)
-        hint = (
-            " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)" if vendor == "openai" else ""
-        )
-        raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
+        hint = OPENAI_BASE_URL_HINT if vendor == "openai" else ""
+        raise ServiceUnavailable(NO_LLM_MESSAGE.format(setting=setting, hint=hint))
 
 
 def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call:

@@ -2,6 +2,8 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
+from morpheus.api.schema import error
+
 from .serializers import (
     CampaignInput,
     CampaignOutput,
@@ -17,7 +19,11 @@ from .serializers import (
     UploadReportOutput,
 )
 
-CONFLICT = OpenApiResponse(description="The campaign's status does not allow it")
+
+# The campaign's status does not allow it (campaigns/services.py names the status).
+def _conflict(message: str) -> OpenApiResponse:
+    return error(409, message, description="The campaign's status does not allow it")
+
 
 campaign = extend_schema(tags=["campaigns"])
 
@@ -36,18 +42,19 @@ campaign_retrieve = extend_schema(summary="Get a campaign with its progress", re
 campaign_partial_update = extend_schema(
     summary="Update a draft or paused campaign",
     request=CampaignInput,
-    responses={200: CampaignOutput, 409: CONFLICT},
+    responses={200: CampaignOutput, 409: _conflict("Campaign with ID 1 is running: pause it to change it")},
 )
 
 campaign_destroy = extend_schema(
-    summary="Delete a campaign that is not running or paused", responses={200: None, 409: CONFLICT}
+    summary="Delete a campaign that is not running or paused",
+    responses={200: None, 409: _conflict("Campaign with ID 1 is running: cancel it first")},
 )
 
 campaign_start = extend_schema(
     summary="Start dialing",
     description="Refused (400) with no pending contacts or no calling window; 409 unless draft.",
     request=None,
-    responses={200: CampaignOutput, 409: CONFLICT},
+    responses={200: CampaignOutput, 409: _conflict("Campaign with ID 1 is running, not draft")},
 )
 
 campaign_pause = extend_schema(
@@ -75,7 +82,7 @@ campaign_add_contacts = extend_schema(
         "a variable, are rejected and reported by row; a number already in the campaign is merged."
     ),
     request={"application/json": ContactsJsonInput, "multipart/form-data": None},
-    responses={201: UploadReportOutput, 409: CONFLICT},
+    responses={201: UploadReportOutput, 409: _conflict("Campaign with ID 1 is completed: contacts cannot be added")},
 )
 
 campaign_results = extend_schema(

@@ -2,6 +2,9 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
+from calls.schema import NO_LLM_EXAMPLE
+from morpheus.api.schema import error
+
 from .serializers import (
     TestCaseInput,
     TestCaseOutput,
@@ -12,7 +15,11 @@ from .serializers import (
     TestRunPageOutput,
 )
 
-NO_LLM = OpenApiResponse(description="The agent version's language model has no credentials (names the variable).")
+NO_LLM = error(
+    503,
+    NO_LLM_EXAMPLE,
+    description="The agent version's language model has no credentials (names the variable).",
+)
 
 agent_test_case = extend_schema(tags=["agent-testing"])
 

@@ -1,7 +1,9 @@
 """OpenAPI documentation of the platform's own endpoints: the index and health."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+
+from morpheus.api.schema import error
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -39,11 +41,23 @@ IndexSerializer = inline_serializer(
 )
 
 
+UNHEALTHY = {
+    "status": "unhealthy",
+    "uptime": "2d 4h 12m 30s",
+    "timestamp": "2026-02-05T21:30:00.000Z",
+    "database": "disconnected",
+    "memory": {"rss": "85.2 MB", "heapTotal": "85.2 MB", "heapUsed": "61.0 MB"},
+    "system": {"platform": "linux", "pythonVersion": "3.11.9", "pid": 7, "loadAvg": [0.4, 0.3, 0.2]},
+}
+
 health = extend_schema(
     tags=["health"],
     summary="System health",
     auth=[],
-    responses={200: HealthSerializer, 503: OpenApiResponse(HealthSerializer, description="Database unreachable")},
+    responses={
+        200: HealthSerializer,
+        503: error(503, "System is unhealthy", description="Database unreachable", data=UNHEALTHY),
+    },
 )
 
 index = extend_schema(

@@ -2,7 +2,9 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
-from . import examples
+from morpheus.api.schema import error
+
+from . import examples, services, trunks
 from .serializers import (
     PhoneNumberCreateInput,
     PhoneNumberDeleteOutput,
@@ -30,7 +32,7 @@ phone_number_create = extend_schema(
         "whoever owns it. Owners and admins only."
     ),
     request=PhoneNumberCreateInput,
-    responses={201: PhoneNumberOutput, 409: OpenApiResponse(description="Phone number already exists")},
+    responses={201: PhoneNumberOutput, 409: error(409, services.DUPLICATE_MESSAGE)},
     examples=[
         examples.PHONE_NUMBER_CREATE_REQUEST,
         examples.PHONE_NUMBER_CREATE_WITH_AGENT_REQUEST,
@@ -61,7 +63,7 @@ phone_number_destroy = extend_schema(
     description="Refused with 409 while a call on the number is ringing or active. Owners and admins only.",
     responses={
         200: PhoneNumberDeleteOutput,
-        409: OpenApiResponse(description="The number is on a ringing or active call"),
+        409: error(409, services.ON_CALL_MESSAGE, description="The number is on a ringing or active call"),
     },
     examples=[examples.PHONE_NUMBER_DELETE_RESPONSE],
 )
@@ -93,5 +95,8 @@ sip_trunk_partial_update = extend_schema(
 
 sip_trunk_destroy = extend_schema(
     summary="Delete an outbound SIP trunk",
-    responses={200: OpenApiResponse(description="{id}"), 409: OpenApiResponse(description="Calls in progress")},
+    responses={
+        200: OpenApiResponse(description="{id}"),
+        409: error(409, trunks.CALLS_IN_PROGRESS_MESSAGE.format(id=1)),
+    },
 )

@@ -2,6 +2,9 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
+from morpheus.api.schema import error
+
+from . import services
 from .role_docs import ROLE_ERRORS, ROLE_TABLE
 from .serializers import (
     CustomerOutput,
@@ -49,8 +52,8 @@ onboard_post = extend_schema(
     request=OnboardInput,
     responses={
         201: OnboardOutput,
-        403: OpenApiResponse(description="Platform admins do not belong to a customer and cannot onboard"),
-        409: OpenApiResponse(description="You have already completed onboarding for a customer"),
+        403: error(403, services.PLATFORM_ADMIN_ONBOARD_MESSAGE),
+        409: error(409, services.ALREADY_ONBOARDED_MESSAGE),
     },
     examples=[
         OpenApiExample(
@@ -131,7 +134,7 @@ system_health_get = extend_schema(
     ),
     responses={
         200: SystemHealthOutput,
-        503: OpenApiResponse(SystemHealthOutput, description="The database or Redis is down"),
+        503: error(503, "System health check failed", description="The database or Redis is down"),
     },
 )
 
@@ -191,7 +194,7 @@ team_user_create = extend_schema(
     request=InviteInput,
     responses={
         201: InvitedUserOutput,
-        409: OpenApiResponse(description="A user with this email already exists"),
+        409: error(409, services.EMAIL_TAKEN_MESSAGE),
         429: OpenApiResponse(description="Too many invitations from this customer; see Retry-After"),
     },
     examples=[
@@ -210,7 +213,7 @@ team_user_partial_update = extend_schema(
     request=RoleUpdateInput,
     responses={
         200: RoleUpdateOutput,
-        409: OpenApiResponse(description="The last owner of the organization cannot be demoted"),
+        409: error(409, services.LAST_OWNER_DEMOTE_MESSAGE),
     },
     examples=[OpenApiExample("Promote", value={"role": "admin"}, request_only=True)],
 )
@@ -225,6 +228,6 @@ team_user_destroy = extend_schema(
     request=None,
     responses={
         200: RemovedOutput,
-        409: OpenApiResponse(description="The last owner of the organization cannot be removed"),
+        409: error(409, services.LAST_OWNER_REMOVE_MESSAGE),
     },
 )

@@ -3,9 +3,13 @@
 The example is the answer's `data`; morpheus.api.schema adds the envelope."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+
+from calls.schema import NO_LLM_EXAMPLE
+from morpheus.api.schema import error
 
 from .serializers import MessageInput, MessageOutput
+from .simulation import AGENT_DELETED, BUSY, CALL_ENDED, NOT_SIMULATION
 
 messages = extend_schema(
     operation_id="calls_messages_create",
@@ -24,11 +28,12 @@ messages = extend_schema(
     request=MessageInput,
     responses={
         200: MessageOutput,
-        409: OpenApiResponse(
-            description="Not a simulation call, the call has ended, its agent was deleted, or the agent is "
-            "still answering the previous message."
+        409: error(409, NOT_SIMULATION, CALL_ENDED, AGENT_DELETED, BUSY),
+        503: error(
+            503,
+            NO_LLM_EXAMPLE,
+            description="The agent's LLM provider has no credentials or is unreachable.",
         ),
-        503: OpenApiResponse(description="The agent's LLM provider has no credentials or is unreachable."),
     },
     examples=[
         OpenApiExample("Caller message", value={"content": "Hi, what are your opening hours?"}, request_only=True),

@@ -94,13 +94,15 @@ STANDARD_MESSAGES = {
 }
 
 
-def error(status: int, message: str, *more: str, description: str = "") -> OpenApiResponse:
+def error(status: int, message: str, *more: str, description: str = "", data: Any = None) -> OpenApiResponse:
     """An error an operation documents, with each message the code raises for it:
-    `409: error(409, DUPLICATE_MESSAGE)`. The envelope is added by the hook."""
+    `409: error(409, DUPLICATE_MESSAGE)`. The envelope is added by the hook; `data` is for
+    the one kind of error that carries some (a health report that is down)."""
+    extra = {} if data is None else {"data": data}
     return OpenApiResponse(
         description=description or message,
         examples=[
-            OpenApiExample(text, value={"message": text}, status_codes=[str(status)], response_only=True)
+            OpenApiExample(text, value={"message": text, **extra}, status_codes=[str(status)], response_only=True)
             for text in (message, *more)
         ],
     )
@@ -189,7 +191,12 @@ def _example_url(path: str, data: Any) -> str:
 
 
 def _error_body(code: str, value: dict[str, Any], url: str, method: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"success": False, "statusCode": int(code), "message": value["message"], "data": None}
+    body: dict[str, Any] = {
+        "success": False,
+        "statusCode": int(code),
+        "message": value["message"],
+        "data": value.get("data"),
+    }
     if "errors" in value:
         body["errors"] = value["errors"]
     body["requestInfo"] = {"url": url, "ip": EXAMPLE_IP, "method": method}

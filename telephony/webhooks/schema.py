@@ -2,7 +2,10 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
+from morpheus.api.schema import error
+
 from .serializers import CallStatusInput, CallStatusOutput, InboundCallInput, InboundConnectOutput, TransferInput
+from .signatures import INVALID_SIGNATURE, MISSING_SIGNATURE, SOURCE_NOT_ALLOWED
 
 XML_NOTE = (
     "Twilio (form post signed with X-Twilio-Signature) and Telnyx TeXML (signed with "
@@ -10,9 +13,13 @@ XML_NOTE = (
     "carriers' contract, always with HTTP 200. The unsigned JSON form and every JSON error use the envelope."
 )
 
-FORBIDDEN = OpenApiResponse(
+FORBIDDEN = error(
+    403,
+    SOURCE_NOT_ALLOWED,
+    MISSING_SIGNATURE,
+    INVALID_SIGNATURE,
     description="Missing or invalid carrier signature, a stale Telnyx timestamp, a carrier whose secret is not "
-    "configured, or a form post without a signature. Nothing is created."
+    "configured, or a form post without a signature. Nothing is created.",
 )
 
 VOICE_DOWN = OpenApiResponse(description="LiveKit (or LIVEKIT_SIP_URI for carriers) not configured or unreachable")
@@ -45,8 +52,8 @@ inbound_call_webhook_post = extend_schema(
     responses={
         200: InboundConnectOutput,
         403: FORBIDDEN,
-        404: OpenApiResponse(description="JSON form: 'Phone number +15551234567 does not exist'"),
-        409: OpenApiResponse(description="A retry for a call that has already ended"),
+        404: error(404, "Phone number +15551234567 does not exist", description="JSON form: an unknown number"),
+        409: error(409, "Call with ID 101 has already ended", description="A retry for a call that has already ended"),
         429: OpenApiResponse(description="Throttled (scope `webhook`)"),
         503: VOICE_DOWN,
     },
@@ -82,7 +89,7 @@ call_status_webhook_post = extend_schema(
     responses={
         200: CallStatusOutput,
         403: FORBIDDEN,
-        404: OpenApiResponse(description="JSON form: 'Call with SID abc does not exist'"),
+        404: error(404, "Call with SID CA0123456789abcdef does not exist", description="JSON form: an unknown call"),
         429: OpenApiResponse(description="Throttled (scope `webhook`)"),
     },
 )
