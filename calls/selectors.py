@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
-from .models import Call, TranscriptTurn
+from .models import Call, CallCounter, TranscriptTurn
 
 if TYPE_CHECKING:
     import datetime
@@ -57,6 +58,27 @@ def calls_filtered(
     if simulation is not None:
         queryset = queryset.filter(is_simulation=simulation)
     return queryset.order_by("-started_at", "-id")
+
+
+def calls_counted(
+    counters: QuerySet[CallCounter],
+    *,
+    statuses: list[str] | None = None,
+    agent_id: int | None = None,
+    direction: str | None = None,
+    simulation: bool | None = None,
+) -> int:
+    """The number of calls the (tenant-scoped) `counters` hold for these filters: a sum over
+    at most agents x statuses x directions x 2 rows, whatever the number of calls."""
+    if statuses:
+        counters = counters.filter(status__in=statuses)
+    if agent_id is not None:
+        counters = counters.filter(agent_id=agent_id)
+    if direction:
+        counters = counters.filter(direction=direction)
+    if simulation is not None:
+        counters = counters.filter(is_simulation=simulation)
+    return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
 
 
 def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:

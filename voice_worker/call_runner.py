@@ -91,8 +91,6 @@ class CallRunner:
         self.session: AgentSession | None = None
         self.writer: TranscriptWriter | None = None
         self.background_audio = None
-        # The conversation says the filler line around slow functions and transfers.
-        self.says_fillers = True
         # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
         self.voicemail: dict | None = None
         self._heartbeat: outbound.LeaseHeartbeat | None = None
@@ -204,6 +202,10 @@ class CallRunner:
     @property
     def ending(self) -> bool:
         return self._end_reason is not None
+
+    @property
+    def says_fillers(self) -> bool:
+        return True
 
     def end_call(self, reason: str) -> None:
         self._end(reason)

@@ -181,3 +181,18 @@ def test_deleting_an_agent_goes_through_the_service(admin_client, customer_a):
     # agent_delete unassigned it (and stamped it), rather than the database's SET NULL.
     assert number.agent_id is None and number.updated_at > stamp
     assert admin_client.get("/admin/agents/agent/").context["action_form"] is None  # no bulk delete
+
+
+def test_the_admin_sets_a_warm_transfer_and_refuses_an_unknown_mode(admin_client, customer_a):
+    warm = [{"name": "Manager", "destination": "+14155550124", "mode": "warm"}]
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a, transfers=json.dumps(warm)))
+    assert response.status_code == 302, form_errors(response)
+    assert Agent.objects.get().transfers == [{**warm[0], "description": "", "message": ""}]
+
+    hot = [{"name": "Manager", "destination": "+14155550124", "mode": "hot"}]
+    response = admin_client.post(
+        "/admin/agents/agent/add/", agent_form(customer_a, name="Other", transfers=json.dumps(hot))
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {"transfers": ["0.mode: Must be one of: cold, warm"]}
+    assert Agent.objects.count() == 1
