@@ -116,10 +116,22 @@ class Call(TimestampedModel):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
+            # The history and each filter of GET /calls, tenant first and in the list's order
+            # (newest first, id to break ties), so a page reads 20 index entries, not the
+            # tenant's history; docs/calls.md. Tested with EXPLAIN in test_list_indexes.py.
             models.Index(fields=["customer", "-started_at", "-id"], name="call_customer_started_idx"),
-            # The history filtered by agent, the dashboard's most common filter.
-            models.Index(fields=["customer", "agent", "-started_at"], name="call_customer_agent_idx"),
-            models.Index(fields=["status", "started_at"], name="call_status_started_idx"),
+            models.Index(fields=["customer", "agent", "-started_at", "-id"], name="call_customer_agent_idx"),
+            models.Index(fields=["customer", "status", "-started_at", "-id"], name="call_customer_status_idx"),
+            models.Index(fields=["customer", "direction", "-started_at", "-id"], name="call_customer_direction_idx"),
+            models.Index(fields=["customer", "phone_number", "-started_at", "-id"], name="call_customer_number_idx"),
+            models.Index(fields=["customer", "is_simulation", "-started_at", "-id"], name="call_customer_sim_idx"),
+            # The stale sweep, across tenants: open calls only, so a tenant's status filter
+            # never prefers it over the tenant's own index.
+            models.Index(
+                fields=["started_at"],
+                name="call_open_started_idx",
+                condition=models.Q(status__in=["queued", "ringing", "active"]),
+            ),
             # The retention purge: ready recordings by age.
             models.Index(
                 fields=["recording_status", "ended_at"],

@@ -123,3 +123,27 @@ def agent_for_simulation(*, customer_id: uuid.UUID, agent_id: int | None) -> Age
     if agent_id is not None:
         return agents.filter(pk=agent_id).first()
     return agents.filter(status=AgentStatus.ACTIVE).order_by("-updated_at", "-id").first()
+
+
+def call_capacity(*, customer_id: uuid.UUID | str) -> dict[str, Any]:
+    """The customer's effective limits (its own or the platform defaults: calls/leases.py),
+    which of them are defaults, and the calls holding a slot now (None: Redis down)."""
+    from . import leases
+    from .models import CallCapacity
+
+    capacity = leases.capacity_for(customer_id)
+    row = CallCapacity.objects.filter(customer_id=customer_id).first()
+    try:
+        held = leases.held(customer_id)
+        in_progress: dict[str, int] | None = {direction: len(names) for direction, names in held.items()}
+    except leases.LeaseStoreUnavailable:
+        in_progress = None
+    return {
+        "concurrency_limit": capacity.limit,
+        "reserved_inbound_concurrency": capacity.reserved_inbound,
+        "is_default": {
+            "concurrencyLimit": row is None or row.concurrency_limit is None,
+            "reservedInboundConcurrency": row is None or row.reserved_inbound_concurrency is None,
+        },
+        "in_progress": in_progress,
+    }
