@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint typecheck migrations-check format worker beat voice-worker migrate install \
-	manage createsuperuser shell setup-livekit-sip end-stale-calls purge-expired-tokens check-services \
-	seed-demo rotate-encryption-keys
+	manage createsuperuser shell setup-livekit-sip end-stale-calls purge-expired-tokens rebuild-call-counters check-services \
+	seed-demo rotate-encryption-keys bench
 
 # Operator commands run on the same defaults as `make run` (DEBUG unless set).
 MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
@@ -32,6 +32,21 @@ test: $(STAMP)
 # The suite without the `slow` tests (those that start processes: servers, workers, browsers).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -rs -m "not slow" $(PYTEST_ARGS)
+
+# Every benchmark script (docs/performance.md), each in its own process, alphabetically:
+# benchmarks/*.py except harness.py and _*.py. PostgreSQL only (the data sets are built with
+# generate_series/COPY); BENCH_QUICK=1 shrinks them for a smoke run.
+bench: $(STAMP)
+	@case "$${DATABASE_URL:-}" in postgres*) ;; *) \
+		echo "make bench needs PostgreSQL: export DATABASE_URL=postgres://user@host:5432/db (and REDIS_URL=redis://host:6379/n)" >&2; \
+		exit 2;; esac
+	@failed=""; for script in $$(LC_ALL=C ls benchmarks/*.py); do \
+		name=$$(basename $$script); \
+		case $$name in harness.py|_*) continue;; esac; \
+		echo "### $$name"; \
+		$(BIN)/python $$script || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
 
 lint: $(STAMP) typecheck migrations-check
 	$(BIN)/ruff check .
@@ -81,6 +96,9 @@ end-stale-calls: $(STAMP)
 
 purge-expired-tokens: $(STAMP)
 	$(MANAGE) purge_expired_tokens $(ARGS)
+
+rebuild-call-counters: $(STAMP)
+	$(MANAGE) rebuild_call_counters $(ARGS)
 
 check-services: $(STAMP)
 	$(MANAGE) check_services $(ARGS)

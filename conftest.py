@@ -30,6 +30,17 @@ def eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def fresh_price_lines():
+    """The price table is cached per process (calls/cost.py): a test's rolled-back lines
+    must not price the next test's calls."""
+    from calls import cost
+
+    cost.forget_price_lines()
+    yield
+    cost.forget_price_lines()
+
+
+@pytest.fixture(autouse=True)
 def empty_lease_pool():
     """Capacity leases live in Redis (or the process), outside the test database: every
     test starts and ends with none held."""

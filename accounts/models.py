@@ -83,7 +83,25 @@ class User(AbstractBaseUser, TimestampedModel):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
-        indexes = [models.Index(fields=["customer", "created_at"], name="user_customer_created_idx")]
+        # The team list (GET /users) and its role and status filters, in its order; members
+        # only (removed users are never listed). test_list_indexes.py checks the plans.
+        indexes = [
+            models.Index(
+                fields=["customer", "created_at", "id"],
+                name="user_customer_created_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["customer", "role", "created_at", "id"],
+                name="user_customer_role_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["customer", "status", "created_at", "id"],
+                name="user_customer_status_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return self.email

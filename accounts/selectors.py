@@ -2,12 +2,11 @@
 
 import datetime
 import hashlib
-import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import RefreshToken, User, UserStatus
+from .models import User, UserStatus
 from .normalization import normalize_email
 
 __all__ = ["normalize_email"]  # re-exported: views, services and throttles import it from here
@@ -34,10 +33,6 @@ def user_get_active_by_email(*, email: str) -> User | None:
     return User.objects.filter(email=normalize_email(email), deleted_at__isnull=True, status=UserStatus.ACTIVE).first()
 
 
-def refresh_token_family(*, family: uuid.UUID) -> QuerySet[RefreshToken]:
-    return RefreshToken.objects.filter(family=family)
-
-
 def refresh_token_live_q(*, now: datetime.datetime | None = None, prefix: str = "") -> Q:
     """The one definition of a live refresh token (an open session): neither used, revoked
     nor expired. `prefix` reaches it through a relation (e.g. "refresh_tokens__")."""
@@ -48,13 +43,3 @@ def refresh_token_live_q(*, now: datetime.datetime | None = None, prefix: str = 
             f"{prefix}expires_at__gt": now or timezone.now(),
         }
     )
-
-
-def refresh_token_is_live(token: RefreshToken, *, now: datetime.datetime | None = None) -> bool:
-    """The same rule for a loaded row."""
-    return token.used_at is None and token.revoked_at is None and token.expires_at > (now or timezone.now())
-
-
-def refresh_tokens_live(*, user: User) -> QuerySet[RefreshToken]:
-    """The user's open sessions."""
-    return RefreshToken.objects.filter(refresh_token_live_q(), user=user)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from morpheus import outbox
 from morpheus.errors import Conflict, PermissionDenied
+from morpheus.services import model_update
 
 from . import tokens
 from .authentication import INACTIVE_USER_MESSAGE, issue_access_token
@@ -412,9 +413,7 @@ def user_profile_update(*, user: User, name: str | None = None) -> User:
     through their own flows). Nothing given, nothing written."""
     if name is None:
         return user
-    user.name = name.strip()
-    user.full_clean(exclude=["password", "customer"], validate_unique=False, validate_constraints=False)
-    user.save(update_fields=["name", "updated_at"])
+    user, _ = model_update(instance=user, fields=["name"], data={"name": name.strip()})
     return user
 
 

@@ -7,7 +7,7 @@ configuration the API would refuse (or the voice pipeline could not run).
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
@@ -15,7 +15,7 @@ from morpheus.admin_site import READABLE_JSON, json_block
 
 from .models import Agent, LLMProvider, STTProvider, TTSProvider
 from .selectors import agent_has_open_call
-from .services import PROVIDER_KINDS, agent_delete, agent_validate, agent_version_record, provider_validate
+from .services import PROVIDER_KINDS, agent_create, agent_delete, agent_update, agent_validate, provider_validate
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError, aliases: dict | None = None) -> None:
@@ -129,10 +129,9 @@ class AgentAdminForm(forms.ModelForm):
         except ValidationError as exc:
             add_service_errors(self, exc, AGENT_ERROR_ALIASES)
             return cleaned
-        # Store what the service normalised (default model and voice, E.164 destinations...).
-        for name in self.fields:
-            if name != "customer":
-                cleaned[name] = getattr(candidate, name)
+        # What AgentAdmin.save_model hands to agent_create/agent_update: they validate it
+        # again with the same agent_validate, so the form shows exactly the service's errors.
+        self.service_data = data
         return cleaned
 
 
@@ -242,8 +241,12 @@ class AgentAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         agent_delete(agent=obj, detach_numbers=True)
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # An edit here is an edit like any other: a behaviour change is a new version.
-        agent_version_record(agent=obj, actor=request.user)
+        # An edit here is an edit like any other (the form never saves itself): the service
+        # writes only what changed and records a version when the behaviour changed.
+        if change:
+            agent = agent_update(agent=Agent.objects.get(pk=obj.pk), data=form.service_data, actor=request.user)
+        else:
+            agent = agent_create(customer=obj.customer, data=form.service_data, actor=request.user)
+        obj.pk = agent.pk
+        obj.refresh_from_db()  # the admin's log entry and redirect use the saved row

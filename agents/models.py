@@ -107,7 +107,10 @@ class Agent(TimestampedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-created_at"], name="agent_customer_created_idx"),
+            # GET /agents and its status filter, in the list's order (test_list_indexes.py).
+            models.Index(fields=["customer", "-created_at", "-id"], name="agent_customer_created_idx"),
+            models.Index(fields=["customer", "status", "-created_at", "-id"], name="agent_customer_status_list_idx"),
+            # The simulation's "most recently updated active agent".
             models.Index(fields=["customer", "status", "-updated_at"], name="agent_customer_status_idx"),
         ]
 

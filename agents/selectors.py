@@ -39,10 +39,6 @@ def agent_version_current(*, agent_id: int | None) -> AgentVersion | None:
     return AgentVersion.objects.filter(agent_id=agent_id).order_by("-number").first()
 
 
-def agent_versions(agent_id: int) -> QuerySet[AgentVersion]:
-    return AgentVersion.objects.filter(agent_id=agent_id).select_related("created_by").order_by("-number")
-
-
 def agent_has_open_call(agent: Agent) -> bool:
     """Whether a call is ringing or in progress with the agent."""
     from calls.models import OPEN_CALL_STATUSES  # calls depends on agents, not the reverse

@@ -37,6 +37,16 @@ TRANSFER_SCHEMA = {
             "description": "What the agent says before transferring.",
             "example": "Let me connect you with billing.",
         },
+        "mode": {
+            "type": "string",
+            "enum": list(v.TRANSFER_MODES),
+            "default": "cold",
+            "description": (
+                "cold: the caller is handed over at once (SIP REFER); warm: the agent first calls the "
+                "destination, tells the person a summary, and connects the caller only if they accept "
+                "(otherwise the agent carries on with the caller)."
+            ),
+        },
     },
 }
 

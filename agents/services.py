@@ -7,13 +7,13 @@ API and Django admin accept exactly the same configurations.
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from morpheus import outbox
 from morpheus.errors import Conflict, NotFound
+from morpheus.services import model_save_changed
 from tenants.credentials import platform_key_setting, provider_credential
 from tenants.models import Customer
 
@@ -166,6 +166,9 @@ def agent_validate(*, agent: Agent, data: dict[str, Any]) -> set[str]:
     creating = agent._state.adding
     errors = ErrorList()
     changed: set[str] = set()
+    if creating and data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
+        errors.add("status", "New agents start as draft; activate them with an update")
+        data = {key: value for key, value in data.items() if key != "status"}
 
     def assign(field: str, value: Any, *, differs: bool = False) -> None:
         if differs or creating or getattr(agent, field) != value:
@@ -369,8 +372,6 @@ def _apply_status(
 def agent_create(*, customer: Customer, data: dict[str, Any], actor: User | None = None) -> Agent:
     """A new agent of `customer`; agents always start as drafts (activate with an update).
     Its configuration is version 1."""
-    if data.get("status", AgentStatus.DRAFT) != AgentStatus.DRAFT:
-        raise ValidationError({"status": "New agents start as draft; activate them with an update"})
     agent = Agent(customer=customer, status=AgentStatus.DRAFT)
     agent_validate(agent=agent, data=data)
     agent.save()
@@ -383,8 +384,7 @@ def agent_update(*, agent: Agent, data: dict[str, Any], actor: User | None = Non
     """Partial update; `updated_at` moves only when something actually changed, and a
     new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
-    if changed:
-        agent.save(update_fields=[*sorted(changed), "updated_at"])
+    model_save_changed(agent, changed)
     if changed & set(BEHAVIOUR_FIELDS):
         agent_version_record(agent=agent, actor=actor)
     return agent
@@ -427,9 +427,8 @@ def agent_version_restore(*, agent: Agent, number: int, actor: User | None = Non
     if old is None:
         raise NotFound(f"Version {number} of agent {agent.pk} does not exist")
     # Only what an edit may set: a snapshot field the service no longer takes is skipped.
-    changed = agent_validate(agent=agent, data={k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS})
-    if changed:
-        agent.save(update_fields=[*sorted(changed), "updated_at"])
+    restorable = {k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS}
+    model_save_changed(agent, agent_validate(agent=agent, data=restorable))
     return agent_version_record(agent=agent, actor=actor, restored_from=number)
 
 

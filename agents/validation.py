@@ -47,7 +47,10 @@ FUNCTION_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 LANGUAGE = re.compile(r"^(?:[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*|multi)$")
 SIP_URI = re.compile(r"^sips?:(?:[^@\s]+@)?[A-Za-z0-9.\-]+(?::\d{1,5})?(?:;[^\s]*)?$")
 
-TRANSFER_KEYS = ("name", "destination", "description", "message")
+TRANSFER_KEYS = ("name", "destination", "description", "message", "mode")
+# cold: the caller is handed over (SIP REFER); warm: the agent first calls the destination,
+# tells the person there what the call is about, and connects the caller only if they accept.
+TRANSFER_MODES = ("cold", "warm")
 FUNCTION_KEYS = ("name", "description", "parameters", "url")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -162,6 +165,11 @@ def clean_transfers(errors: ErrorList, value) -> list[dict]:
             text = clean_text(errors, f"{path}.{key}", item.get(key, ""), max_length=TRANSFER_TEXT_MAX)
             if text is not None:
                 transfer[key] = text
+        mode = item.get("mode", "cold")
+        if mode not in TRANSFER_MODES:
+            errors.add(f"{path}.mode", f"Must be one of: {', '.join(TRANSFER_MODES)}")
+        else:
+            transfer["mode"] = mode
         cleaned.append(transfer)
     return cleaned
 

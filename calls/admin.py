@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from morpheus.admin_site import json_block, refusal_message, run_service_action, yes_no_filter
 
 from .admin_views import analysis_html, conversation_html, cost_html, recording_html
-from .models import OPEN_CALL_STATUSES, Call, CallCapacity, EndReason, TranscriptTurn
+from .models import OPEN_CALL_STATUSES, Call, CallCapacity, EndReason, TranscriptTurn, UnitPrice
 from .selectors import turns_summary
 from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
 
@@ -224,3 +224,22 @@ class CallCapacityAdmin(admin.ModelAdmin):
             return "-"
         capacity = leases.capacity_for(obj.customer_id)
         return f"{capacity.limit} calls, {capacity.reserved_inbound} reserved for inbound"
+
+
+@admin.register(UnitPrice)
+class UnitPriceAdmin(admin.ModelAdmin):
+    """The platform price table: what a unit of each item costs per vendor and model. Calls
+    are priced when they are finalized (and again after their analysis), so a change
+    applies to calls finalized from then on; the settings price what has no line here."""
+
+    list_display = ("item", "vendor", "model", "price", "updated_at")
+    list_filter = ("item", "vendor")
+    list_editable = ("price",)
+    search_fields = ("vendor", "model")
+    readonly_fields = ("settings_default",)
+
+    @admin.display(description="default from settings")
+    def settings_default(self, obj):
+        from .cost import price_table
+
+        return price_table().get(obj.item, "-") if obj.item else "-"

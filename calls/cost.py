@@ -1,5 +1,10 @@
 """What a call cost: usage from its transcript (and its analysis) priced with the platform
-price table. Prices are in settings (defaults below, PRICE_TABLE overrides any of them).
+price table: the `UnitPrice` lines platform admins edit (per vendor and model), and for
+anything without a line the settings (defaults below, PRICE_TABLE overrides any of them).
+
+The lines are read once per process and kept until one is saved or deleted: the save
+bumps a version in the shared cache, and every process reloads when it sees a new one
+(a cache read, no query, per priced call).
 
     cost_breakdown = {
       "total": 0.0213, "currency": "USD",
@@ -11,9 +16,12 @@ price table. Prices are in settings (defaults below, PRICE_TABLE overrides any o
 
 from __future__ import annotations
 
+import logging
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 
 DEFAULT_PRICES = {
     "currency": "USD",
@@ -26,10 +34,84 @@ DEFAULT_PRICES = {
     "platformPerMinute": "0.02",
 }
 FOUR_PLACES = Decimal("0.0001")
+logger = logging.getLogger(__name__)
+
+
+# The analysis model's prices (the LLM items, looked up for the analysis model).
+ANALYSIS_PROMPT, ANALYSIS_COMPLETION = "analysisPromptPerMillionTokens", "analysisCompletionPerMillionTokens"
+VERSION_KEY = "calls:price-table-version"
+_loaded: dict = {"version": None, "lines": {}}
 
 
 def price_table() -> dict:
+    """The settings' prices: what an item costs when no UnitPrice line matches."""
     return {**DEFAULT_PRICES, **(settings.PRICE_TABLE or {})}
+
+
+def forget_price_lines() -> None:
+    """This process reads the lines again on its next pricing."""
+    _loaded["version"] = None
+
+
+def price_lines_changed() -> None:
+    """Called when a UnitPrice line is saved or deleted: every process reloads the lines."""
+    forget_price_lines()
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:  # noqa: BLE001 - cache down: the other processes keep their lines until it is back
+        logger.warning("Price table changed but the shared cache is unavailable: other processes keep old prices")
+
+
+def _lines() -> dict[tuple[str, str, str], Decimal]:
+    from .models import UnitPrice
+
+    try:
+        version = cache.get(VERSION_KEY) or "initial"
+    except Exception:  # noqa: BLE001 - cache down: read the table every time rather than price stale
+        version = None
+    if version is None or version != _loaded["version"]:
+        _loaded["lines"] = {(line.item, line.vendor, line.model): line.price for line in UnitPrice.objects.all()}
+        _loaded["version"] = version
+    return _loaded["lines"]
+
+
+def unit_prices(parts: dict[str, tuple[str, str, str]]) -> dict:
+    """The prices for one call: `parts` maps a price key to (item, vendor, model), the
+    item (a PriceItem) bought from that vendor and model. The most specific UnitPrice line
+    wins (vendor and model, vendor, model, neither), then the settings."""
+    lines = _lines()
+    prices = price_table()
+    for key, (item, vendor, model) in parts.items():
+        for line in ((item, vendor, model), (item, vendor, ""), (item, "", model), (item, "", "")):
+            if line in lines:
+                prices[key] = lines[line]
+                break
+        else:
+            prices[key] = prices[item]
+    return prices
+
+
+def call_unit_prices(call) -> dict:
+    """The prices of `call`'s work: its agent's LLM, STT and TTS vendors and models, its
+    carrier, and the analysis model (OpenAI-compatible)."""
+    agent = call.agent
+    llm = (agent.llm_provider.vendor, agent.effective_llm_model) if agent else ("", "")
+    tts = (agent.tts_provider.vendor, agent.effective_tts_model) if agent else ("", "")
+    stt = (agent.stt_provider.vendor, agent.effective_stt_model) if agent else ("", "")
+    analysis = ("openai", (call.analysis or {}).get("model") or "")
+    prompt, completion = "llmPromptPerMillionTokens", "llmCompletionPerMillionTokens"
+    return unit_prices(
+        {
+            prompt: (prompt, *llm),
+            completion: (completion, *llm),
+            "ttsPerThousandCharacters": ("ttsPerThousandCharacters", *tts),
+            "sttPerMinute": ("sttPerMinute", *stt),
+            "telephonyPerMinute": ("telephonyPerMinute", call.carrier, ""),
+            "platformPerMinute": ("platformPerMinute", "", ""),
+            ANALYSIS_PROMPT: (prompt, *analysis),
+            ANALYSIS_COMPLETION: (completion, *analysis),
+        }
+    )
 
 
 def _d(value) -> Decimal:
@@ -63,8 +145,12 @@ def price(usage: dict, *, telephony: bool, prices: dict | None = None) -> dict:
         "stt": _d(usage["sttSeconds"]) / 60 * _d(p["sttPerMinute"]),
         "telephony": minutes * _d(p["telephonyPerMinute"]) if telephony else Decimal(0),
         "platform": minutes * _d(p["platformPerMinute"]),
-        "analysis": _d(usage["analysisPromptTokens"]) * _d(p["llmPromptPerMillionTokens"]) / million
-        + _d(usage["analysisCompletionTokens"]) * _d(p["llmCompletionPerMillionTokens"]) / million,
+        "analysis": _d(usage["analysisPromptTokens"])
+        * _d(p.get(ANALYSIS_PROMPT, p["llmPromptPerMillionTokens"]))
+        / million
+        + _d(usage["analysisCompletionTokens"])
+        * _d(p.get(ANALYSIS_COMPLETION, p["llmCompletionPerMillionTokens"]))
+        / million,
     }
     rounded = {key: value.quantize(FOUR_PLACES, ROUND_HALF_UP) for key, value in breakdown.items()}
     total = sum(breakdown.values(), Decimal(0)).quantize(FOUR_PLACES, ROUND_HALF_UP)
@@ -77,4 +163,5 @@ def price(usage: dict, *, telephony: bool, prices: dict | None = None) -> dict:
 
 
 def call_price(call, turns) -> dict:
-    return price(call_usage(call, turns), telephony=bool(call.carrier) and not call.is_simulation)
+    telephony = bool(call.carrier) and not call.is_simulation
+    return price(call_usage(call, turns), telephony=telephony, prices=call_unit_prices(call))

@@ -253,6 +253,17 @@ def transfer_sip_participant(room_name: str, participant_identity: str, transfer
     return _run(atransfer_sip_participant(room_name, participant_identity, transfer_to, play_dialtone=play_dialtone))
 
 
+async def amove_participant(room_name: str, identity: str, destination_room: str) -> None:
+    request = api.MoveParticipantRequest(room=room_name, identity=identity, destination_room=destination_room)
+    await _with_api(lambda lk: lk.room.move_participant(request))
+
+
+def move_participant(room_name: str, identity: str, destination_room: str) -> None:
+    """Moves a participant (with its media) into another room: a warm transfer's human,
+    from the consultation room into the caller's."""
+    _run(amove_participant(room_name, identity, destination_room))
+
+
 # --- SIP trunks and dispatch rules (setup_livekit_sip) ------------------------------
 
 
@@ -362,16 +373,6 @@ async def aupdate_sip_outbound_trunk(trunk_id: str, trunk: api.SIPOutboundTrunkI
 def update_sip_outbound_trunk(trunk_id: str, trunk: api.SIPOutboundTrunkInfo):
     """Replaces the whole outbound trunk `trunk_id` with `trunk`."""
     return _run(aupdate_sip_outbound_trunk(trunk_id, trunk))
-
-
-async def alist_sip_outbound_trunks() -> list:
-    response = await _with_api(lambda lk: lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest()))
-    return list(response.items)
-
-
-def list_sip_outbound_trunks() -> list:
-    """Every outbound trunk of the project (livekit SIPOutboundTrunkInfo)."""
-    return _run(alist_sip_outbound_trunks())
 
 
 async def adelete_sip_trunk(trunk_id: str) -> bool:

@@ -116,10 +116,22 @@ class Call(TimestampedModel):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
+            # The history and each filter of GET /calls, tenant first and in the list's order
+            # (newest first, id to break ties), so a page reads 20 index entries, not the
+            # tenant's history; docs/calls.md. Tested with EXPLAIN in test_list_indexes.py.
             models.Index(fields=["customer", "-started_at", "-id"], name="call_customer_started_idx"),
-            # The history filtered by agent, the dashboard's most common filter.
-            models.Index(fields=["customer", "agent", "-started_at"], name="call_customer_agent_idx"),
-            models.Index(fields=["status", "started_at"], name="call_status_started_idx"),
+            models.Index(fields=["customer", "agent", "-started_at", "-id"], name="call_customer_agent_idx"),
+            models.Index(fields=["customer", "status", "-started_at", "-id"], name="call_customer_status_idx"),
+            models.Index(fields=["customer", "direction", "-started_at", "-id"], name="call_customer_direction_idx"),
+            models.Index(fields=["customer", "phone_number", "-started_at", "-id"], name="call_customer_number_idx"),
+            models.Index(fields=["customer", "is_simulation", "-started_at", "-id"], name="call_customer_sim_idx"),
+            # The stale sweep, across tenants: open calls only, so a tenant's status filter
+            # never prefers it over the tenant's own index.
+            models.Index(
+                fields=["started_at"],
+                name="call_open_started_idx",
+                condition=models.Q(status__in=["queued", "ringing", "active"]),
+            ),
             # The retention purge: ready recordings by age.
             models.Index(
                 fields=["recording_status", "ended_at"],
@@ -184,6 +196,37 @@ class TranscriptTurn(models.Model):
         return f"{self.role}: {self.content[:40]}"
 
 
+class CallCounter(models.Model):
+    """How many calls a tenant has per (agent, status, direction, kind): what GET /calls
+    answers `pagination.total` from without counting a million rows.
+
+    Kept by database triggers on calls_call (migration 0008), so every write path counts:
+    the services, the admin, QuerySet.update(), the SET NULL of a deleted agent, cascades
+    and raw SQL alike, in the writer's own transaction (a rollback rolls the count back).
+    `manage.py rebuild_call_counters` recounts after a manual fix that bypassed them
+    (a restore, a table rewrite). Plain ids, not foreign keys: the triggers write rows
+    while a tenant's rows are being deleted, and a constraint would refuse them.
+    """
+
+    customer_id = models.UUIDField()
+    agent_id = models.BigIntegerField(default=0, help_text="0: no agent")
+    status = models.CharField(max_length=12)
+    direction = models.CharField(max_length=10)
+    is_simulation = models.BooleanField(default=False)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "agent_id", "status", "direction", "is_simulation"],
+                name="call_counter_unique_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} agent {self.agent_id} {self.status} {self.direction}: {self.count}"
+
+
 class CallCapacity(models.Model):
     """A customer's own concurrency limits (calls/leases.py); a missing row or a null
     field means the platform default from settings. Platform admins edit it."""
@@ -204,3 +247,34 @@ class CallCapacity(models.Model):
 
     def __str__(self):
         return f"Capacity of {self.customer_id}"
+
+
+class PriceItem(models.TextChoices):
+    """What a unit price is for; the values are the keys of calls.cost.DEFAULT_PRICES."""
+
+    LLM_PROMPT = "llmPromptPerMillionTokens", "LLM prompt (input), per million tokens"
+    LLM_COMPLETION = "llmCompletionPerMillionTokens", "LLM completion (output), per million tokens"
+    TTS = "ttsPerThousandCharacters", "TTS, per thousand characters"
+    STT = "sttPerMinute", "STT, per minute of audio"
+    TELEPHONY = "telephonyPerMinute", "Telephony (carrier), per minute"
+    PLATFORM = "platformPerMinute", "Platform, per minute"
+
+
+class UnitPrice(TimestampedModel):
+    """One line of the platform price table (calls/cost.py), edited in the platform admin.
+    Blank vendor or model = any; the most specific line wins; an item with no line at all
+    costs what settings say (PRICE_TABLE, then calls.cost.DEFAULT_PRICES)."""
+
+    item = models.CharField(max_length=40, choices=PriceItem.choices)
+    vendor = models.CharField(
+        max_length=20, blank=True, default="", help_text="openai, deepgram, elevenlabs, twilio, telnyx…; blank = any"
+    )
+    model = models.CharField(max_length=100, blank=True, default="", help_text="Blank = any model of the vendor")
+    price = models.DecimalField(max_digits=14, decimal_places=6, help_text="In the platform currency (PRICE_TABLE)")
+
+    class Meta:
+        ordering = ["item", "vendor", "model"]
+        constraints = [models.UniqueConstraint(fields=["item", "vendor", "model"], name="unit_price_unique_line")]
+
+    def __str__(self):
+        return f"{self.item} {self.vendor or '*'}/{self.model or '*'} = {self.price}"

@@ -404,6 +404,8 @@ def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED
 # Called with every outbound call call_end closes, inside its transaction (the campaigns
 # app registers its attempt bookkeeping here, so calls never imports campaigns).
 CALL_ENDED_HOOKS: list = []
+# Called when a SIP outcome corrects an ended call's outcome (sip_outcome_refine).
+CALL_REFINED_HOOKS: list = []
 
 
 def notify_call_ended(call: Call) -> None:
@@ -419,9 +421,44 @@ def call_apply_dial_outcome(*, call: Call, outcome: str, detail: str = "") -> Ca
         return call_mark_answered(call=call)
     status, reason = OUTCOME_ENDING[outcome]
     try:
-        return call_end(call=call, reason=reason, status=status, error_message=detail, teardown=TEARDOWN_LATER)
+        return call_end(
+            call=call, reason=reason, status=status, error_message=detail, teardown=TEARDOWN_LATER, sip_outcome=outcome
+        )
     except CallAlreadyEnded:
         return None
+
+
+def sip_outcome_refines(call: Call, *, now: datetime.datetime) -> bool:
+    """An ended call a SIP outcome may still correct: outbound, never answered, closed as a
+    plain "no answer" (the voice worker saw the callee's leg leave, or never come, and could
+    not know why) by something other than a SIP outcome, less than
+    OUTBOUND_SIP_OUTCOME_GRACE_SECONDS ago. LiveKit's webhook saying *busy* then still wins."""
+    grace = datetime.timedelta(seconds=settings.OUTBOUND_SIP_OUTCOME_GRACE_SECONDS)
+    return (
+        call.direction == CallDirection.OUTBOUND
+        and call.answered_at is None
+        and call.end_reason == EndReason.NO_ANSWER
+        and "sipOutcome" not in call.metadata
+        and call.ended_at is not None
+        and now - call.ended_at <= grace
+    )
+
+
+def sip_outcome_refine(call: Call, *, status: str, reason: str, sip_outcome: str, error_message: str = "") -> Call:
+    """call_end's correction of a generic close (its caller holds the row lock): the SIP
+    outcome's status and end reason, the campaign attempt re-decided. The lease was released
+    and call.ended emitted by the first close; nothing else is redone."""
+    previous = {"status": call.status, "endReason": call.end_reason}
+    call.status, call.end_reason = status, reason
+    if error_message:
+        call.error_message = error_message[:2000]
+    call.metadata = {**call.metadata, "sipOutcome": sip_outcome, "closedBeforeSipOutcome": previous}
+    call.save(update_fields=["status", "end_reason", "error_message", "metadata", "updated_at"])
+    rollups_call_changed(call)
+    for hook in CALL_REFINED_HOOKS:
+        hook(call)
+    logger.info("Call %s: SIP outcome %s replaces the earlier %s", call.pk, sip_outcome, previous)
+    return call
 
 
 def outbound_apply_room_event(*, call: Call, event: str, participant) -> Call | None:
@@ -431,6 +468,8 @@ def outbound_apply_room_event(*, call: Call, event: str, participant) -> Call | 
     from .services import TEARDOWN_LATER, TEARDOWN_NONE, CallAlreadyEnded, call_end
 
     is_sip = participant is not None and participant.kind == ParticipantInfo.Kind.SIP
+    if not call.is_open and not (event == "participant_left" and is_sip and call.answered_at is None):
+        return None  # only the SIP leg's outcome may still correct an ended call (sip_outcome_refines)
     attributes = dict(participant.attributes) if participant is not None else {}
     if event == "participant_joined" and is_sip:
         if attributes.get(SIP_CALL_STATUS) == "active":

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
-from .models import Call, TranscriptTurn
+from .models import Call, CallCounter, TranscriptTurn
 
 if TYPE_CHECKING:
     import datetime
@@ -59,6 +60,27 @@ def calls_filtered(
     return queryset.order_by("-started_at", "-id")
 
 
+def calls_counted(
+    counters: QuerySet[CallCounter],
+    *,
+    statuses: list[str] | None = None,
+    agent_id: int | None = None,
+    direction: str | None = None,
+    simulation: bool | None = None,
+) -> int:
+    """The number of calls the (tenant-scoped) `counters` hold for these filters: a sum over
+    at most agents x statuses x directions x 2 rows, whatever the number of calls."""
+    if statuses:
+        counters = counters.filter(status__in=statuses)
+    if agent_id is not None:
+        counters = counters.filter(agent_id=agent_id)
+    if direction:
+        counters = counters.filter(direction=direction)
+    if simulation is not None:
+        counters = counters.filter(is_simulation=simulation)
+    return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
+
+
 def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """One query for the call, one for its turns in order, whatever the transcript's length."""
     return queryset.select_related("agent_version").prefetch_related(
@@ -101,3 +123,27 @@ def agent_for_simulation(*, customer_id: uuid.UUID, agent_id: int | None) -> Age
     if agent_id is not None:
         return agents.filter(pk=agent_id).first()
     return agents.filter(status=AgentStatus.ACTIVE).order_by("-updated_at", "-id").first()
+
+
+def call_capacity(*, customer_id: uuid.UUID | str) -> dict[str, Any]:
+    """The customer's effective limits (its own or the platform defaults: calls/leases.py),
+    which of them are defaults, and the calls holding a slot now (None: Redis down)."""
+    from . import leases
+    from .models import CallCapacity
+
+    capacity = leases.capacity_for(customer_id)
+    row = CallCapacity.objects.filter(customer_id=customer_id).first()
+    try:
+        held = leases.held(customer_id)
+        in_progress: dict[str, int] | None = {direction: len(names) for direction, names in held.items()}
+    except leases.LeaseStoreUnavailable:
+        in_progress = None
+    return {
+        "concurrency_limit": capacity.limit,
+        "reserved_inbound_concurrency": capacity.reserved_inbound,
+        "is_default": {
+            "concurrencyLimit": row is None or row.concurrency_limit is None,
+            "reservedInboundConcurrency": row is None or row.reserved_inbound_concurrency is None,
+        },
+        "in_progress": in_progress,
+    }

@@ -24,7 +24,7 @@ from agents.selectors import agent_version_current
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import latency_histograms
 from morpheus import outbox
-from morpheus.errors import Conflict, ServiceUnavailable
+from morpheus.errors import Conflict, ServiceUnavailable, ValidationFailed
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
@@ -32,7 +32,7 @@ from . import leases, livekit_client, recordings, rooms
 from .analysis import analysis_prepare
 from .cost import call_price
 from .livekit_client import LiveKitUnavailable
-from .models import OPEN_CALL_STATUSES, Call, CallDirection, CallMode, CallStatus, EndReason
+from .models import OPEN_CALL_STATUSES, Call, CallCapacity, CallDirection, CallMode, CallStatus, EndReason
 from .selectors import agent_for_simulation, turns_summary
 
 if TYPE_CHECKING:  # typing only: agents and telephony import calls at module level
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # typing only: agents and telephony import calls at module le
     from telephony.models import PhoneNumber
 
 logger = logging.getLogger(__name__)
+audit = logging.getLogger("morpheus.audit")
 
 # How call_end treats the LiveKit room.
 TEARDOWN_NOW = "now"  # delete it before closing the row; LiveKit down -> 503 and nothing changes
@@ -360,6 +361,7 @@ def call_end(
     carrier_duration: int | None = None,
     metadata: dict[str, Any] | None = None,
     now: datetime.datetime | None = None,
+    sip_outcome: str = "",
 ) -> Call:
     """Ends an open call: what the API, the admin, the carrier callbacks, the stale sweep
     and the voice worker all use.
@@ -369,6 +371,9 @@ def call_end(
     nothing changed); TEARDOWN_LATER enqueues teardown_call_room; TEARDOWN_NONE skips it.
     carrier_duration: the carrier's billed seconds, trusted for an unanswered-looking call.
     metadata: merged into the call's metadata (e.g. the carrier's own status).
+    sip_outcome: the outbound dial's outcome as LiveKit reported it (busy, no_answer,
+    failed). It also corrects an unanswered call the voice worker already closed as a plain
+    "no answer" moments before (the webhook lost the race: calls.outbound.sip_outcome_refines).
     Raises CallAlreadyEnded (409) when the call is not open: callers that only need the call
     closed catch it. Returns the updated call.
     """
@@ -376,6 +381,12 @@ def call_end(
         raise ValueError(f"{status} is not a final status")
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if not locked.is_open:
+        from .outbound import sip_outcome_refine, sip_outcome_refines
+
+        if sip_outcome and status and sip_outcome_refines(locked, now=now or timezone.now()):
+            return sip_outcome_refine(
+                locked, status=status, reason=reason, sip_outcome=sip_outcome, error_message=error_message
+            )
         raise CallAlreadyEnded(locked)
     if not locked.has_room:
         teardown = TEARDOWN_NONE  # a text-only simulation never had a LiveKit room
@@ -393,6 +404,8 @@ def call_end(
         locked.error_message = error_message[:2000]
     if metadata:
         locked.metadata = {**locked.metadata, **metadata}
+    if sip_outcome:
+        locked.metadata = {**locked.metadata, "sipOutcome": sip_outcome}
     if locked.answered_at is not None:
         locked.duration = max(0, int((ended_at - locked.answered_at).total_seconds()))
     else:
@@ -494,12 +507,15 @@ def call_apply_room_event(
     from livekit.protocol.models import ParticipantInfo
 
     call = Call.objects.filter(room_name=room_name, is_simulation=False).first()
-    if call is None or not call.is_open:
+    if call is None:
         return None
     if call.direction == CallDirection.OUTBOUND:
         from .outbound import outbound_apply_room_event
 
+        # Also for an ended call: a SIP outcome may still correct the worker's no-answer.
         return outbound_apply_room_event(call=call, event=event, participant=participant)
+    if not call.is_open:
+        return None
     is_sip = participant_kind == ParticipantInfo.Kind.SIP
     if event == "participant_joined" and is_sip:
         return call_mark_answered(call=call)
@@ -517,3 +533,48 @@ def call_apply_room_event(
         return call_end(call=call, reason=reason, status=status, teardown=teardown)
     except CallAlreadyEnded:
         return None
+
+
+# --- Capacity (a platform admin's per-customer limits) -------------------------------------
+
+CAPACITY_FIELDS = ("concurrency_limit", "reserved_inbound_concurrency")
+
+
+@transaction.atomic
+def call_capacity_update(
+    *, customer_id: Any, changes: dict[str, int | None], actor: User | None = None
+) -> leases.Capacity:
+    """Sets the customer's `concurrency_limit` / `reserved_inbound_concurrency` (None: back
+    to the platform default). The reserved slots may not exceed the limit, each counted
+    with its default when unset: ValidationFailed, nothing changed. Audited."""
+    unknown = set(changes) - set(CAPACITY_FIELDS)
+    if unknown:
+        raise ValueError(f"not capacity fields: {sorted(unknown)}")
+    row, _ = CallCapacity.objects.select_for_update().get_or_create(customer_id=customer_id)
+    before = {field: getattr(row, field) for field in CAPACITY_FIELDS}
+    for field, value in changes.items():
+        setattr(row, field, value)
+    limit = row.concurrency_limit if row.concurrency_limit is not None else settings.CALL_CONCURRENCY_LIMIT
+    reserved = (
+        row.reserved_inbound_concurrency
+        if row.reserved_inbound_concurrency is not None
+        else settings.CALL_RESERVED_INBOUND_CONCURRENCY
+    )
+    if reserved > limit:
+        default = "" if row.reserved_inbound_concurrency is not None else ", the platform default"
+        raise ValidationFailed(
+            {"reserved_inbound_concurrency": [f"Must not exceed concurrencyLimit ({limit}); it is {reserved}{default}"]}
+        )
+    after = {field: getattr(row, field) for field in CAPACITY_FIELDS}
+    if after != before:
+        row.save(update_fields=list(CAPACITY_FIELDS))
+        audit.info(
+            "call capacity changed",
+            extra={
+                "customer": str(customer_id),
+                "by": str(actor.pk) if actor is not None else None,
+                "before": before,
+                "after": after,
+            },
+        )
+    return leases.capacity_for(customer_id)

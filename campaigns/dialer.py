@@ -183,19 +183,52 @@ def attempt_finished(call: Call) -> None:
     contact = Contact.objects.select_for_update().get(pk=attempt.contact_id)
     campaign = Campaign.objects.select_for_update().get(pk=attempt.campaign_id)
     if contact.status == ContactStatus.IN_PROGRESS:
-        retry = campaign.retry or {}
-        retry_it = (
-            outcome in retry.get("on", [])
-            and contact.attempts < retry.get("maxAttempts", 1)
-            and campaign.status != CampaignStatus.CANCELED
-        )
-        if retry_it:
-            contact.status = ContactStatus.PENDING
-            contact.next_attempt_at = now + datetime.timedelta(minutes=retry.get("delayMinutes", 60))
-        else:
-            contact.status = FINAL_STATUS[outcome]
-        contact.last_outcome = outcome
-        contact.save(update_fields=["status", "next_attempt_at", "last_outcome", "updated_at"])
+        _decide(contact, campaign, outcome, now)
+    _after_outcome(campaign, outcome)
+
+
+def attempt_refined(call: Call) -> None:
+    """calls.outbound hook: a SIP outcome corrected the call's end moments after it closed
+    (busy arriving after the voice worker's plain no-answer). The attempt takes the new
+    outcome; the contact's retry-or-final decision is made again if it still stands (this
+    was its latest attempt and nothing happened since)."""
+    attempt = ContactAttempt.objects.select_for_update().filter(call=call).first()
+    outcome = outcome_for_call(call)
+    if attempt is None or not attempt.outcome or attempt.outcome == outcome:
+        return
+    previous, attempt.outcome = attempt.outcome, outcome
+    attempt.save(update_fields=["outcome"])
+    contact = Contact.objects.select_for_update().get(pk=attempt.contact_id)
+    campaign = Campaign.objects.select_for_update().get(pk=attempt.campaign_id)
+    still_stands = (
+        contact.attempts == attempt.number
+        and contact.last_outcome == previous
+        and contact.status in (ContactStatus.PENDING, FINAL_STATUS[previous])
+    )
+    if still_stands:
+        _decide(contact, campaign, outcome, attempt.finished_at or timezone.now())
+    _after_outcome(campaign, outcome)
+
+
+def _decide(contact: Contact, campaign: Campaign, outcome: str, finished_at) -> None:
+    """A retry after `delayMinutes` (outcome in `retry.on`, attempts left, campaign not
+    over) or the contact's final status."""
+    retry = campaign.retry or {}
+    retry_it = (
+        outcome in retry.get("on", [])
+        and contact.attempts < retry.get("maxAttempts", 1)
+        and campaign.status not in (CampaignStatus.CANCELED, CampaignStatus.COMPLETED)
+    )
+    if retry_it:
+        contact.status = ContactStatus.PENDING
+        contact.next_attempt_at = finished_at + datetime.timedelta(minutes=retry.get("delayMinutes", 60))
+    else:
+        contact.status, contact.next_attempt_at = FINAL_STATUS[outcome], None
+    contact.last_outcome = outcome
+    contact.save(update_fields=["status", "next_attempt_at", "last_outcome", "updated_at"])
+
+
+def _after_outcome(campaign: Campaign, outcome: str) -> None:
     if campaign.status == CampaignStatus.RUNNING and outcome == Outcome.FAILED:
         _trip_breaker(campaign)
     if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.CANCELED):

@@ -20,7 +20,6 @@ from morpheus.errors import Conflict, ValidationFailed
 from . import windows
 from .events import emit_campaign_event
 from .models import (
-    OPEN_CONTACT_STATUSES,
     RETRYABLE_OUTCOMES,
     Campaign,
     CampaignStatus,
@@ -388,7 +387,3 @@ def clean_destination_or_any(value: Any) -> str:
 @transaction.atomic
 def dnc_remove(*, entry: DoNotCall) -> None:
     entry.delete()
-
-
-def contacts_open_count(campaign: Campaign) -> int:
-    return campaign.contacts.filter(status__in=OPEN_CONTACT_STATUSES).count()

@@ -115,6 +115,11 @@ class TestControl:
     def ending(self) -> bool:
         return bool(self.end_reason)
 
+    @property
+    def says_fillers(self) -> bool:
+        # A test judges the agent's answers: a filler line would only be noise in them.
+        return False
+
     def end_call(self, reason: str) -> None:
         if not self.end_reason:
             self.end_reason = reason

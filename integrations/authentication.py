@@ -128,9 +128,3 @@ def _touch(api_key: ApiKey) -> None:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     api_key.last_used_at = now
-
-
-def agent_restriction(request) -> list[int] | None:
-    """The agents an API-key request is limited to; None when it is not limited."""
-    api_key = getattr(request, "auth", None)
-    return api_key.agent_ids if isinstance(api_key, ApiKey) else None

@@ -42,7 +42,3 @@ def parse(raw: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, secret_hash: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), secret_hash)
-
-
-def looks_like_key(raw: str) -> bool:
-    return (raw or "").startswith(KEY_PREFIX)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from morpheus import egress
 from morpheus.errors import Conflict, ValidationFailed
+from morpheus.services import model_update
 
 from . import keys, signing
 from .catalogue import PING, get_event_type
@@ -123,20 +124,17 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict[str, Any]) 
     """`data`: any of url, events, agent_ids, description, enabled. Enabling an endpoint
     that was disabled for failing clears its failure streak."""
     locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    cleaned = dict(data)
     if "url" in data:
-        locked.url = _validate_url(data["url"])
+        cleaned["url"] = _validate_url(data["url"])
     if "events" in data:
-        locked.events = _validate_events(data["events"])
+        cleaned["events"] = _validate_events(data["events"])
     if "agent_ids" in data:
-        locked.agent_ids = _validate_agent_ids(locked.customer, data["agent_ids"])
-    if "description" in data:
-        locked.description = data["description"]
-    if "enabled" in data:
-        if data["enabled"] and not locked.enabled:
-            locked.failing_since = None
-            locked.disabled_reason = ""
-        locked.enabled = data["enabled"]
-    locked.save()
+        cleaned["agent_ids"] = _validate_agent_ids(locked.customer, data["agent_ids"])
+    if data.get("enabled") and not locked.enabled:
+        cleaned.update(failing_since=None, disabled_reason="")
+    fields = ("url", "events", "agent_ids", "description", "enabled", "failing_since", "disabled_reason")
+    locked, _ = model_update(instance=locked, fields=fields, data=cleaned)
     return locked
 
 

@@ -361,6 +361,9 @@ CALL_RESERVED_INBOUND_CONCURRENCY = env.int("CALL_RESERVED_INBOUND_CONCURRENCY",
 CALL_LEASE_TTL_SECONDS = env.int("CALL_LEASE_TTL_SECONDS", default=90)
 # How long LiveKit lets an outbound call ring before giving up (no answer).
 OUTBOUND_RINGING_TIMEOUT_SECONDS = env.int("OUTBOUND_RINGING_TIMEOUT_SECONDS", default=30)
+# An unanswered outbound call the voice worker closed as a plain "no answer" takes the SIP
+# outcome (busy, failed, ...) LiveKit reports within this many seconds of the close.
+OUTBOUND_SIP_OUTCOME_GRACE_SECONDS = env.int("OUTBOUND_SIP_OUTCOME_GRACE_SECONDS", default=30)
 # A campaign pauses itself when at least this share of its last CAMPAIGN_BREAKER_WINDOW
 # finished attempts failed (carrier or platform errors, not busy/no answer).
 CAMPAIGN_BREAKER_THRESHOLD = env.float("CAMPAIGN_BREAKER_THRESHOLD", default=0.8)

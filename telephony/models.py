@@ -32,7 +32,11 @@ class PhoneNumber(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="phone_customer_created_idx")]
+        # GET /phone-numbers and its agent filter, in the list's order (test_list_indexes.py).
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="phone_customer_created_idx"),
+            models.Index(fields=["customer", "agent", "-created_at", "-id"], name="phone_customer_agent_idx"),
+        ]
 
     def __str__(self):
         return self.phone_number

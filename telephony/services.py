@@ -18,6 +18,7 @@ from calls import livekit_client
 from calls.models import OPEN_CALL_STATUSES, Call
 from morpheus.e164 import InvalidNumber, country_for, normalize_country, parse_e164
 from morpheus.errors import Conflict
+from morpheus.services import model_save_changed
 from tenants.models import Customer
 
 from . import livekit_sip
@@ -145,9 +146,7 @@ def phone_number_create(*, customer: Customer, data: dict[str, Any]) -> PhoneNum
 def phone_number_update(*, phone_number: PhoneNumber, data: dict[str, Any]) -> PhoneNumber:
     """Rename, (un)assign an agent (`agent_id` None unassigns), capabilities, carrier,
     country. The number itself is fixed."""
-    changed = phone_number_validate(phone_number=phone_number, data=data)
-    if changed:
-        phone_number.save(update_fields=[*sorted(changed), "updated_at"])
+    model_save_changed(phone_number, phone_number_validate(phone_number=phone_number, data=data))
     return phone_number
 
 

@@ -39,7 +39,20 @@ class Customer(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="customer_status_created_idx")]
+        # The platform admin's tenant list (GET /admin/customers: not deleted, newest first)
+        # and its status filter, in its order (test_list_indexes.py).
+        indexes = [
+            models.Index(
+                fields=["-created_at", "id"],
+                name="customer_created_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "-created_at", "id"],
+                name="customer_status_created_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return self.company_name

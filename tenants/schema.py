@@ -13,6 +13,8 @@ from .serializers import (
     InviteInput,
     OnboardInput,
     OnboardOutput,
+    PlatformCustomerCapacityInput,
+    PlatformCustomerDetailOutput,
     PlatformCustomerQuery,
     ProviderKeyInput,
     ProviderKeyListOutput,
@@ -117,6 +119,25 @@ platform_customer_list = extend_schema(
     description="All customers (soft-deleted ones excluded), newest first, optionally searched by company "
     "name and filtered by status. " + PLATFORM_ADMIN_ONLY,
     parameters=[PlatformCustomerQuery],
+)
+
+platform_customer_retrieve = extend_schema(
+    tags=["admin"],
+    summary="A tenant with its call capacity",
+    description="The customer, its effective `concurrencyLimit` and `reservedInboundConcurrency` (its own "
+    "or the platform defaults, see `capacityIsDefault`) and the calls holding a slot now. " + PLATFORM_ADMIN_ONLY,
+    responses={200: PlatformCustomerDetailOutput},
+)
+
+platform_customer_partial_update = extend_schema(
+    tags=["admin"],
+    summary="Change a tenant's call capacity",
+    description="`concurrencyLimit` (simultaneous calls) and `reservedInboundConcurrency` (slots only "
+    "inbound calls may take): integers from 0, null = back to the platform default; the reserved slots "
+    "may not exceed the limit (400, nothing changed). Calls already holding a slot keep it. "
+    "Logged to the `morpheus.audit` logger. " + PLATFORM_ADMIN_ONLY,
+    request=PlatformCustomerCapacityInput,
+    responses={200: PlatformCustomerDetailOutput},
 )
 
 system_health_get = extend_schema(

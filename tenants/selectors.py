@@ -2,7 +2,8 @@
 
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
@@ -27,9 +28,19 @@ def team_users_filter(
 
 
 def platform_customers(*, search: str | None = None, status: str | None = None) -> QuerySet[Customer]:
-    """All tenants (not soft-deleted), newest first, with how many team members each has."""
+    """All tenants (not soft-deleted), newest first, with how many team members each has.
+
+    The count is a subquery per listed tenant, not a join with GROUP BY: a page then reads
+    its 20 tenants from customer_created_idx in order instead of grouping every tenant."""
+    members = (
+        User.objects.filter(customer=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     queryset = Customer.objects.filter(deleted_at__isnull=True).annotate(
-        user_count=Count("users", filter=Q(users__deleted_at__isnull=True))
+        user_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
     )
     if search:
         queryset = queryset.filter(company_name__icontains=search)

@@ -185,6 +185,55 @@ class PlatformCustomerOutput(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
 
 
+CAPACITY_MAX = 10000
+
+
+class CallsInProgress(serializers.Serializer):
+    inbound = serializers.IntegerField()
+    outbound = serializers.IntegerField()
+
+
+class CapacityIsDefault(serializers.Serializer):
+    concurrencyLimit = serializers.BooleanField()
+    reservedInboundConcurrency = serializers.BooleanField()
+
+
+class PlatformCustomerDetailOutput(PlatformCustomerOutput):
+    """A tenant with its call capacity (`capacity`: calls.selectors.call_capacity, set by the view)."""
+
+    concurrencyLimit = serializers.IntegerField(
+        source="capacity.concurrency_limit", help_text="Simultaneous calls (inbound and outbound)."
+    )
+    reservedInboundConcurrency = serializers.IntegerField(
+        source="capacity.reserved_inbound_concurrency", help_text="Slots outbound calls may never take."
+    )
+    capacityIsDefault = CapacityIsDefault(
+        source="capacity.is_default",
+        help_text="True: the platform default (CALL_* settings), not set for this customer.",
+    )
+    callsInProgress = CallsInProgress(
+        source="capacity.in_progress", allow_null=True, help_text="Calls holding a slot now; null when Redis is down."
+    )
+
+
+class PlatformCustomerCapacityInput(serializers.Serializer):
+    """null sets a field back to the platform default."""
+
+    concurrencyLimit = serializers.IntegerField(
+        source="concurrency_limit", min_value=0, max_value=CAPACITY_MAX, allow_null=True, required=False
+    )
+    reservedInboundConcurrency = serializers.IntegerField(
+        source="reserved_inbound_concurrency", min_value=0, max_value=CAPACITY_MAX, allow_null=True, required=False
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"concurrencyLimit": ["Give concurrencyLimit and/or reservedInboundConcurrency"]}
+            )
+        return attrs
+
+
 class PlatformCustomerQuery(serializers.Serializer):
     search = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="Part of the company name."

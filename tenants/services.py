@@ -20,6 +20,7 @@ from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
 from accounts.normalization import normalize_email
 from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
 from morpheus.errors import FORBIDDEN_MESSAGE, Conflict, NotFound, PermissionDenied
+from morpheus.services import model_update
 
 from .ip_rules import ip_allowed
 from .models import Customer, CustomerStatus
@@ -125,12 +126,7 @@ def customer_update(
             )
         changes["allowed_ips"] = rules
 
-    if not changes:
-        return locked
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    locked.full_clean(exclude=["created_by", "settings", "allowed_ips"])
-    locked.save(update_fields=[*changes, "updated_at"])
+    locked, _ = model_update(instance=locked, fields=changes, data=changes)
     return locked
 
 

@@ -7,7 +7,9 @@
 - `PhoneSpeaker`: the session's `io.AudioOutput`: plays what the agent says in real time
   (pausable, as a room's audio track), and records every segment: when it started, how
   much of it was heard, whether it was cut off.
-- `RoomlessAudio`: the two together, with the caller's arrival, for `run_job(audio=...)`.
+- `BackgroundTrack`: where the agent's background audio (the thinking sound) plays, as a
+  second track of a room would: paced in real time, the loudness of every frame recorded.
+- `RoomlessAudio`: all together, with the caller's arrival, for `run_job(audio=...)`.
 """
 
 from __future__ import annotations
@@ -178,6 +180,30 @@ class PhoneSpeaker(AudioOutput):
         self.on_playback_finished(playback_position=segment.played, interrupted=interrupted)
 
 
+class BackgroundTrack:
+    """The background audio track as the caller hears it: (time it played, peak) per frame."""
+
+    AUDIBLE_PEAK = 300
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, float, int]] = []  # (start, duration, peak)
+        self._due = 0.0
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        # Real time, as a room's audio source plays it.
+        now = time.monotonic()
+        if self._due > now:
+            await asyncio.sleep(self._due - now)
+        start = max(self._due, now)
+        self._due = start + frame.duration
+        samples = numpy.frombuffer(bytes(frame.data), dtype="<i2")
+        self.frames.append((start, frame.duration, int(numpy.abs(samples).max()) if len(samples) else 0))
+
+    def audible_seconds(self, start: float = 0.0, end: float = float("inf")) -> float:
+        """Seconds of audible sound that started playing between `start` and `end`."""
+        return sum(d for at, d, peak in self.frames if start <= at < end and peak > self.AUDIBLE_PEAK)
+
+
 class RoomlessAudio:
     """The call's audio for `run_job(audio=...)`; the caller joins when `join()` is called
     (or at once with `joined=True`)."""
@@ -185,6 +211,7 @@ class RoomlessAudio:
     def __init__(self, *, joined: bool = True) -> None:
         self.input = CallerMic()
         self.output = PhoneSpeaker()
+        self.background = BackgroundTrack()
         self._joined = asyncio.Event()
         self.joined_at: float | None = None
         if joined:

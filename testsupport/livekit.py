@@ -364,6 +364,15 @@ class LiveKitServer:
             raise TwirpError("not_found", "participant does not exist")
         return proto_room.RemoveParticipantResponse()
 
+    def _RoomService_MoveParticipant(self, req: proto_room.MoveParticipantRequest):
+        participant = self.participants.get(req.room, {}).pop(req.identity, None)
+        if participant is None:
+            raise TwirpError("not_found", "participant does not exist")
+        self._ensure_room(req.destination_room)
+        self.participants.setdefault(req.destination_room, {})[req.identity] = participant
+        self.rooms[req.destination_room].num_participants = len(self.participants[req.destination_room])
+        return proto_room.MoveParticipantResponse()
+
     def _RoomService_UpdateRoomMetadata(self, req: proto_room.UpdateRoomMetadataRequest):
         room = self.rooms.get(req.room)
         if room is None:
@@ -670,6 +679,10 @@ ROUTES = {
     ("RoomService", "UpdateRoomMetadata"): (
         proto_room.UpdateRoomMetadataRequest,
         lambda c, m: _room_admin(c, m.room),
+    ),
+    ("RoomService", "MoveParticipant"): (
+        proto_room.MoveParticipantRequest,
+        lambda c, m: _room_admin(c, m.room) and _video(c).destination_room == m.destination_room,
     ),
     ("AgentDispatchService", "CreateDispatch"): (
         proto_dispatch.CreateAgentDispatchRequest,

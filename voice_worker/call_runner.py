@@ -27,7 +27,8 @@ from . import outbound, providers
 from .closing import delete_room, end_reason_for
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent, TransferFailed, transfer_address
-from .persistence import acall_end_if_open, acall_mark_active, release_stale_connections
+from .persistence import acall_end_if_open, acall_mark_active, acall_record_transfer, release_stale_connections
+from .selectors import atransfer_origin
 from .session_options import session_kwargs
 from .transcript import TurnCollector
 from .transcript_writer import TranscriptWriter
@@ -48,7 +49,8 @@ CALLER_JOIN_TIMEOUT_SECONDS = 60.0
 
 class CallAudio(Protocol):
     """Audio without a LiveKit room (tests, the benchmark): the caller's audio in, the
-    agent's out, and when the caller joins."""
+    agent's out, and when the caller joins. It may also have `background`, where the
+    thinking sound is played (a room would carry it as a second track)."""
 
     input: AudioInput
     output: AudioOutput
@@ -91,8 +93,10 @@ class CallRunner:
         self.session: AgentSession | None = None
         self.writer: TranscriptWriter | None = None
         self.background_audio = None
-        # The conversation says the filler line around slow functions and transfers.
-        self.says_fillers = True
+        # A warm transfer in progress (its consultation, in tests), and whether it connected
+        # the caller to a person in this room, which must then outlive the agent.
+        self.warm_transfer = None
+        self._keep_room = False
         # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
         self.voicemail: dict | None = None
         self._heartbeat: outbound.LeaseHeartbeat | None = None
@@ -133,6 +137,7 @@ class CallRunner:
             session.input.audio = self.audio.input
             session.output.audio = self.audio.output
             await session.start(agent, record=False)
+            await self._start_thinking_sound()
         else:
             # Recording and LiveKit Cloud observability follow the server's setting for the job.
             await session.start(
@@ -169,19 +174,31 @@ class CallRunner:
         return True
 
     async def _start_thinking_sound(self) -> None:
-        """The agent's thinking sound, one of the clips that ship with livekit-agents."""
+        """The agent's thinking sound, one of the clips that ship with livekit-agents, played
+        by LiveKit's `BackgroundAudioPlayer` while the session is "thinking" (its own track in
+        the room; without a room, the call audio's `background` output)."""
         sound = self.config.voice.thinking_sound
         if not sound:
             return
-        from livekit.agents import BackgroundAudioPlayer, BuiltinAudioClip
+        from livekit.agents import BackgroundAudioPlayer
 
-        clip = BuiltinAudioClip(sound.replace("hold-music", "hold_music") + ".ogg")
-        self.background_audio = BackgroundAudioPlayer(thinking_sound=clip)
+        from .background_audio import RoomlessBackgroundAudio, builtin_clip
+
+        clip = builtin_clip(sound)
+        sink = getattr(self.audio, "background", None) if self.audio is not None else None
+        if self.audio is not None and sink is None:
+            return  # nowhere to play it
+        player = (
+            BackgroundAudioPlayer(thinking_sound=clip)
+            if sink is None
+            else RoomlessBackgroundAudio(sink, thinking_sound=clip)
+        )
         try:
-            await self.background_audio.start(room=self.ctx.room, agent_session=self.session)
+            await player.start(room=self.ctx.room, agent_session=self.session)
         except Exception:
             logger.exception("call %s: the thinking sound could not start", self.call.call_id)
-            self.background_audio = None
+            return
+        self.background_audio = player
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -205,6 +222,10 @@ class CallRunner:
     def ending(self) -> bool:
         return self._end_reason is not None
 
+    @property
+    def says_fillers(self) -> bool:
+        return True
+
     def end_call(self, reason: str) -> None:
         self._end(reason)
 
@@ -213,6 +234,21 @@ class CallRunner:
         self._end(reason, message=message, interrupt=True)
 
     async def transfer(self, destination: TransferDestination) -> None:
+        """Cold (SIP REFER) or warm (consult the destination first); the attempt and its
+        outcome are recorded on the call (`metadata.transfers` and a system turn)."""
+        try:
+            if destination.mode == "warm":
+                await self._warm_transfer(destination)
+            else:
+                await self._cold_transfer(destination)
+        except TransferFailed as exc:
+            outcome = getattr(exc, "outcome", "failed")
+            await self._record_transfer(destination, outcome, str(exc))
+            raise
+        await self._record_transfer(destination, "connected", "")
+        logger.info("call %s transferred to %s (%s)", self.call.call_id, destination.name, destination.mode)
+
+    async def _cold_transfer(self, destination: TransferDestination) -> None:
         identity = self._caller_sip_identity()
         try:
             response = await livekit_client.atransfer_sip_participant(
@@ -224,7 +260,48 @@ class CallRunner:
             raise TransferFailed(f"the telephony service could not be reached ({exc.twirp_code}).")
         if response.status == api.SIPTransferStatus.STS_TRANSFER_FAILED:
             raise TransferFailed(f"{response.reason or 'the destination did not accept the call'}.")
-        logger.info("call %s transferred to %s", self.call.call_id, destination.name)
+
+    async def _warm_transfer(self, destination: TransferDestination) -> None:
+        """LiveKit's warm-transfer workflow (voice_worker/warm_transfer.py): the caller holds
+        while the agent briefs the destination; back to the caller if they do not take it."""
+        from livekit.agents import ToolError
+
+        from .warm_transfer import MorpheusWarmTransfer, Origin, outcome_of
+
+        self._caller_sip_identity()  # only phone callers can be handed over
+        trunk_id, number = await atransfer_origin(self.call.call_id)
+        if not trunk_id:
+            raise TransferFailed("there is no outbound SIP trunk to call the destination from.")
+        task = MorpheusWarmTransfer(
+            destination,
+            room_name=self.call.room_name,
+            origin=Origin(trunk_id=trunk_id, number=number),
+            chat_ctx=self.session.history.copy() if self.session is not None else None,
+            in_room=not (self.text_mode or self.audio is not None),
+        )
+        self.warm_transfer = task
+        try:
+            await task
+        except ToolError as exc:
+            failed = TransferFailed(f"{destination.name} did not take the call: {exc.message}.")
+            failed.outcome = outcome_of(exc)
+            raise failed from exc
+        # The destination is in the caller's room now: the agent leaves them talking, and the
+        # room is deleted when either hangs up (not when the agent's session closes).
+        self._keep_room = True
+
+    async def _record_transfer(self, destination: TransferDestination, outcome: str, detail: str) -> None:
+        record = {
+            "destination": destination.name,
+            "mode": destination.mode,
+            "outcome": outcome,
+            "detail": detail[:500],
+            "at": timezone.now().isoformat(),
+        }
+        await acall_record_transfer(call_id=self.call.call_id, record=record)
+        if self.writer is not None:
+            note = f"{destination.mode} transfer to {destination.name}: {outcome}" + (f" ({detail})" if detail else "")
+            self.writer.put(TurnRecord(role=TurnRole.SYSTEM, content=note[:2000]))
 
     # --- internals -------------------------------------------------------------------
 
@@ -336,7 +413,8 @@ class CallRunner:
             await acall_end_if_open(call_id=self.call.call_id, reason=reason, error_message=error)
         except Exception:
             logger.exception("could not close call %s", self.call.call_id)
-        await delete_room(self.call.room_name)
+        if not self._keep_room:
+            await delete_room(self.call.room_name)
         if self.background_audio is not None:
             with contextlib.suppress(Exception):
                 await self.background_audio.aclose()
@@ -347,7 +425,10 @@ class CallRunner:
         await sync_to_async(release_stale_connections)()
         self._closed.set()
         logger.info("call %s ended: %s", self.call.call_id, reason)
-        self.ctx.shutdown(reason=str(reason))
+        if not self._keep_room:
+            # After a warm transfer the job stays in the room until the caller or the person
+            # they were handed to hangs up (MorpheusWarmTransfer deletes it then).
+            self.ctx.shutdown(reason=str(reason))
 
     async def _on_job_shutdown(self, reason: str) -> None:
         """The job is going away (room deleted, worker stopping): let the bookkeeping finish."""

@@ -90,6 +90,7 @@ class TransferDestination:
     name: str
     destination: str  # E.164 number or sip: URI
     description: str = ""
+    mode: str = "cold"  # or "warm": consult the destination before connecting the caller
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,7 @@ def _transfers(value):
                 name=name.strip(),
                 destination=destination.strip(),
                 description=description.strip() if isinstance(description, str) else "",
+                mode="warm" if item.get("mode") == "warm" else "cold",
             )
 
 

@@ -9,9 +9,11 @@ the simulation each implement.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -50,6 +52,10 @@ class CallControl(Protocol):
 
     def end_call(self, reason: str) -> None:
         """End the call once what is already queued has been said. The first reason wins."""
+
+    @property
+    def says_fillers(self) -> bool:
+        """Whether a slow function or transfer is covered by the filler line (phone calls)."""
 
     async def transfer(self, destination: TransferDestination) -> None:
         """Hand the caller to `destination`; raises TransferFailed."""
@@ -197,7 +203,8 @@ class MorpheusAgent(Agent):
             # Let the caller hear "I'm transferring you" before the line changes hands.
             await context.wait_for_playout()
             try:
-                await self.control.transfer(destination)
+                async with self._filler(context):
+                    await self.control.transfer(destination)
             except TransferFailed as exc:
                 raise ToolError(
                     f"The transfer to {destination.name} failed: {exc} Tell the caller and offer to help another way."
@@ -206,6 +213,20 @@ class MorpheusAgent(Agent):
             return
 
         return function_tool(transfer_call, raw_schema=schema)
+
+    @contextlib.asynccontextmanager
+    async def _filler(self, context: RunContext) -> AsyncIterator[None]:
+        """While a tool call runs: if the agent has been silent for `fillerAfterSeconds`, it
+        says the filler line ("One moment, please."), at most once per tool call, so a slow
+        function or transfer is not dead air."""
+        delay = self.config.voice.filler_after_seconds
+        if delay is None or not self.control.says_fillers:
+            yield
+            return
+        # LiveKit's scheduler waits for the session to be idle that long (the agent's own
+        # sentence before the tool call has been said), then says it once (interval=None).
+        async with context.with_filler(self.config.filler_message, delay=delay, interval=None):
+            yield
 
     def _function_tools(self):
         tools = []
@@ -224,15 +245,16 @@ class MorpheusAgent(Agent):
 
         async def call_function(raw_arguments: dict[str, object], context: RunContext) -> str:
             try:
-                result = await functions.invoke(
-                    spec,
-                    dict(raw_arguments),
-                    call=self.call,
-                    secret=self.config.signing_secret,
-                    previous_secret=self.config.previous_signing_secret,
-                    timeout=function_timeout_seconds(),
-                    allow_private=functions_allow_private_networks(),
-                )
+                async with self._filler(context):
+                    result = await functions.invoke(
+                        spec,
+                        dict(raw_arguments),
+                        call=self.call,
+                        secret=self.config.signing_secret,
+                        previous_secret=self.config.previous_signing_secret,
+                        timeout=function_timeout_seconds(),
+                        allow_private=functions_allow_private_networks(),
+                    )
             except functions.FunctionCallError as exc:
                 logger.warning("custom function failed", extra={"function": spec.name, "error": str(exc)})
                 raise ToolError(str(exc))

@@ -67,6 +67,21 @@ acall_end_if_open = sync_to_async(call_end_if_open)
 
 
 @transaction.atomic
+def call_record_transfer(*, call_id: int, record: dict) -> None:
+    """Appends a transfer attempt ({destination, mode, outcome, detail, at}) to the call's
+    `metadata.transfers`, so the call says who it was handed to, or why not."""
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None:
+        return
+    metadata = call.metadata if isinstance(call.metadata, dict) else {}
+    call.metadata = {**metadata, "transfers": [*metadata.get("transfers", []), record]}
+    call.save(update_fields=["metadata", "updated_at"])
+
+
+acall_record_transfer = sync_to_async(call_record_transfer)
+
+
+@transaction.atomic
 def simulation_exchange_store(
     *, call_id: int, records: Iterable[TurnRecord], end_reason: str = ""
 ) -> tuple[list[TranscriptTurn], Call]:

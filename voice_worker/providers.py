@@ -113,10 +113,6 @@ def _base_url(choice: ProviderChoice, credential: ProviderCredential) -> str | N
     return choice.base_url or credential.base_url or None
 
 
-def openai_base_url(choice: ProviderChoice) -> str | None:
-    return choice.base_url or getattr(settings, "OPENAI_BASE_URL", "") or None
-
-
 def _llm(config: AgentConfig, choice: ProviderChoice, credential: ProviderCredential) -> lk_llm.LLM:
     openai = import_plugin("openai")
     kwargs: dict[str, Any] = {"model": choice.model, "api_key": credential.api_key}

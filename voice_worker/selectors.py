@@ -48,3 +48,20 @@ def fallback_provider_rows(agent: Agent) -> dict[str, list[Any]]:
 
 async def afallback_provider_rows(agent: Agent) -> dict[str, list[Any]]:
     return await sync_to_async(fallback_provider_rows)(agent)
+
+
+def transfer_origin(call_id: int) -> tuple[str, str]:
+    """(LiveKit outbound trunk id, caller id) a warm transfer dials the destination from: the
+    trunk of the call's phone number (else the platform's) and that number; ("", "") when
+    there is none."""
+    from telephony.trunks import platform_trunk, trunk_for_number
+
+    call = Call.objects.select_related("phone_number__sip_trunk").filter(pk=call_id).first()
+    if call is None:
+        return "", ""
+    trunk = trunk_for_number(call.phone_number) if call.phone_number else platform_trunk()
+    number = call.phone_number.phone_number if call.phone_number else ""
+    return (trunk.livekit_trunk_id if trunk else ""), number
+
+
+atransfer_origin = sync_to_async(transfer_origin)

@@ -52,6 +52,11 @@ class SimulationControl:
         if not self.end_reason:
             self.end_reason = reason
 
+    @property
+    def says_fillers(self) -> bool:
+        # The simulation answers each message with one reply: nothing to fill.
+        return False
+
     async def transfer(self, destination: TransferDestination) -> None:
         return None
 

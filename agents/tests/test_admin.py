@@ -181,3 +181,55 @@ def test_deleting_an_agent_goes_through_the_service(admin_client, customer_a):
     # agent_delete unassigned it (and stamped it), rather than the database's SET NULL.
     assert number.agent_id is None and number.updated_at > stamp
     assert admin_client.get("/admin/agents/agent/").context["action_form"] is None  # no bulk delete
+
+
+def test_the_admin_creates_through_the_service_as_version_1_by_the_admin(admin_client, customer_a, platform_admin):
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a))
+    assert response.status_code == 302, form_errors(response)
+    agent = Agent.objects.get()
+    assert response["Location"].endswith("/admin/agents/agent/")
+    [version] = agent.versions.all()
+    assert (version.number, version.created_by) == (1, platform_admin)
+
+
+def test_the_services_refusal_is_a_form_error(admin_client, customer_a):
+    # agent_create's rule, not a model or form rule: a new agent starts as a draft.
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a, status="active"))
+    assert response.status_code == 200
+    assert form_errors(response) == {"status": ["New agents start as draft; activate them with an update"]}
+    assert not Agent.objects.exists()
+
+
+def test_saving_an_unchanged_agent_writes_nothing(admin_client, customer_a):
+    assert admin_client.post("/admin/agents/agent/add/", agent_form(customer_a)).status_code == 302
+    agent = Agent.objects.get()
+    Agent.objects.filter(pk=agent.pk).update(updated_at=agent.updated_at.replace(year=2020))
+    response = admin_client.post(f"/admin/agents/agent/{agent.pk}/change/", agent_form(customer_a))
+    assert response.status_code == 302, form_errors(response)
+    # agent_update writes only what changed; a ModelForm save would have moved updated_at.
+    assert Agent.objects.get(pk=agent.pk).updated_at.year == 2020
+    assert agent.versions.count() == 1
+
+    response = admin_client.post(f"/admin/agents/agent/{agent.pk}/change/", agent_form(customer_a, name="Renamed"))
+    assert response.status_code == 302, form_errors(response)
+    assert Agent.objects.get(pk=agent.pk).updated_at.year > 2020
+    assert agent.versions.count() == 1  # the name is not behaviour
+
+    form = agent_form(customer_a, name="Renamed", system_prompt="Be brief.")
+    assert admin_client.post(f"/admin/agents/agent/{agent.pk}/change/", form).status_code == 302
+    assert list(agent.versions.values_list("number", flat=True).order_by("number")) == [1, 2]
+
+
+def test_the_admin_sets_a_warm_transfer_and_refuses_an_unknown_mode(admin_client, customer_a):
+    warm = [{"name": "Manager", "destination": "+14155550124", "mode": "warm"}]
+    response = admin_client.post("/admin/agents/agent/add/", agent_form(customer_a, transfers=json.dumps(warm)))
+    assert response.status_code == 302, form_errors(response)
+    assert Agent.objects.get().transfers == [{**warm[0], "description": "", "message": ""}]
+
+    hot = [{"name": "Manager", "destination": "+14155550124", "mode": "hot"}]
+    response = admin_client.post(
+        "/admin/agents/agent/add/", agent_form(customer_a, name="Other", transfers=json.dumps(hot))
+    )
+    assert response.status_code == 200
+    assert form_errors(response) == {"transfers": ["0.mode: Must be one of: cold, warm"]}
+    assert Agent.objects.count() == 1

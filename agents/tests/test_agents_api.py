@@ -387,7 +387,7 @@ def test_it_creates_a_complete_agent_and_normalises_its_tools(alice_client):
     assert data["allowInterruptions"] is False
     assert data["endCallPhrases"] == ["goodbye", "that's all"]
     assert data["transfers"] == [
-        {"name": "Billing", "destination": "+14155550123", "description": "Invoices", "message": ""}
+        {"name": "Billing", "destination": "+14155550123", "description": "Invoices", "message": "", "mode": "cold"}
     ]
     assert data["functions"][1]["parameters"] == {"type": "object", "properties": {}}
     assert data["functions"][0]["parameters"]["required"] == ["orderId"]
@@ -405,6 +405,25 @@ def test_a_sip_uri_is_a_valid_transfer_destination(alice_client):
     transfers = [{"name": "PBX", "destination": "sip:frontdesk@pbx.example.com;transport=tls"}]
     data = assert_success(alice_client.post(URL, {"name": "T", "transfers": transfers}, format="json"), 201)
     assert data["transfers"][0]["destination"] == "sip:frontdesk@pbx.example.com;transport=tls"
+
+
+def test_a_transfer_is_cold_unless_it_says_warm(alice_client):
+    transfers = [
+        {"name": "Desk", "destination": "+14155550123"},
+        {"name": "Manager", "destination": "+14155550124", "mode": "warm"},
+    ]
+    data = assert_success(alice_client.post(URL, {"name": "T", "transfers": transfers}, format="json"), 201)
+    assert [(t["name"], t["mode"]) for t in data["transfers"]] == [("Desk", "cold"), ("Manager", "warm")]
+    assert Agent.objects.get(pk=data["id"]).transfers[1]["mode"] == "warm"
+
+
+def test_an_unknown_transfer_mode_is_refused_and_nothing_changes(alice_client, customer_a):
+    agent = AgentFactory(customer=customer_a, transfers=[{"name": "Desk", "destination": "+14155550123"}])
+    bad = {"transfers": [{"name": "Desk", "destination": "+14155550123", "mode": "lukewarm"}]}
+    body = assert_error(alice_client.patch(f"{URL}/{agent.pk}", bad, format="json"), 400, fields=["transfers.0.mode"])
+    assert body["errors"][0]["message"] == "Must be one of: cold, warm"
+    agent.refresh_from_db()
+    assert agent.transfers == [{"name": "Desk", "destination": "+14155550123"}]
 
 
 def test_http_tools_on_localhost_are_allowed_only_in_debug(alice_client, settings):

@@ -293,3 +293,70 @@ def test_an_outbound_call_is_recorded_when_its_agent_records(alice_client, setup
     [egress] = livekit_server.messages("StartRoomCompositeEgress")
     assert egress.room_name == call.room_name and egress.audio_only
     assert call.recording_status == "recording"
+
+
+# --- The voice worker's plain "no answer" racing LiveKit's SIP outcome -------------------
+
+
+def worker_gives_up(call):
+    """What the voice worker does when the callee's leg leaves before answering."""
+    from voice_worker.persistence import call_end_if_open
+
+    return run(call_end_if_open, call_id=call.id, reason=EndReason.NO_ANSWER)
+
+
+@pytest.mark.parametrize("order", ["worker_first", "webhook_first"])
+def test_busy_wins_over_the_workers_no_answer_in_either_order(alice_client, api_client, setup, livekit_server, order):
+    call = Call.objects.get(pk=place(alice_client, setup)["id"])
+    left = livekit_server.sip_hangup(call.room_name, CALLEE_IDENTITY, "busy")
+    if order == "worker_first":
+        assert worker_gives_up(call) is True
+        call.refresh_from_db()
+        assert (call.status, call.end_reason) == (CallStatus.CANCELED, EndReason.NO_ANSWER)
+        run(webhook, api_client, livekit_server, "participant_left", call.room_name, left)
+    else:
+        run(webhook, api_client, livekit_server, "participant_left", call.room_name, left)
+        assert worker_gives_up(call) is False
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.BUSY, EndReason.BUSY)
+    assert call.metadata["sipOutcome"] == "busy"
+    assert call.answered_at is None and leases.in_use(call.customer_id) == 0
+
+
+def test_a_sip_outcome_after_the_grace_window_changes_nothing(
+    alice_client, api_client, setup, livekit_server, settings
+):
+    import datetime
+
+    call = Call.objects.get(pk=place(alice_client, setup)["id"])
+    worker_gives_up(call)
+    settings.OUTBOUND_SIP_OUTCOME_GRACE_SECONDS = 30
+    ended_at = Call.objects.get(pk=call.pk).ended_at
+    Call.objects.filter(pk=call.pk).update(ended_at=ended_at - datetime.timedelta(seconds=31))
+    left = livekit_server.sip_hangup(call.room_name, CALLEE_IDENTITY, "busy")
+    run(webhook, api_client, livekit_server, "participant_left", call.room_name, left)
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.CANCELED, EndReason.NO_ANSWER)
+    assert "sipOutcome" not in call.metadata
+
+
+def test_a_second_sip_outcome_or_an_ended_conversation_is_never_rewritten(
+    alice_client, api_client, setup, livekit_server
+):
+    from calls.services import call_end
+
+    # A SIP outcome already recorded stays: a later one for the same call is a duplicate.
+    first = Call.objects.get(pk=place(alice_client, setup)["id"])
+    left = livekit_server.sip_hangup(first.room_name, CALLEE_IDENTITY, "no_answer")
+    run(webhook, api_client, livekit_server, "participant_left", first.room_name, left)
+    from calls.outbound import DialOutcome, call_apply_dial_outcome
+
+    assert call_apply_dial_outcome(call=first, outcome=DialOutcome.BUSY) is None
+    first.refresh_from_db()
+    assert (first.status, first.end_reason) == (CallStatus.NO_ANSWER, EndReason.NO_ANSWER)
+    # A call someone hung up on purpose is not a plain no-answer: it keeps its reason.
+    second = Call.objects.get(pk=place(alice_client, setup)["id"])
+    run(call_end, call=second, reason=EndReason.ENDED_BY_USER)
+    assert call_apply_dial_outcome(call=second, outcome=DialOutcome.BUSY) is None
+    second.refresh_from_db()
+    assert (second.status, second.end_reason) == (CallStatus.CANCELED, EndReason.ENDED_BY_USER)

@@ -8,7 +8,7 @@ from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
 from .. import analysis, recordings, schema, selectors, services
-from ..models import Call, EndReason
+from ..models import Call, CallCounter, EndReason
 from ..permissions import CanControlCall
 from ..serializers import (
     AnalyzeOutput,
@@ -53,6 +53,22 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         if self.action == "retrieve":
             return selectors.call_with_transcript(queryset)
         return queryset
+
+    def counted_total(self) -> int | None:
+        """pagination.total from the counters when they can answer the filters (status, agent,
+        direction, simulation), scoped exactly like the rows; None (count the rows, through a
+        tenant-leading index) for a phone number or a date range."""
+        filters = self.list_filters
+        if filters["phone_number_id"] is not None or filters["started_after"] or filters["started_before"]:
+            return None
+        counters = self._scoped(CallCounter.objects.all(), customer_field="customer", agent_field="agent_id")
+        return selectors.calls_counted(
+            counters,
+            statuses=filters["statuses"],
+            agent_id=filters["agent_id"],
+            direction=filters["direction"],
+            simulation=filters["simulation"],
+        )
 
     def list(self, request, *args, **kwargs):
         query = CallListQuery(data=request.query_params.dict())

@@ -156,3 +156,30 @@ def test_paused_and_canceled_campaigns_are_not_dialed(make_campaign, livekit_ser
     services.campaign_cancel(campaign=campaign)
     assert commits(dialer.dialer_tick) == 0
     assert livekit_server.messages("CreateSIPParticipant") == []
+
+
+@pytest.mark.parametrize(
+    ("retry_on", "contact_status", "next_attempt"),
+    [
+        (["no_answer"], ContactStatus.BUSY, False),  # the worker's no-answer had scheduled a retry
+        (["busy"], ContactStatus.PENDING, True),  # ... or had made the contact final
+    ],
+)
+def test_a_busy_arriving_after_the_workers_no_answer_redecides_the_contact(
+    make_campaign, livekit_server, commits, api_client, retry_on, contact_status, next_attempt
+):
+    from voice_worker.persistence import call_end_if_open
+
+    retry = {"maxAttempts": 2, "delayMinutes": 30, "on": retry_on}
+    campaign = running(make_campaign, "+14155550101", "+14155550102", retry=retry)
+    commits(dialer.dialer_tick)
+    call = Call.objects.get(to_number="+14155550101")
+    commits(call_end_if_open, call_id=call.id, reason="no_answer")  # the voice worker saw the leg leave
+    assert ContactAttempt.objects.get(call=call).outcome == "no_answer"
+    commits(hang_up, api_client, livekit_server, call, "busy")  # then LiveKit's webhook: 486
+    attempt = ContactAttempt.objects.get(call=call)
+    contact = attempt.contact
+    assert attempt.outcome == "busy" and contact.last_outcome == "busy"
+    assert contact.status == contact_status and (contact.next_attempt_at is not None) == next_attempt
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING  # the other contact is still ringing

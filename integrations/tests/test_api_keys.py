@@ -328,8 +328,9 @@ def test_a_restricted_key_sees_only_its_agents(restricted):
 def test_a_restricted_key_sees_only_its_agents_calls(restricted, customer_a):
     client, mine, other = restricted
     my_call, other_call = CallFactory(agent=mine), CallFactory(agent=other)
-    listed = assert_success(client.get("/api/v1/calls"), 200)["calls"]
-    assert [row["id"] for row in listed] == [my_call.id]
+    page = assert_success(client.get("/api/v1/calls"), 200)
+    assert [row["id"] for row in page["calls"]] == [my_call.id]
+    assert page["pagination"]["total"] == 1  # the other agent's call is not counted either
     assert_success(client.get(f"/api/v1/calls/{my_call.id}"), 200)
     assert_error(client.get(f"/api/v1/calls/{other_call.id}"), 404, f"Call with ID {other_call.id} does not exist")
     assert_error(client.post(f"/api/v1/calls/{other_call.id}/end"), 404)

@@ -19,7 +19,11 @@ class PageQuery(serializers.Serializer[Any]):
 
 
 class PagePagination(BasePagination):
-    """Page-number pagination; a page past the end is an empty list, not an error."""
+    """Page-number pagination; a page past the end is an empty list, not an error.
+
+    `total` is the queryset's COUNT(*) unless the view has `counted_total()` returning an
+    exact count it keeps cheaper (GET /calls: calls.CallCounter); None means "count rows".
+    """
 
     items_key = "items"
 
@@ -29,7 +33,9 @@ class PagePagination(BasePagination):
         self.page = query.validated_data["page"]
         self.limit = query.validated_data["limit"]
         self.items_key = getattr(view, "list_key", None) or self.items_key
-        self.total = queryset.count()
+        counted_total = getattr(view, "counted_total", None)
+        total = counted_total() if counted_total is not None else None
+        self.total = total if total is not None else queryset.count()
         offset = (self.page - 1) * self.limit
         if offset >= self.total:
             return []

@@ -484,3 +484,42 @@ def test_the_transfer_waits_until_the_caller_heard_the_announcement(make_call, s
     assert result["transfer_at"] >= announcement.ended_at - 0.05
     call.refresh_from_db()
     assert call.end_reason == EndReason.TRANSFERRED
+
+
+def thinking_scenario(result):
+    async def scenario(runner, audio):
+        await audio.input.speak("What are your hours?")
+        result["spoke_until"] = time.monotonic()
+        answer = await heard(audio, 0)
+        result["answer_started"] = answer.started_at
+        await asyncio.sleep(0.5)
+        result["player"] = runner.background_audio
+
+    return scenario
+
+
+@pytest.mark.parametrize("sound", ["keyboard-typing", None], ids=["on", "off"])
+def test_the_thinking_sound_plays_while_the_model_thinks(make_call, stand_ins, sound):
+    from livekit.agents import BuiltinAudioClip
+
+    openai, deepgram, _ = stand_ins
+    deepgram.script = ["What are your hours?"]
+    openai.replies = [Reply(text="Nine to five.", delay=2.0)]  # the model takes 2 s to answer
+    call = make_call(**voice_agent_fields(first_message="", voice_settings={"thinkingSound": sound}))
+    result = {}
+    audio = RoomlessAudio()
+
+    run_audio_call(call, thinking_scenario(result), audio=audio)
+
+    track = audio.background
+    thinking = track.audible_seconds(result["spoke_until"], result["answer_started"])
+    if sound is None:
+        assert result["player"] is None and track.audible_seconds() == 0
+        return
+    # LiveKit's player with the library's own clip, started on the session's "thinking" state.
+    assert result["player"]._thinking_sound == BuiltinAudioClip.KEYBOARD_TYPING
+    assert thinking > 1.0, track.frames
+    # It stops when the agent starts to speak (nothing more than the mixer's last block).
+    assert track.audible_seconds(result["answer_started"] + 0.3) == 0
+    # Nothing before the caller spoke: the agent was listening, not thinking.
+    assert track.audible_seconds(0, result["spoke_until"] - 1.0) == 0

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 class NoControl:
     ending = False
+    says_fillers = False
 
     def end_call(self, reason):
         raise AssertionError("not expected")

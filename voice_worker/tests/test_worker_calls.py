@@ -358,3 +358,31 @@ def test_repeated_model_failures_end_the_call_as_failed(make_call, run_call):
     assert (call.status, call.end_reason) == (CallStatus.FAILED, EndReason.ERROR)
     assert "The language model failed 2 times in a row" in call.error_message and "bad gateway" in call.error_message
     assert len([t for t in turns(call) if t.role == TurnRole.SYSTEM]) == 2
+
+
+@pytest.mark.parametrize(("answer_after", "filler_said"), [(1.2, True), (0.1, False)], ids=["slow", "fast"])
+def test_a_slow_custom_function_is_covered_by_the_filler_line_once(
+    make_call, run_call, settings, answer_after, filler_said
+):
+    settings.VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = True
+
+    def respond(body):
+        time.sleep(answer_after)
+        return 200, {"status": "shipped"}
+
+    call = make_call(
+        first_message="",
+        voice_settings={"fillerAfterSeconds": 0.4},
+        metadata={"fillerMessage": "Bear with me a second."},
+    )
+    with FunctionServer(call.customer.signing_secret, respond=respond) as endpoint:
+        call.agent.functions = [{"name": "order_status", "parameters": {"type": "object"}, "url": endpoint.url}]
+        call.agent.save()
+        llm = FakeLLM([ToolCall("order_status", {}, text="Let me check."), "It has shipped."])
+        run_call(call, llm, lambda runner: ask(runner, "Where is my order?"))
+
+    expected = [("user", "Where is my order?"), ("assistant", "Let me check.")]
+    # Once per tool call, even though the function takes three times the delay.
+    expected += [("assistant", "Bear with me a second.")] if filler_said else []
+    expected += [("assistant", "It has shipped.")]
+    assert said(call) == expected

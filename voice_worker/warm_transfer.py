@@ -1,0 +1,149 @@
+"""Warm transfer: LiveKit's `WarmTransferTask` (livekit-agents 1.8 `beta.workflows`), with
+its LiveKit server requests sent through `calls/livekit_client.py`.
+
+The caller is put on hold (the library's hold music) while the agent calls the destination
+into a consultation room (`<call room>-human-agent`), tells the person who answers what
+the call is about (the model summarises the conversation so far), and, if they accept
+(`connect_to_caller`), moves them into the caller's room; the agent then leaves the two
+talking. If they decline, hang up, reach voicemail or never answer, the task ends with a
+ToolError and the agent is back with the caller, who is told why.
+
+Without a LiveKit room (text mode and the audio harness: tests and the benchmark) the
+consultation is a text-mode session of the same agent (`consultation`), which a test talks
+to as the person who answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from livekit import api, rtc
+from livekit.agents import NOT_GIVEN, Agent, AgentSession, ToolError, get_job_context, llm
+from livekit.agents.beta.workflows import WarmTransferTask
+
+from calls import livekit_client
+
+from .closing import delete_room
+from .config import TransferDestination
+
+logger = logging.getLogger(__name__)
+
+# How long the destination may ring before the caller is told nobody answered.
+RINGING_TIMEOUT_SECONDS = 30.0
+HUMAN_IDENTITY = "human-agent-sip"
+
+
+class WarmTransferUnavailable(Exception):
+    """The call cannot be warm-transferred (no outbound trunk to dial the destination)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the consultation call is dialled from: the call's own trunk and number."""
+
+    trunk_id: str
+    number: str
+
+
+def outcome_of(error: BaseException) -> str:
+    """The recorded outcome of a warm transfer that did not connect, from the library's
+    ToolError messages (warm_transfer.py) and our dial errors."""
+    text = str(error).lower()
+    if "declined" in text:
+        return "declined"
+    if "voicemail" in text:
+        return "voicemail"
+    if "room closed" in text:
+        return "hung_up"
+    if "did not answer" in text or "could not dial" in text:
+        return "no_answer"
+    return "failed"
+
+
+class MorpheusWarmTransfer(WarmTransferTask):
+    def __init__(
+        self,
+        destination: TransferDestination,
+        *,
+        room_name: str,
+        origin: Origin,
+        chat_ctx: llm.ChatContext,
+        in_room: bool,
+    ) -> None:
+        self.room_name = room_name
+        self.consult_room_name = f"{room_name}-human-agent"
+        # The text-mode consultation, when the call has no LiveKit room.
+        self.consultation: AgentSession | None = None
+        self._in_room = in_room
+        super().__init__(
+            destination.destination,
+            sip_trunk_id=origin.trunk_id,
+            sip_number=origin.number,
+            ringing_timeout=RINGING_TIMEOUT_SECONDS,
+            # Hold music is published into the caller's room; without one there is no line to hold.
+            hold_audio=NOT_GIVEN if in_room else None,
+            chat_ctx=chat_ctx,
+            extra_instructions=(
+                f"You are calling {destination.name}"
+                + (f" ({destination.description})" if destination.description else "")
+                + ". If they cannot take the call, call `decline_transfer` with their reason."
+            ),
+        )
+
+    async def _dial_human_agent(self) -> AgentSession:
+        if self._in_room:
+            return await super()._dial_human_agent()
+        # The library's consultation session, minus the room: same models, instructions, tools.
+        session: AgentSession = AgentSession(
+            llm=self.session.llm or NOT_GIVEN, turn_handling={"turn_detection": "manual"}
+        )
+        agent = Agent(instructions=self.instructions, llm=self.llm, tools=self.tools, chat_ctx=self.chat_ctx)
+        await session.start(agent, record=False)
+        try:
+            await self._originate_human_agent(
+                room_name=self.consult_room_name, identity=self._human_agent_identity, room=None
+            )
+        except BaseException:
+            await session.aclose()
+            raise
+        self.consultation = session
+        return session
+
+    async def _originate_human_agent(self, *, room_name: str, identity: str, room: rtc.Room | None) -> None:
+        request = api.CreateSIPParticipantRequest(
+            sip_trunk_id=self._sip_trunk_id or "",
+            sip_call_to=self._sip_call_to,
+            room_name=room_name,
+            participant_identity=identity,
+            wait_until_answered=True,
+            sip_number=self._sip_number or "",
+        )
+        request.ringing_timeout.FromNanoseconds(int(RINGING_TIMEOUT_SECONDS * 1e9))
+        try:
+            await livekit_client.acreate_sip_participant(request)
+        except (livekit_client.SipCallFailed, livekit_client.LiveKitRefused, livekit_client.LiveKitUnavailable) as exc:
+            logger.info("warm transfer: %s did not answer: %s", self._sip_call_to, exc)
+            raise ToolError(f"the destination did not answer ({exc})") from exc
+
+    async def _merge_calls(self) -> None:
+        if self._in_room and self._human_agent_sess is not None:
+            # Leaving the consultation room is the transfer, not the human hanging up.
+            self._human_agent_sess.room_io.room.off("disconnected", self._on_human_agent_room_close)
+        await livekit_client.amove_participant(self.consult_room_name, self._human_agent_identity, self.room_name)
+
+    def _on_caller_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        # After the merge, whoever hangs up first ends the call for both: the room goes.
+        if participant.kind not in (
+            rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+            rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+        ):
+            return
+        if self._caller_room is not None:
+            self._caller_room.off("participant_disconnected", self._on_caller_participant_disconnected)
+        self._room_deletion = asyncio.get_running_loop().create_task(self._hang_up_both())
+
+    async def _hang_up_both(self) -> None:
+        await delete_room(self.room_name)
+        get_job_context().shutdown(reason="the transferred call ended")
