@@ -55,8 +55,10 @@ EXAMPLE_UUID = "550e8400-e29b-41d4-a716-446655440000"
 
 
 def _url(path, value=1):
-    """The path with a value its route accepts (users are looked up by UUID)."""
-    return re.sub(r"{\w+}", str(value), path.replace("/users/{id}", f"/users/{EXAMPLE_UUID}"))
+    """The path with a value its route accepts (users and customers are looked up by UUID)."""
+    for uuid_route in ("/users/{id}", "/admin/customers/{id}"):
+        path = path.replace(uuid_route, uuid_route.replace("{id}", EXAMPLE_UUID))
+    return re.sub(r"{\w+}", str(value), path)
 
 
 def _declared_message(path, method):
