@@ -5,6 +5,7 @@ platform_admin runs the platform with no customer.
 """
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
@@ -110,3 +111,12 @@ def charlie_client(charlie):
 @pytest.fixture
 def platform_admin_client(platform_admin):
     return client_for(platform_admin)
+
+
+@pytest.fixture
+def admin_client(platform_admin):
+    """The Django admin signed in as the platform admin (instead of pytest-django's
+    superuser: the admin is for platform admins)."""
+    client = Client()
+    client.force_login(platform_admin)
+    return client

@@ -4,7 +4,6 @@ invitations, through the services (tested directly too) and the admin's action P
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
@@ -24,13 +23,6 @@ from .helpers import links_in
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/accounts/user/"
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def act(client, action, *users):

@@ -9,15 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from agents.models import Agent, AgentStatus, LLMProvider, TTSProvider
 from agents.tests.factories import AgentFactory
+from testsupport.admin import form_errors
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def agent_form(customer, **overrides):
@@ -48,11 +42,6 @@ def agent_form(customer, **overrides):
     }
     form.update(overrides)
     return form
-
-
-def form_errors(response) -> dict:
-    form = response.context["adminform"].form
-    return {field: list(errors) for field, errors in form.errors.items()}
 
 
 def test_the_admin_lists_agents_with_a_constant_query_count(admin_client, customer_a):

@@ -3,10 +3,10 @@ route, exactly like a missing one, and nothing of it changes or leaks."""
 
 import pytest
 
-from agents.models import Agent
+from agents.models import Agent, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from telephony.tests.factories import PhoneNumberFactory
-from tenants.tests.cross_tenant import CrossTenantMatrix
+from tenants.tests.cross_tenant import Action, ResourceMatrix
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -14,14 +14,41 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/agents"
 
 
-class TestAgentsCrossTenant(CrossTenantMatrix):
+class TestAgentsMatrix(ResourceMatrix):
     list_url = URL
     list_key = "agents"
     not_found_label = "Agent"
-    detail_requests = {"get": None, "patch": {"name": "Hijacked", "status": "paused"}, "delete": None}
+    actions = {
+        "list": Action("get", on="list", message="Agents retrieved successfully"),
+        "create": Action(
+            "post", on="list", payload={"name": "Built"}, status=201, message="Agent created successfully"
+        ),
+        "retrieve": Action("get", message="Agent retrieved successfully"),
+        "update": Action(
+            "patch", payload={"name": "Hijacked", "status": "paused"}, message="Agent updated successfully"
+        ),
+        "delete": Action("delete", message="Agent deleted successfully"),
+    }
+    # Every role builds agents (detaching phone numbers is managers' only: test_agents_api).
 
     def make_object(self, customer):
         return AgentFactory(customer=customer, name="Secret agent")
+
+    def make_row(self, customer, index):
+        # Two providers of each kind: the list joins each agent's provider names.
+        pick = 1 + index % 2
+        return AgentFactory(
+            customer=customer,
+            stt_provider=STTProvider.objects.get(pk=pick),
+            tts_provider=TTSProvider.objects.get(pk=pick),
+        )
+
+    def check_data(self, name, data, obj, customer):
+        super().check_data(name, data, obj, customer)
+        if name == "update":
+            assert (data["name"], data["status"]) == ("Hijacked", "paused")
+        if name == "delete":
+            assert not Agent.objects.filter(pk=obj.pk).exists()
 
 
 @pytest.fixture

@@ -12,13 +12,6 @@ from calls.tests.factories import CallFactory, TranscriptTurnFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
-
-
 def test_the_changelist_and_change_page_render(admin_client, customer_a):
     call = CallFactory(agent=AgentFactory(customer=customer_a))
     TranscriptTurnFactory(call=call, content="Hello from the transcript")

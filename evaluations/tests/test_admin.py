@@ -3,20 +3,12 @@
 import json
 
 import pytest
-from django.test import Client
 
 from agents.selectors import agent_version_current
 from evaluations import services
 from evaluations.models import TestCase, TestCaseResult, TestRun
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def case_form(agent, **overrides):

@@ -1,7 +1,6 @@
 """The platform admin: revoke keys, filter and redeliver deliveries; secrets never shown."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from integrations.models import ApiKey, DeliveryStatus, WebhookDelivery
@@ -10,13 +9,6 @@ from morpheus.models import OutboxMessage
 from .factories import WebhookDeliveryFactory, WebhookEndpointFactory, make_api_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def test_revoking_keys_from_the_admin(admin_client, alice, customer_a, platform_admin):

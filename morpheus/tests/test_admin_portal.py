@@ -131,13 +131,6 @@ ROW_MAKERS = {
 }
 
 
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
-
-
 def test_every_registered_model_has_a_row_maker():
     assert set(admin.site._registry) == set(ROW_MAKERS)
 

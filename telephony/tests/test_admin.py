@@ -1,20 +1,13 @@
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from agents.tests.factories import AgentFactory
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
+from testsupport.admin import form_errors
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def number_form(customer, **overrides):
@@ -28,10 +21,6 @@ def number_form(customer, **overrides):
         "carrier": "twilio",
     }
     return form | overrides
-
-
-def form_errors(response) -> dict:
-    return {field: list(errors) for field, errors in response.context["adminform"].form.errors.items()}
 
 
 def test_the_admin_lists_numbers_with_a_constant_query_count(admin_client, customer_a):

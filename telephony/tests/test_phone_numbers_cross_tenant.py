@@ -6,7 +6,7 @@ import pytest
 from agents.tests.factories import AgentFactory
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
-from tenants.tests.cross_tenant import CrossTenantMatrix
+from tenants.tests.cross_tenant import MANAGERS, Action, ResourceMatrix
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +19,41 @@ def alices_number(customer_a, alice):
     return PhoneNumberFactory(customer=customer_a, agent=AgentFactory(customer=customer_a), friendly_name="Secret")
 
 
-class TestPhoneNumbersCrossTenant(CrossTenantMatrix):
+class TestPhoneNumbersMatrix(ResourceMatrix):
     list_url = URL
     list_key = "phoneNumbers"
     not_found_label = "Phone number"
-    detail_requests = {"get": None, "patch": {"friendlyName": "Hijacked", "agentId": None}, "delete": None}
+    actions = {
+        "list": Action("get", on="list", message="Phone numbers retrieved successfully"),
+        "create": Action(
+            "post",
+            on="list",
+            payload={"phoneNumber": "+15559998888"},
+            status=201,
+            message="Phone number added successfully",
+        ),
+        "retrieve": Action("get", message="Phone number retrieved successfully"),
+        "update": Action(
+            "patch", payload={"friendlyName": "Hijacked", "agentId": None}, message="Phone number updated successfully"
+        ),
+        "delete": Action("delete", message="Phone number deleted successfully"),
+    }
+    # Members read the inventory; managers change it.
+    roles = {"create": MANAGERS, "update": MANAGERS, "delete": MANAGERS}
 
     def make_object(self, customer):
         return PhoneNumberFactory(customer=customer, agent=AgentFactory(customer=customer))
+
+    def make_row(self, customer, index):
+        # Some numbers share an agent, some have none: the list joins the agent's name.
+        if not hasattr(self, "_agents"):
+            self._agents = AgentFactory.create_batch(3, customer=customer)
+        return PhoneNumberFactory(customer=customer, agent=self._agents[index % 3] if index % 4 else None)
+
+    def check_data(self, name, data, obj, customer):
+        super().check_data(name, data, obj, customer)
+        if name == "update":
+            assert (data["friendlyName"], data["agentId"]) == ("Hijacked", None)
 
 
 def test_assigning_an_agent_to_another_tenants_number_is_a_404(bob_client, customer_b, alices_number):

@@ -20,15 +20,40 @@ For each request in `detail_requests`, bob gets the same 404 as for an id that d
 not exist and A's rows are unchanged. Lists never show another tenant's rows. The
 same requests sent by alice must succeed: a positive control, so the matrix cannot
 pass because of a wrong URL or a payload the endpoint would refuse anyway.
+
+`ResourceMatrix` (below) is the per-resource test base: one declaration of a resource's
+actions, who may send each and what they answer generates the roles x actions matrix,
+the cross-tenant checks above and the constant-query-count test of its list.
 """
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from testsupport.api import assert_error, assert_success
+from accounts.models import Role
+from accounts.tests.factories import UserFactory
+from morpheus.errors import FORBIDDEN_MESSAGE
+from testsupport.api import assert_error, assert_success, client_for
 
 JSON_METHODS = ("post", "put", "patch")
+TENANT_ROLES = (Role.OWNER, Role.ADMIN, Role.MEMBER)
+MANAGERS = (Role.OWNER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One request of a resource: `on` the collection ("list") or one row ("detail",
+    plus `suffix` for a sub-route such as "/rotate-secret"), and its success answer."""
+
+    method: str
+    on: str = "detail"
+    payload: dict | None = None
+    suffix: str = ""
+    status: int = 200
+    message: str | None = None
 
 
 class CrossTenantMatrix:
@@ -63,17 +88,28 @@ class CrossTenantMatrix:
         rows = type(obj)._base_manager.filter(customer=customer).order_by("pk")
         return [_stored(row) for row in rows]
 
+    def payload_of(self, name: str) -> dict | None:
+        """The body of the action named `name`; override for one that names other rows."""
+        return self.detail_actions()[name].payload
+
     # --- The matrix ----------------------------------------------------------------
 
+    def detail_actions(self) -> dict[str, Action]:
+        """The requests on one row, by name (here the method names of `detail_requests`)."""
+        return {
+            method: Action(method, payload=payload, status=self.owner_statuses[method])
+            for method, payload in self.detail_requests.items()
+        }
+
     def pytest_generate_tests(self, metafunc):
+        # `method` names a detail action (the method itself for `detail_requests`).
         if "method" in metafunc.fixturenames:
-            metafunc.parametrize("method", list(self.detail_requests))
+            metafunc.parametrize("method", list(self.detail_actions()))
 
     def send(self, client, method: str, url: str):
-        payload = self.detail_requests.get(method)
-        if method in JSON_METHODS:
-            return getattr(client, method)(url, payload or {}, format="json")
-        return getattr(client, method)(url)
+        """Sends the detail action named `method` to `url` (a row's URL, without suffix)."""
+        action = self.detail_actions()[method]
+        return send(client, action, f"{url}{action.suffix}", self.payload_of(method))
 
     def test_it_answers_another_tenants_object_with_404(self, method, bob_client, alice, customer_a):
         victim = self.make_object(customer_a)
@@ -96,7 +132,7 @@ class CrossTenantMatrix:
     def test_the_owning_tenant_can_send_the_same_request(self, method, alice_client, customer_a):
         obj = self.make_object(customer_a)
         response = self.send(alice_client, method, self.detail_url(obj))
-        assert_success(response, self.owner_statuses[method])
+        assert_success(response, self.detail_actions()[method].status)
 
     def test_lists_never_show_another_tenants_rows(self, alice_client, bob_client, alice, bob, customer_a, customer_b):
         if not self.list_key:
@@ -123,3 +159,107 @@ class CrossTenantMatrix:
 
 def _stored(row) -> dict:
     return {field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields}
+
+
+def send(client, action: Action, url: str, payload: dict | None = None):
+    if action.method in JSON_METHODS:
+        return getattr(client, action.method)(url, payload or {}, format="json")
+    return getattr(client, action.method)(url)
+
+
+class ResourceMatrix(CrossTenantMatrix):
+    """The per-resource test base. Declare the resource once:
+
+        class TestPhoneNumbersMatrix(ResourceMatrix):
+            list_url = "/api/v1/phone-numbers"
+            list_key = "phoneNumbers"
+            not_found_label = "Phone number"
+            actions = {
+                "list": Action("get", on="list", message="Phone numbers retrieved successfully"),
+                "create": Action("post", on="list", payload={"phoneNumber": "+15559998888"}, status=201),
+                "retrieve": Action("get"),
+                "update": Action("patch", payload={"friendlyName": "Ops"}),
+                "delete": Action("delete"),
+            }
+            roles = {"create": MANAGERS, "update": MANAGERS, "delete": MANAGERS}  # the rest: every role
+
+            def make_object(self, customer):
+                return PhoneNumberFactory(customer=customer)
+
+    and pytest runs, for each tenant role (owner, admin, member) and each action, the
+    request by a user of that role: allowed, it answers the action's status and message
+    and its data shows the row (`check_data`); refused, it is the 403 and no row of the
+    tenant changed. The detail actions go through the cross-tenant checks of
+    `CrossTenantMatrix`, and the list must cost the same number of queries with
+    `query_rows[0]` rows as with `query_rows[1]` (`make_row` may vary the rows so every
+    relation the list shows is exercised).
+    """
+
+    actions: dict[str, Action] = {}
+    # Who may send each action; an action not named here is open to every tenant role.
+    roles: dict[str, tuple[str, ...]] = {}
+    forbidden_message: str = FORBIDDEN_MESSAGE
+    query_rows: tuple[int, int] = (2, 12)
+
+    def detail_actions(self) -> dict[str, Action]:
+        return {name: action for name, action in self.actions.items() if action.on == "detail"}
+
+    def payload_of(self, name: str) -> dict | None:
+        return self.actions[name].payload
+
+    def make_row(self, customer, index: int):
+        """One of the rows the query-count test lists; vary them to cover every relation."""
+        return self.make_object(customer)
+
+    def check_data(self, name: str, data, obj, customer) -> None:
+        """What an allowed action's data must show; extend for a resource's specifics."""
+        action = self.actions[name]
+        if action.on == "list" and action.method == "get":
+            assert self.list_id(obj) in [row["id"] for row in data[self.list_key]], data
+        elif action.on == "list":  # a create: the new row is the caller's tenant's
+            assert type(obj)._base_manager.filter(pk=data["id"], customer=customer).exists(), data
+        elif not action.suffix and isinstance(data, dict) and "id" in data:  # the row itself
+            assert data["id"] == self.list_id(obj), data
+
+    # --- The generated tests ---------------------------------------------------------
+
+    def pytest_generate_tests(self, metafunc):
+        super().pytest_generate_tests(metafunc)
+        if "role" in metafunc.fixturenames and "action" in metafunc.fixturenames:
+            pairs = [(role, name) for name in self.actions for role in TENANT_ROLES]
+            metafunc.parametrize(("role", "action"), pairs, ids=[f"{role}-{name}" for role, name in pairs])
+
+    def allowed(self, role: str, name: str) -> bool:
+        return role in self.roles.get(name, TENANT_ROLES)
+
+    def url_of(self, action: Action, obj) -> str:
+        base = self.list_url if action.on == "list" else self.detail_url(obj)
+        return f"{base}{action.suffix}"
+
+    def test_each_role_may_send_exactly_its_actions(self, role, action, alice, charlie, customer_a):
+        user = {Role.OWNER: alice, Role.MEMBER: charlie}.get(role) or UserFactory(customer=customer_a, role=role)
+        obj = self.make_object(customer_a)
+        rows_before = self.tenant_rows(obj, customer_a)
+        expected = self.actions[action]
+        response = send(client_for(user), expected, self.url_of(expected, obj), self.payload_of(action))
+        if self.allowed(role, action):
+            data = assert_success(response, expected.status, expected.message)
+            self.check_data(action, data, obj, customer_a)
+        else:
+            assert_error(response, 403, self.forbidden_message)
+            assert self.tenant_rows(obj, customer_a) == rows_before
+
+    def test_the_list_costs_the_same_queries_as_it_grows(self, alice_client, alice, customer_a):
+        listing = next((a for a in self.actions.values() if a.on == "list" and a.method == "get"), None)
+        if listing is None:
+            pytest.skip("this resource has no list endpoint")
+        few, many = self.query_rows
+        rows = [self.make_row(customer_a, index) for index in range(few)]
+        with CaptureQueriesContext(connection) as small:
+            assert_success(alice_client.get(f"{self.list_url}?limit=100"), 200, listing.message)
+        rows += [self.make_row(customer_a, index) for index in range(few, many)]
+        with CaptureQueriesContext(connection) as large:
+            data = assert_success(alice_client.get(f"{self.list_url}?limit=100"), 200, listing.message)
+        listed = [row["id"] for row in data[self.list_key]]
+        assert set(listed) >= {self.list_id(row) for row in rows} and data["pagination"]["total"] == len(listed)
+        assert len(large) == len(small), [q["sql"] for q in large.captured_queries]

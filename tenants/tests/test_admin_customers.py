@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.test import Client
 from django.utils import timezone
 
 from agents.tests.factories import AgentFactory
@@ -20,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tenants/customer/"
 SUSPENDED_MESSAGE = "Your organization's account is suspended"
-
-
-@pytest.fixture
-def admin_client(platform_admin):
-    client = Client()
-    client.force_login(platform_admin)
-    return client
 
 
 def act(client, action, *customers):

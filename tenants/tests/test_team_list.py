@@ -1,8 +1,6 @@
 """GET /users and GET /users/:id."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role, UserStatus
@@ -33,11 +31,6 @@ def test_it_lists_the_team_oldest_first_with_the_spec_fields(alice_client, alice
     )
     assert first["lastLoginAt"].endswith("Z")
     assert (last["role"], last["status"], last["lastLoginAt"]) == ("member", "invited", None)
-
-
-def test_every_role_may_list_the_team(charlie_client, alice, charlie):
-    data = assert_success(charlie_client.get(URL))
-    assert {u["email"] for u in data["users"]} == {"alice@example.com", "charlie@example.com"}
 
 
 def test_removed_users_are_not_listed(alice_client, alice, charlie):
@@ -76,17 +69,6 @@ def test_it_pages(alice_client, alice, customer_a):
     assert len(data["users"]) == 2
     assert data["pagination"] == {"page": 2, "limit": 2, "total": 5, "totalPages": 3}
     assert assert_success(alice_client.get(f"{URL}?page=4&limit=2"))["users"] == []
-
-
-def test_it_keeps_a_constant_query_count_as_the_team_grows(alice_client, alice, customer_a):
-    UserFactory.create_batch(2, customer=customer_a)
-    with CaptureQueriesContext(connection) as few:
-        assert_success(alice_client.get(URL))
-    UserFactory.create_batch(25, customer=customer_a)
-    with CaptureQueriesContext(connection) as many:
-        data = assert_success(alice_client.get(f"{URL}?limit=100"))
-    assert len(data["users"]) == 28
-    assert len(many) == len(few)
 
 
 def test_a_user_without_a_customer_is_told_to_onboard(platform_admin_client, db):

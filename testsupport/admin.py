@@ -1,0 +1,15 @@
+"""Helpers for the Django admin tests (the `admin_client` fixture is in conftest.py)."""
+
+
+def form_errors(response) -> dict[str, list[str]]:
+    """The change form's errors by field, from a page the admin rendered again."""
+    return {field: list(errors) for field, errors in response.context["adminform"].form.errors.items()}
+
+
+def run_action(client, changelist: str, action: str, *rows):
+    """Runs a changelist action on `rows`, following the redirect to the page showing its messages."""
+    return client.post(changelist, {"action": action, "_selected_action": [str(row.pk) for row in rows]}, follow=True)
+
+
+def messages_shown(response) -> list[tuple[str, str]]:
+    return [(m.level_tag, m.message) for m in response.context["messages"]]
