@@ -153,7 +153,10 @@ class MorpheusAutoSchema(AutoSchema):
                 serializer, status_code, media_types, direction
             )
         # An error documented with error(): keep its messages for the hook to envelope.
-        examples = {_example_key(example.name): {"value": example.value} for example in serializer.examples or []}
+        examples = {
+            _example_key(example.name): {"summary": example.name, "value": example.value}
+            for example in serializer.examples or []
+        }
         content = {"application/json": {"examples": examples}} if examples else {}
         return {"description": serializer.description or STANDARD_ERRORS.get(status_code, ""), "content": content}
 
@@ -203,7 +206,7 @@ def _error_body(code: str, value: dict[str, Any], url: str, method: str) -> dict
     return body
 
 
-def _standard_error(code: str, operation: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+def _standard_error(code: str, operation: dict[str, Any], allowed: set[str], schemas: dict[str, Any]) -> dict[str, Any]:
     message = STANDARD_MESSAGES.get(code, STANDARD_ERRORS.get(code, ""))
     if code == "404":
         message = operation.get(NOT_FOUND, message)
@@ -212,15 +215,21 @@ def _standard_error(code: str, operation: dict[str, Any], allowed: set[str]) -> 
         message = message.format(method=refused)
     value: dict[str, Any] = {"message": message}
     if code == "400":
-        value["errors"] = [{"field": _first_field(operation), "message": "This field is required."}]
+        value["errors"] = [_field_error(operation, schemas)]
     return value
 
 
-def _first_field(operation: dict[str, Any]) -> str:
+def _field_error(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, str]:
+    """What a 400 names: the body's first required field left out, else a query parameter
+    given a value it refuses."""
+    body = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    required = schemas.get(str(body.get("$ref", "")).rsplit("/", 1)[-1], {}).get("required") or []
+    if required:
+        return {"field": str(required[0]), "message": "This field is required."}
     for parameter in operation.get("parameters") or []:
         if parameter.get("in") == "query":
-            return str(parameter["name"])
-    return "nonFieldErrors"
+            return {"field": str(parameter["name"]), "message": "Enter a valid value."}
+    return {"field": "nonFieldErrors", "message": "Invalid data. Expected a dictionary, but got list."}
 
 
 def _success_envelope(data_schema: dict[str, Any] | None, code: str, message: str | None) -> dict[str, Any]:
@@ -281,9 +290,10 @@ def wrap_responses_in_envelope(result: dict[str, Any], generator: Any, request: 
                     continue
                 media = (response.get("content") or {}).get("application/json", {})
                 examples = media.get("examples") or {
-                    f"Error{code}": {"value": _standard_error(code, operation, allowed)}
+                    f"Error{code}": {"value": _standard_error(code, operation, allowed, schemas)}
                 }
-                url = _example_url(path, None)
+                # A 404 names the missing id the example message does.
+                url = re.sub(r"{\w+}", str(MISSING_ID), path) if code == "404" else _example_url(path, None)
                 for example in examples.values():
                     example["value"] = _error_body(code, example["value"], url, method.upper())
                 response["content"] = {"application/json": {"schema": error_ref, "examples": examples}}
