@@ -17,7 +17,8 @@ from morpheus.admin_site import UUIDSearchMixin, changelist_url, run_service_act
 
 from .models import RefreshToken, User
 from .selectors import refresh_token_live_q
-from .services import user_invitation_resend, user_reactivate, user_sessions_revoke, user_suspend
+from .services.platform import user_invitation_resend, user_reactivate, user_suspend
+from .services.sessions import user_sessions_revoke
 
 RemovedFilter = yes_no_filter(
     title="removed", parameter_name="deleted", yes="Removed", no="Not removed", condition=Q(deleted_at__isnull=False)

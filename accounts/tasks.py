@@ -8,7 +8,7 @@ from celery import shared_task
 
 from .emails import mail_email_verification, mail_invitation, mail_password_reset
 from .models import User, UserStatus
-from .services import refresh_tokens_purge_expired
+from .services.sessions import refresh_tokens_purge_expired
 
 # Backoff capped well below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT_SECONDS).
 MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from morpheus.api.request_info import client_ip
 from morpheus.api.responses import created, ok
 
-from . import schema, services
+from . import schema
 from .selectors import normalize_email
 from .serializers import (
     AuthOutput,
@@ -28,12 +28,13 @@ from .serializers import (
     TokensOutput,
     VerificationSentOutput,
 )
+from .services import invitations, passwords, registration, sessions
 from .throttles import LoginEmailThrottle, LoginIpThrottle, MailEmailThrottle, MailIpThrottle
 from .tokens import EMAIL_VERIFICATION, PASSWORD_RESET, lifetime_seconds
 
 
-def _client(request) -> services.ClientInfo:
-    return services.ClientInfo.build(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"))
+def _client(request) -> sessions.ClientInfo:
+    return sessions.ClientInfo.build(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"))
 
 
 def _valid(serializer_class, request) -> dict:
@@ -67,7 +68,7 @@ class RegisterRequestVerificationView(PublicView):
     @schema.request_verification
     def post(self, request):
         data = _valid(EmailInput, request)
-        email = services.email_verification_request(email=data["email"])
+        email = registration.email_verification_request(email=data["email"])
         payload = {"verification": {"email": email, "expiresIn": _duration(lifetime_seconds(EMAIL_VERIFICATION))}}
         return ok(VerificationSentOutput(payload).data)
 
@@ -80,7 +81,7 @@ class RegisterCompleteView(PublicView):
     @schema.register_complete
     def post(self, request):
         data = _valid(RegisterCompleteInput, request)
-        session = services.user_register(
+        session = registration.user_register(
             token=data["token"], name=data["name"], password=data["password"], client=_client(request)
         )
         body = RegistrationOutput({"user": session.user}, context={"session": session}).data
@@ -96,7 +97,7 @@ class LoginView(PublicView):
     @schema.login
     def post(self, request):
         data = _valid(LoginInput, request)
-        session = services.user_login(email=data["email"], password=data["password"], client=_client(request))
+        session = sessions.user_login(email=data["email"], password=data["password"], client=_client(request))
         return ok(AuthOutput(session).data)
 
 
@@ -108,7 +109,7 @@ class RefreshView(PublicView):
     @schema.refresh
     def post(self, request):
         data = _valid(RefreshInput, request)
-        session = services.refresh_token_rotate(raw_token=data["refreshToken"], client=_client(request))
+        session = sessions.refresh_token_rotate(raw_token=data["refreshToken"], client=_client(request))
         return ok(TokensOutput(session).data)
 
 
@@ -120,7 +121,7 @@ class LogoutView(PublicView):
     @schema.logout
     def post(self, request):
         data = _valid(RefreshInput, request)
-        services.refresh_token_family_revoke(raw_token=data["refreshToken"])
+        sessions.refresh_token_family_revoke(raw_token=data["refreshToken"])
         return ok(None)
 
 
@@ -132,7 +133,7 @@ class LogoutAllView(APIView):
 
     @schema.logout_all
     def post(self, request):
-        services.user_sessions_revoke(user=request.user)
+        sessions.user_sessions_revoke(user=request.user)
         return ok(None)
 
 
@@ -150,7 +151,7 @@ class ProfileView(APIView):
     @schema.profile_update
     def patch(self, request):
         data = _valid(ProfileUpdateInput, request)
-        user = services.user_profile_update(user=request.user, **data)
+        user = registration.user_profile_update(user=request.user, **data)
         return ok(ProfileOutput(user).data)
 
 
@@ -162,7 +163,7 @@ class InviteAcceptView(PublicView):
     @schema.invite_accept
     def post(self, request):
         data = _valid(InviteAcceptInput, request)
-        session = services.invitation_accept(
+        session = invitations.invitation_accept(
             token=data["token"], password=data["password"], name=data.get("name"), client=_client(request)
         )
         return ok(AuthOutput(session).data)
@@ -177,7 +178,7 @@ class PasswordForgotView(PublicView):
     @schema.password_forgot
     def post(self, request):
         data = _valid(EmailInput, request)
-        services.password_reset_request(email=data["email"])
+        passwords.password_reset_request(email=data["email"])
         payload = {
             "passwordReset": {
                 "email": normalize_email(data["email"]),
@@ -195,7 +196,7 @@ class PasswordResetView(PublicView):
     @schema.password_reset
     def post(self, request):
         data = _valid(PasswordResetInput, request)
-        services.password_reset_complete(token=data["token"], password=data["password"])
+        passwords.password_reset_complete(token=data["token"], password=data["password"])
         return ok(None)
 
 
@@ -209,7 +210,7 @@ class PasswordChangeView(APIView):
     @schema.password_change
     def post(self, request):
         data = _valid(PasswordChangeInput, request)
-        session = services.user_password_change(
+        session = passwords.user_password_change(
             user=request.user,
             current_password=data["currentPassword"],
             new_password=data["newPassword"],

@@ -1,276 +1,342 @@
-"""The voice pipeline's own overhead per turn, and its memory per session, under concurrency.
+"""The voice pipeline's own overhead per turn, at 1, 10 and 50 concurrent sessions.
 
-Runs many concurrent calls through the real worker job code (`voice_worker.runner.run_job`:
-the AgentSession with MorpheusAgent, the transcript collector and the database writer) in
-text mode, against a fake LLM with a fixed time to first token. A turn's latency is the
-time from the caller's message to the agent's first text (what the worker stores as the
-turn's end-to-end latency); the pipeline's overhead is that minus the fake model's
-time to first token. Speech models are left out: their latency is the providers'.
+Every session is the real worker job (`voice_worker.runner.run_job`: AgentSession,
+MorpheusAgent, CallRunner, transcript writer, PostgreSQL), all sessions of a level in this
+one process and event loop (in production each call has its own job process: these are
+upper bounds). The providers are stand-ins in ANOTHER process (benchmarks/_voice_stand_ins.py)
+reached over HTTP/websockets by the real LiveKit plugins; their own latencies are measured
+by them and subtracted:
 
-Each concurrency level runs in a fresh process, so its memory figures start clean:
-memory per session = (peak RSS while the sessions run - RSS after a warm-up call) / sessions.
-Sessions start (staggered over a second) and greet first; the turns are measured once every
-session of the level is live. The database is a throwaway copy: a SQLite file by default, or a test database next to
-DATABASE_URL's (PostgreSQL). Prints a table; asserts nothing.
+- text: the caller's message -> the agent's first text, through the real `livekit-plugins-openai`
+  LLM (in the agent's FallbackAdapter) streaming from the OpenAI-compatible stand-in.
+  overhead = the stored end-to-end latency - the stand-in's own time to first token
+  (request received -> first token written, as the stand-in measured it).
+- audio: the audio harness of the audio tests (testsupport/audio.py): espeak-ng speech paced
+  in real time into a custom `AudioInput`, the real Silero VAD, the real Deepgram, OpenAI and
+  ElevenLabs plugins, a custom `AudioOutput` playing in real time.
+  turn = the caller stops speaking -> the agent's audio starts playing;
+  end of turn = the caller stops speaking -> the LLM request reaches the stand-in (Silero's
+  silence, the endpointing delay, the STT stand-in's final transcript: waits by design);
+  overhead = turn - end of turn - the LLM stand-in's time to first token - the TTS stand-in's
+  first text -> first audio.
 
-    .venv/bin/python benchmarks/voice_pipeline.py [--levels 1,10,50] [--turns 5] [--ttft-ms 200]
+Issue 14's target is checked and printed: text overhead p95 <= 50 ms at 50 sessions.
+
+    .venv/bin/python benchmarks/voice_pipeline.py [--levels 1,10,50] [--modes text,audio]
+        [--turns 5] [--audio-turns 3] [--ttft-ms 200]
+
+PostgreSQL (DATABASE_URL) or SQLite; the audio mode needs espeak-ng (skipped without it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "morpheus.test_settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import ROOT, Stats, heading, print_ratio, print_stats, setup_django, size, test_database  # noqa: E402
 
-REPLY = "Sure, I can help with that. Our office is open from nine to five on weekdays."
-
-
-def setup_django(db_name: str | None = None) -> None:
-    import django
-    from django.conf import settings
-
-    if db_name:
-        settings.DATABASES["default"]["NAME"] = db_name
-    django.setup()
-    import logging
-
-    # The fake jobs have no LiveKit server to delete rooms on; keep those warnings quiet.
-    for name in ("livekit", "livekit.agents", "voice_worker", "httpx2", "asyncio"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+TARGET_P95_MS = 50.0
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
+class StandIns:
+    """The stand-in process: started, its URLs read, and its own timings fetched."""
+
+    def __init__(self, ttft_ms: float) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own script
+            [sys.executable, str(ROOT / "benchmarks" / "_voice_stand_ins.py"), "--ttft-ms", str(ttft_ms)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.urls = json.loads(self.process.stdout.readline())
+
+    def point_settings_at_them(self) -> None:
+        from django.conf import settings
+
+        settings.OPENAI_API_KEY = self.urls["openai"]["api_key"]
+        settings.OPENAI_BASE_URL = self.urls["openai"]["base_url"]
+        settings.DEEPGRAM_API_KEY = self.urls["deepgram"]["api_key"]
+        settings.DEEPGRAM_BASE_URL = self.urls["deepgram"]["listen_url"]
+        settings.ELEVENLABS_API_KEY = self.urls["elevenlabs"]["api_key"]
+        settings.ELEVENLABS_BASE_URL = self.urls["elevenlabs"]["base_url"]
+
+    def _call(self, method: str, path: str) -> dict:
+        request = urllib.request.Request(self.urls["openai"]["url"] + path, method=method)  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+            return json.loads(response.read())
+
+    def stats(self) -> dict:
+        return self._call("GET", "/bench/stats")
+
+    def reset(self) -> None:
+        self._call("POST", "/bench/reset")
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
 
 
-# --- one concurrency level, in its own process ------------------------------------------
-
-
-def run_level(sessions: int, turns: int, ttft: float, think: tuple[float, float], seed: int) -> dict:
-    import psutil
+def make_calls(level: int, mode: str) -> list:
+    """One agent and call per session; the agent's prompt and voice name the session, so the
+    stand-ins' records can be matched to it."""
+    from django.utils import timezone
 
     from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
-    from calls.models import Call, CallDirection, TranscriptTurn
+    from calls.models import Call, CallDirection
     from tenants.models import Customer
 
-    customer = Customer.objects.create(company_name=f"Bench {sessions}")
-    agent = Agent.objects.create(
-        customer=customer,
-        name="Bench agent",
-        system_prompt="You are a receptionist.",
-        first_message="Hello, thanks for calling!",
-        llm_provider=LLMProvider.objects.order_by("id").first(),
-        stt_provider=STTProvider.objects.order_by("id").first(),
-        tts_provider=TTSProvider.objects.order_by("id").first(),
-        silence_timeout_seconds=0,
-    )
-
-    def new_call(tag: str) -> Call:
-        from django.utils import timezone
-
-        return Call.objects.create(
+    customer = Customer.objects.create(company_name=f"Bench {mode} {level}")
+    calls = []
+    for index in range(level):
+        agent = Agent.objects.create(
             customer=customer,
-            agent=agent,
-            direction=CallDirection.INBOUND,
-            room_name=f"bench-{sessions}-{tag}-{random.random()}",
-            started_at=timezone.now(),
+            name=f"Bench {index}",
+            system_prompt=f"[bench session {mode}-{level}-{index}] You are a receptionist.",
+            first_message="",
+            llm_provider=LLMProvider.objects.filter(vendor="openai").order_by("id").first(),
+            stt_provider=STTProvider.objects.get(vendor="deepgram"),
+            tts_provider=TTSProvider.objects.get(vendor="elevenlabs"),
+            voice_id=f"bench-voice-{mode}-{level}-{index}",
+            silence_timeout_seconds=0,
+            # One LLM request per turn, sent when the turn is over: the turn splits cleanly.
+            voice_settings={"preemptiveGeneration": False, "turnDetection": "vad"},
         )
+        calls.append(
+            Call.objects.create(
+                customer=customer,
+                agent=agent,
+                direction=CallDirection.INBOUND,
+                room_name=f"bench-{mode}-{level}-{index}-{random.random()}",
+                started_at=timezone.now(),
+            )
+        )
+    return calls
 
-    warmup = new_call("warmup")
-    calls = [new_call(str(i)) for i in range(sessions)]
-    process = psutil.Process()
-    rng = random.Random(seed)
 
-    async def one_call(call: Call, n_turns: int, start_delay: float, all_started: asyncio.Barrier | None) -> None:
-        from livekit.agents.testing import fake_job_context
+def marker(call) -> str:
+    return call.agent.system_prompt.split("]")[0] + "]"
 
-        from voice_worker.providers import PipelineModels
-        from voice_worker.runner import run_job
-        from voice_worker.testing import FakeLLM
 
-        await asyncio.sleep(start_delay)
-        model = FakeLLM(default=REPLY, ttft=ttft)
-        with fake_job_context(job_metadata=json.dumps({"callId": call.pk})) as ctx:
-            ctx.job.room.name = call.room_name  # the fake job takes place in this call's room
-            runner = await run_job(ctx, build_models=lambda config: PipelineModels(llm=model), text_mode=True)
-            assert runner is not None, "the benchmark call was refused"
-            await runner.session.wait_for_idle()  # greeted
-            if all_started is not None:
-                # Turns are measured with every session of the level live: call set-up is
-                # not part of a turn (and on the phone each call sets up in its own process).
-                await all_started.wait()
-            for turn in range(n_turns):
+async def run_session(
+    call, *, mode: str, turns: int, start_delay: float, rng: random.Random, pause: tuple[float, float], vad=None
+) -> list:
+    """One call: per turn, when the caller's message was sent (text mode) or (when the caller
+    stopped speaking, when the agent's audio started playing) (audio mode)."""
+    from livekit.agents.testing import fake_job_context
+
+    from testsupport.audio import RoomlessAudio
+    from voice_worker import providers
+    from voice_worker.runner import run_job
+
+    await asyncio.sleep(start_delay)
+    with fake_job_context(job_metadata=json.dumps({"callId": call.pk})) as ctx:
+        ctx.job.room.name = call.room_name
+        if mode == "text":
+            runner = await run_job(
+                ctx,
+                build_models=lambda config: providers.PipelineModels(llm=providers.build_llm(config)),
+                text_mode=True,
+            )
+        else:
+            ctx.proc.userdata["vad"] = vad
+            line = RoomlessAudio()
+            runner = await run_job(ctx, audio=line)
+        assert runner is not None, "the benchmark call was refused"
+        moments = []
+        for turn in range(turns):
+            await asyncio.sleep(rng.uniform(*pause))  # the caller's pause
+            if mode == "text":
                 await runner.session.wait_for_idle()
-                await asyncio.sleep(rng.uniform(*think))
-                await runner.session.run(user_input=f"Question number {turn}: when are you open?")
-            await runner.session.wait_for_idle()
-            if all_started is not None:
-                await all_started.wait()  # everyone is done before anyone hangs up
-            runner.end_call("caller_hung_up")
-            await runner.wait_closed()
-
-    async def measure() -> tuple[float, float, float, float]:
-        await one_call(warmup, 2, 0, None)
-        gc.collect()
-        baseline = process.memory_info().rss
-        peak = baseline
-        done = asyncio.Event()
-
-        async def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, process.memory_info().rss)
-                await asyncio.sleep(0.05)
-
-        sampler = asyncio.create_task(sample())
-        barrier = asyncio.Barrier(sessions + 1)
-        calls_done = asyncio.gather(*(one_call(call, turns, rng.uniform(0, 1.0), barrier) for call in calls))
-        await barrier.wait()  # all sessions live and greeted
-        cpu_before = process.cpu_times()
-        started = time.perf_counter()
-        await barrier.wait()  # all turns done
-        wall = time.perf_counter() - started
-        cpu_after = process.cpu_times()
-        await calls_done
-        done.set()
-        await sampler
-        cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-        return baseline, peak, wall, cpu
-
-    # Like a job process: the event loop on the main thread, ORM calls on asgiref's thread.
-    baseline, peak, wall, cpu = asyncio.run(measure())
-
-    replies = TranscriptTurn.objects.filter(
-        call__in=calls, role="assistant", e2e_latency_ms__isnull=False, llm_ttft_ms__isnull=False
-    ).values_list("e2e_latency_ms", "llm_ttft_ms")
-    ttft_ms = ttft * 1000
-    overhead = [e2e - ttft_ms for e2e, _ in replies]
-    llm_overhead = [llm - ttft_ms for _, llm in replies]
-    return {
-        "sessions": sessions,
-        "turns": len(overhead),
-        "expected_turns": sessions * turns,
-        "overhead_p50": percentile(overhead, 50),
-        "overhead_p95": percentile(overhead, 95),
-        "overhead_max": max(overhead) if overhead else float("nan"),
-        "llm_node_overhead_p50": percentile(llm_overhead, 50),
-        "baseline_mb": baseline / 2**20,
-        "mb_per_session": (peak - baseline) / 2**20 / sessions,
-        "cpu_ms_per_turn": cpu * 1000 / max(1, len(overhead)),
-        "wall_s": wall,
-        "mean_e2e": statistics.fmean([e2e for e2e, _ in replies]) if replies else float("nan"),
-    }
+                moments.append(time.monotonic())
+                await runner.session.run(user_input=f"Question {turn}: when are you open on Saturday?")
+            else:
+                await line.input.speak("When are you open on Saturday?")
+                stopped = line.input.spoke_at[-1][1]
+                if not await heard(line.output, turn):
+                    break  # no answer within the time a caller would wait: the turn is not counted
+                moments.append((stopped, line.output.segments[turn].started_at))
+        await runner.session.wait_for_idle()
+        runner.end_call("caller_hung_up")
+        await runner.wait_closed()
+        return moments
 
 
-# --- driver ---------------------------------------------------------------------------
+async def heard(speaker, index: int, *, timeout: float = 30.0) -> bool:
+    """The agent's `index`-th utterance has been played."""
+    deadline = time.monotonic() + timeout
+    while len(speaker.segments) <= index or not speaker.segments[index].ended_at:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
-def create_database() -> tuple[str, str, object]:
-    from django.conf import settings
-    from django.db import connection
+def run_level(
+    level: int, *, mode: str, turns: int, stand_ins: StandIns, pause: tuple[float, float], vad=None
+) -> dict[str, Stats]:
+    from livekit.agents.utils import http_context
 
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3"):
-        database.setdefault("TEST", {})["NAME"] = str(Path(tempfile.mkdtemp()) / "voice_bench.sqlite3")
-    old_name = connection.creation.create_test_db(verbosity=0, serialize=False)
-    return old_name, settings.DATABASES["default"]["NAME"], connection
+    from calls.models import TranscriptTurn
+
+    calls = make_calls(level, mode)
+    stand_ins.reset()
+    rng = random.Random(level)
+
+    async def main():
+        async with http_context.open():
+            return await asyncio.gather(
+                *(
+                    run_session(
+                        call,
+                        mode=mode,
+                        turns=turns,
+                        start_delay=rng.uniform(0, 2.0),
+                        rng=rng,
+                        pause=pause,
+                        vad=vad,
+                    )
+                    for call in calls
+                )
+            )
+
+    async def main_and_release():
+        try:
+            return await main()
+        finally:
+            # The ORM's connections live on asgiref's thread: close them there, so the
+            # throw-away database can be dropped.
+            from asgiref.sync import sync_to_async
+            from django.db import connections
+
+            await sync_to_async(connections.close_all)()
+
+    import psutil
+
+    cpu_before = psutil.Process().cpu_times()
+    moments = asyncio.run(main_and_release())
+    cpu_after = psutil.Process().cpu_times()
+    cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    stats = stand_ins.stats()
+    completions: dict[tuple[str, int], dict] = {}
+    for c in stats["completions"]:
+        completions[(c["system"].split("]")[0] + "]", c["user_messages"])] = c
+    name = f"{mode} x{level}"
+    if mode == "text":
+        result = {k: Stats(f"{name} {k}") for k in ("turn", "stand-in", "to the LLM", "overhead")}
+        for call, sent in zip(calls, moments, strict=True):
+            replies = TranscriptTurn.objects.filter(call=call, role="assistant").order_by("id")
+            for index, turn in enumerate(replies, start=1):
+                c = completions.get((marker(call), index))
+                if c is None or turn.e2e_latency_ms is None:
+                    continue
+                own = (c["first_token_at"] - c["received_at"]) * 1000
+                result["turn"].samples_ms.append(turn.e2e_latency_ms)
+                result["stand-in"].samples_ms.append(own)
+                result["to the LLM"].samples_ms.append((c["received_at"] - sent[index - 1]) * 1000)
+                result["overhead"].samples_ms.append(turn.e2e_latency_ms - own)
+        print_cpu(name, cpu_seconds, result["turn"].n)
+        return result
+
+    syntheses: dict[str, list[dict]] = {}
+    for s in stats["syntheses"]:
+        syntheses.setdefault(s["voice_id"], []).append(s)
+    result = {k: Stats(f"{name} {k}") for k in ("turn", "end of turn", "stand-ins", "overhead")}
+    for call, session_moments in zip(calls, moments, strict=True):
+        voice = [s for s in syntheses.get(call.agent.voice_id, []) if s["first_audio_at"]]
+        for index, (stopped, playing) in enumerate(session_moments):
+            c = completions.get((marker(call), index + 1))
+            if c is None or index >= len(voice):
+                continue
+            tts = voice[index]
+            stand_in = (c["first_token_at"] - c["received_at"]) + (tts["first_audio_at"] - tts["first_text_at"])
+            turn = playing - stopped
+            end_of_turn = c["received_at"] - stopped
+            result["turn"].samples_ms.append(turn * 1000)
+            result["end of turn"].samples_ms.append(end_of_turn * 1000)
+            result["stand-ins"].samples_ms.append(stand_in * 1000)
+            result["overhead"].samples_ms.append((turn - end_of_turn - stand_in) * 1000)
+    print_cpu(name, cpu_seconds, result["turn"].n)
+    return result
+
+
+def print_cpu(name: str, seconds: float, turns: int) -> None:
+    """This process's CPU time over the level, per measured turn (call set-up and the
+    sessions' idle listening included): what the load figures stand on."""
+    if turns:
+        print(f"  {name} CPU of this process: {seconds * 1000 / turns:.1f} ms per turn")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", default="1,10,50", help="Concurrent sessions per run, comma-separated.")
-    parser.add_argument("--turns", type=int, default=5, help="Caller turns per session.")
-    parser.add_argument("--ttft-ms", type=float, default=200.0, help="The fake model's time to first token.")
+    parser.add_argument("--levels", default=os.environ.get("VOICE_BENCH_LEVELS", "1,10,50"))
+    parser.add_argument("--modes", default="text,audio")
+    parser.add_argument("--turns", type=int, default=size(5, 2), help="Caller turns per text session.")
+    parser.add_argument("--audio-turns", type=int, default=size(3, 1), help="Caller turns per audio session.")
+    parser.add_argument("--ttft-ms", type=float, default=200.0, help="The LLM stand-in's time to first token.")
     parser.add_argument(
-        "--think-ms",
-        default="1500,3000",
-        help="Pause before each caller turn, min,max ms. On the phone a turn also takes the caller's "
-        "speech and the agent's playout, which text mode skips; the default stands in for them.",
+        "--text-pause-ms",
+        default="3000,6000",
+        help="Text mode: the caller's pause before each turn, min,max. On the phone a turn also takes "
+        "the caller's speech and the agent's playout (2-3 s each), which text mode skips; the default "
+        "stands in for them, so 50 text sessions load the process as 50 calls would.",
     )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--run-level", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--db-name", help=argparse.SUPPRESS)
+    parser.add_argument("--audio-pause-ms", default="500,1500", help="Audio mode: the caller's pause, min,max.")
     args = parser.parse_args()
-    think = tuple(float(x) / 1000 for x in args.think_ms.split(","))
-
-    if args.run_level:
-        setup_django(args.db_name)
-        result = run_level(args.run_level, args.turns, args.ttft_ms / 1000, think, args.seed)
-        print("RESULT " + json.dumps(result))
-        return
+    levels = [int(x) for x in args.levels.split(",")]
+    modes = args.modes.split(",")
 
     setup_django()
-    from django.db import connection
+    import logging
 
-    old_name, db_name, _ = create_database()
-    vendor = connection.vendor
-    results = []
+    # The fake jobs have no LiveKit server to delete rooms on; keep those warnings quiet.
+    for logger in ("livekit", "livekit.agents", "voice_worker", "calls", "asyncio"):
+        logging.getLogger(logger).setLevel(logging.CRITICAL)
+
+    from testsupport.audio import espeak_available
+
+    if "audio" in modes and not espeak_available():
+        print("audio mode skipped: espeak-ng is not installed (apt-get install espeak-ng)")
+        modes.remove("audio")
+
+    stand_ins = StandIns(args.ttft_ms)
+    text_p95_at_50 = None
     try:
-        for level in (int(x) for x in args.levels.split(",")):
-            command = [
-                sys.executable,
-                __file__,
-                "--run-level",
-                str(level),
-                "--db-name",
-                db_name,
-                "--turns",
-                str(args.turns),
-                "--ttft-ms",
-                str(args.ttft_ms),
-                "--think-ms",
-                args.think_ms,
-                "--seed",
-                str(args.seed),
-            ]
-            output = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
-            line = next((x for x in output.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
-                print(output.stdout, output.stderr, file=sys.stderr)
-                raise SystemExit(f"level {level} failed")
-            results.append(json.loads(line.removeprefix("RESULT ")))
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        with test_database():
+            stand_ins.point_settings_at_them()
+            vad = None
+            if "audio" in modes:
+                from voice_worker.providers import load_vad
 
-    print(
-        f"\nVoice pipeline overhead per turn (text mode, fake LLM TTFT {args.ttft_ms:.0f} ms, "
-        f"{args.turns} turns/session, caller pause {args.think_ms} ms, database: {vendor}, "
-        f"{os.cpu_count()} CPUs)\n"
-    )
-    header = (
-        f"{'sessions':>8} {'turns':>7} {'overhead p50':>13} {'p95':>8} {'max':>8} "
-        f"{'LLM node p50':>13} {'CPU/turn':>9} {'MB/session':>11} {'process MB':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r['sessions']:>8} {r['turns']:>3}/{r['expected_turns']:<3} {r['overhead_p50']:>10.1f} ms "
-            f"{r['overhead_p95']:>5.1f} ms {r['overhead_max']:>5.1f} ms {r['llm_node_overhead_p50']:>10.1f} ms "
-            f"{r['cpu_ms_per_turn']:>6.1f} ms {r['mb_per_session']:>11.2f} {r['baseline_mb']:>11.0f}"
-        )
-    print(
-        "\noverhead = stored end-to-end latency (caller message -> first agent text) - fake TTFT;"
-        "\nLLM node = the framework's own time-to-first-token measurement - fake TTFT;"
-        "\nMB/session = (peak RSS - RSS after a warm-up call) / sessions; process MB = that RSS baseline."
-    )
+                vad = load_vad()
+            for mode in modes:
+                heading(
+                    f"voice pipeline, {mode} mode: LLM stand-in TTFT {args.ttft_ms:.0f} ms, "
+                    f"{args.turns if mode == 'text' else args.audio_turns} turns per session, caller pause "
+                    f"{args.text_pause_ms if mode == 'text' else args.audio_pause_ms} ms, {os.cpu_count()} CPUs"
+                )
+                for level in levels:
+                    turns = args.turns if mode == "text" else args.audio_turns
+                    started = time.perf_counter()
+                    pause_ms = args.text_pause_ms if mode == "text" else args.audio_pause_ms
+                    pause = tuple(float(x) / 1000 for x in pause_ms.split(","))
+                    result = run_level(level, mode=mode, turns=turns, stand_ins=stand_ins, pause=pause, vad=vad)
+                    print_stats(result.values())
+                    print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+                    if mode == "text" and level == 50:
+                        text_p95_at_50 = result["overhead"].p95
+    finally:
+        stand_ins.close()
+    if text_p95_at_50 is not None:
+        print_ratio("text overhead p95 at 50 sessions (ms)", text_p95_at_50, TARGET_P95_MS)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from accounts.models import MANAGER_ROLES, TENANT_ROLES, Role, User, UserStatus
 from accounts.normalization import normalize_email
-from accounts.services import platform_admin_require, user_invitation_send, user_sessions_revoke
+from accounts.services.invitations import user_invitation_send
+from accounts.services.platform import platform_admin_require
+from accounts.services.sessions import user_sessions_revoke
 from morpheus.errors import FORBIDDEN_MESSAGE, Conflict, NotFound, PermissionDenied
 from morpheus.services import model_update
 

@@ -7,13 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
-from accounts.services import (
-    ClientInfo,
-    session_create,
-    user_invitation_resend,
-    user_reactivate,
-    user_suspend,
-)
+from accounts.services.platform import user_invitation_resend, user_reactivate, user_suspend
+from accounts.services.sessions import ClientInfo, session_create
 from morpheus.errors import Conflict, PermissionDenied
 from testsupport.api import assert_error, assert_success, client_for
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import RefreshToken, User, UserStatus
-from accounts.services import user_invitation_send
+from accounts.services.invitations import user_invitation_send
 from accounts.tokens import (
     INVITATION,
     make_email_verification_token,

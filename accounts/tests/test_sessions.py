@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import RefreshToken, User, UserStatus
 from accounts.selectors import refresh_token_hash
-from accounts.services import refresh_tokens_purge_expired
+from accounts.services.sessions import refresh_tokens_purge_expired
 from accounts.tasks import purge_expired_tokens
 from testsupport.api import assert_error, assert_success
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import RefreshToken, Role, User, UserStatus
-from accounts.services import ClientInfo, session_create
+from accounts.services.sessions import ClientInfo, session_create
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from accounts.services import EXPIRED_TOKEN_GRACE, refresh_tokens_purge_expired
+from accounts.services.sessions import EXPIRED_TOKEN_GRACE, refresh_tokens_purge_expired
 
 
 def _non_negative_hours(value: str) -> float:
