@@ -205,7 +205,7 @@ class WebhookDeliveryDetailOutput(WebhookDeliveryOutput):
         fields = [*WebhookDeliveryOutput.Meta.fields, "payload"]
 
     def get_payload(self, delivery) -> dict:
-        from ..delivery import payload
+        from .delivery import payload
 
         return payload(delivery.event)
 
