@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html
 
-from morpheus.admin_site import UUIDSearchMixin, changelist_url, run_service_action, yes_no_filter
+from morpheus.admin_site import ReadOnlyAdminMixin, UUIDSearchMixin, changelist_url, run_service_action, yes_no_filter
 
 from .models import RefreshToken, User
 from .selectors import refresh_token_live_q
@@ -152,7 +152,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(RefreshToken)
-class RefreshTokenAdmin(admin.ModelAdmin):
+class RefreshTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: sessions end through the user's "revoke all sessions" action."""
 
     list_display = ("id", "user", "state", "family", "created_at", "expires_at", "used_at", "revoked_at", "ip")
@@ -177,15 +177,6 @@ class RefreshTokenAdmin(admin.ModelAdmin):
         "user_agent",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State")
     def state(self, obj):

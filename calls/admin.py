@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from morpheus.admin_site import json_block, refusal_message, run_service_action, yes_no_filter
+from morpheus.admin_site import ReadOnlyAdminMixin, json_block, refusal_message, run_service_action, yes_no_filter
 
 from .admin_views import analysis_html, conversation_html, cost_html, recording_html
 from .models import OPEN_CALL_STATUSES, Call, CallCapacity, EndReason, TranscriptTurn, UnitPrice
@@ -39,7 +39,7 @@ OpenFilter = yes_no_filter(
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "customer",
@@ -95,14 +95,6 @@ class CallAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(turns_n=Coalesce(Subquery(turns, output_field=IntegerField()), 0))
 
     # Calls are history: viewable, never added, edited or deleted here.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- Columns and fields --------------------------------------------------------
 

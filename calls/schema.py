@@ -7,6 +7,7 @@ morpheus.api.schema adds the envelope (with the message each view declares).
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
+from morpheus.api.pagination import PageQuery
 from morpheus.api.schema import MISSING_ID, error, invalid
 from morpheus.errors import FORBIDDEN_MESSAGE
 
@@ -21,6 +22,7 @@ from .serializers import (
     RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
+    TranscriptPageOutput,
 )
 
 TAG = "calls"
@@ -54,6 +56,18 @@ call_views = extend_schema_view(
         summary="Get a call with its transcript",
         description=f"404 'Call with ID {MISSING_ID} does not exist' for unknown ids and other organizations' calls.",
     ),
+)
+
+transcript = extend_schema(
+    tags=[TAG],
+    summary="Get a call's transcript, page by page",
+    description=(
+        "The call's transcript turns in conversation order, `limit` per page (for very long calls; "
+        f"GET /calls/{{id}} has them all), each turn in the same shape as there. 404 'Call with ID {MISSING_ID} "
+        "does not exist' for unknown ids and other organizations' calls."
+    ),
+    parameters=[PageQuery],
+    responses={200: TranscriptPageOutput},
 )
 
 end = extend_schema(

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 
 from agents.admin import add_service_errors
-from morpheus.admin_site import READABLE_JSON, json_block
+from morpheus.admin_site import READABLE_JSON, HistoryAdminMixin, json_block
 
 from .models import TestCase, TestCaseKind, TestCaseResult, TestRun
 from .services import test_case_validate
@@ -72,7 +72,7 @@ class TestCaseAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class TestCaseResultInline(admin.StackedInline):
+class TestCaseResultInline(HistoryAdminMixin, admin.StackedInline):
     model = TestCaseResult
     extra = 0
     can_delete = False
@@ -81,12 +81,6 @@ class TestCaseResultInline(admin.StackedInline):
     verbose_name_plural = "Cases"
     fields = ("name", "verdict", "outcome", "judges", "unmocked", "conversation")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="First failing expectation")
     def outcome(self, obj):
@@ -131,7 +125,7 @@ class TestCaseResultInline(admin.StackedInline):
 
 
 @admin.register(TestRun)
-class TestRunAdmin(admin.ModelAdmin):
+class TestRunAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("id", "agent", "customer", "version_number", "status", "trigger", "counts", "created_at")
     list_filter = ("status", "trigger")
     list_select_related = ("agent", "customer", "version")
@@ -152,12 +146,6 @@ class TestRunAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
     inlines = (TestCaseResultInline,)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Version", ordering="version__number")
     def version_number(self, obj):

@@ -4,7 +4,7 @@ signing secrets encrypted; the admin sees prefixes only."""
 
 from django.contrib import admin
 
-from morpheus.admin_site import run_service_action
+from morpheus.admin_site import HistoryAdminMixin, run_service_action
 
 from . import services
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
@@ -88,7 +88,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("id", "event_type", "endpoint", "customer", "status", "attempts", "response_status", "created_at")
     list_filter = ("status", "event__type")
     search_fields = ("endpoint__url", "customer__company_name")
@@ -114,12 +114,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="event", ordering="event__type")
     def event_type(self, obj):
         return obj.event.type
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Redeliver selected deliveries")
     def redeliver(self, request, queryset):

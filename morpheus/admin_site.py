@@ -130,6 +130,25 @@ def json_block(value):
 # --- Searching by id --------------------------------------------------------------
 
 
+class HistoryAdminMixin:
+    """Rows that are history or an audit trail (deliveries, test runs): shown, never added
+    or edited in the admin. For ModelAdmins and inlines alike."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdminMixin(HistoryAdminMixin):
+    """History that is not deleted here either (calls, refresh tokens): it ends through
+    a service (an action), or not at all."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class UUIDSearchMixin:
     """Search also matches a pasted UUID primary key (ids are what the API and logs show)."""
 

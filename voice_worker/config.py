@@ -165,33 +165,10 @@ class AgentConfig:
             system_prompt=agent.system_prompt,
             first_message=agent.first_message,
             language=agent.language or "en",
-            llm=ProviderChoice(
-                kind="llm",
-                provider_id=agent.llm_provider_id,
-                name=agent.llm_provider.name,
-                vendor=agent.llm_provider.vendor,
-                model=agent.effective_llm_model,
-                is_active=agent.llm_provider.is_active,
-                base_url=agent.llm_provider.base_url,
-            ),
+            llm=_choice("llm", agent.llm_provider, model=agent.effective_llm_model),
             llm_temperature=agent.llm_temperature,
-            stt=ProviderChoice(
-                kind="stt",
-                provider_id=agent.stt_provider_id,
-                name=agent.stt_provider.name,
-                vendor=agent.stt_provider.vendor,
-                model=agent.effective_stt_model,
-                is_active=agent.stt_provider.is_active,
-            ),
-            tts=ProviderChoice(
-                kind="tts",
-                provider_id=agent.tts_provider_id,
-                name=agent.tts_provider.name,
-                vendor=agent.tts_provider.vendor,
-                model=agent.effective_tts_model,
-                is_active=agent.tts_provider.is_active,
-                voice=agent.effective_voice_id,
-            ),
+            stt=_choice("stt", agent.stt_provider, model=agent.effective_stt_model),
+            tts=_choice("tts", agent.tts_provider, model=agent.effective_tts_model, voice=agent.effective_voice_id),
             allow_interruptions=agent.allow_interruptions,
             interruption_min_duration=agent.interruption_min_duration,
             silence_timeout_seconds=agent.silence_timeout_seconds,
@@ -221,15 +198,20 @@ class AgentConfig:
 
 def _fallback(kind: str, row) -> ProviderChoice:
     """A fallback provider runs its own default model (and voice)."""
+    return _choice(kind, row, model=row.default_model, voice=getattr(row, "default_voice", ""))
+
+
+def _choice(kind: str, row, *, model: str, voice: str = "") -> ProviderChoice:
+    """A provider row (LLMProvider, STTProvider or TTSProvider) running `model`."""
     return ProviderChoice(
         kind=kind,
         provider_id=row.pk,
         name=row.name,
         vendor=row.vendor,
-        model=row.default_model,
+        model=model,
         is_active=row.is_active,
         base_url=getattr(row, "base_url", ""),
-        voice=getattr(row, "default_voice", ""),
+        voice=voice,
     )
 
 

@@ -4,6 +4,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.pagination import PagePagination
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
@@ -20,7 +21,13 @@ from ..serializers import (
     RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
+    turn_fields,
+    turn_output,
 )
+
+
+class TranscriptPagination(PagePagination):
+    items_key = "transcript"
 
 
 @schema.call_views
@@ -37,6 +44,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         "end": "Call ended successfully",
         "join_agent": "Agent joined call successfully",
         "recording": "Recording deleted successfully",
+        "transcript": "Transcript retrieved successfully",
         "analyze": "Call analysis started",
         "simulate": "Simulation started",
     }
@@ -51,7 +59,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         if self.action == "list":
             return selectors.calls_filtered(queryset, **self.list_filters)
         if self.action == "retrieve":
-            return selectors.call_with_transcript(queryset)
+            return selectors.call_with_version(queryset)
         return queryset
 
     def counted_total(self) -> int | None:
@@ -84,6 +92,14 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
             "simulation": data.get("simulation"),
         }
         return super().list(request, *args, **kwargs)
+
+    @schema.transcript
+    @action(detail=True, methods=["get"])
+    def transcript(self, request, pk=None):
+        call = self.get_object()
+        paginator = TranscriptPagination()
+        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk, turn_fields()), request)
+        return ok(paginator.get_paginated_data([turn_output(turn) for turn in turns]))
 
     @schema.end
     @action(detail=True, methods=["post"])
