@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
+from morpheus.api.rows import rows, values_for
 from morpheus.api.viewsets import TenantScopedViewSet
 
 from . import examples, selectors, services
@@ -58,8 +59,10 @@ class AgentViewSet(TenantScopedViewSet):
         query = AgentListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         agents = selectors.agent_filter(self.get_queryset(), **query.validated_data)
-        page = self.paginate_queryset(agents)
-        return self.get_paginated_response(AgentListItemOutput(page, many=True).data)
+        # Only the columns the list shows, as plain rows (morpheus/api/rows.py): no long
+        # texts or JSON configuration read, no model instance per agent and provider.
+        page = self.paginate_queryset(values_for(agents, AgentListItemOutput))
+        return self.get_paginated_response(rows(page, AgentListItemOutput))
 
     @extend_schema(
         summary="Create an agent (starts as draft)",

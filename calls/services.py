@@ -8,6 +8,7 @@ two enders cannot both win: the loser gets CallAlreadyEnded (409).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from dataclasses import dataclass
@@ -207,17 +208,19 @@ class TooManyRinging(Exception):
 def call_start_inbound(
     *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
-    """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
-    in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again; so does a repeat of the same
-    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
-    TooManyRinging past the customer's cap of ringing inbound calls."""
+    """An inbound call on `phone_number`: the call row (committed first), then its room, then
+    the agent dispatch in a Celery task. A carrier retry of the same call id returns the
+    existing call (created=False) without touching LiveKit again; so does a repeat of the
+    same From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls, LiveKitUnavailable
+    when the room cannot be made (the call is then failed, its slot given back)."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
             return existing, False
+    livekit_client.require_configured()  # no call row for a room that cannot be made
     try:
-        return _create_inbound(
+        call, created = _create_inbound(
             phone_number=phone_number,
             carrier=carrier,
             carrier_call_id=carrier_call_id,
@@ -229,6 +232,39 @@ def call_start_inbound(
         if not carrier_call_id:
             raise
         return Call.objects.get(carrier=carrier, carrier_call_id=carrier_call_id), False
+    if created:
+        _open_inbound_room(call)
+    return call, created
+
+
+def _open_inbound_room(call: Call) -> None:
+    """The room of a committed inbound call, then what follows it. Outside any transaction:
+    a LiveKit round trip (up to LIVEKIT_TIMEOUT_SECONDS) must not hold the customer's row
+    lock, which every other inbound call of the customer waits for, nor a connection in a
+    transaction."""
+    try:
+        livekit_client.create_room(
+            call.room_name,
+            empty_timeout=rooms.inbound_empty_timeout(),
+            max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
+            metadata=rooms.room_metadata(call),
+        )
+    except Exception as exc:
+        # Nothing rings without a room: the call fails with the cause, its slot is given back
+        # (call_end), and the carrier gets the same 503 as before the row existed.
+        with contextlib.suppress(CallAlreadyEnded):
+            call_end(
+                call=call,
+                reason=EndReason.ERROR,
+                status=CallStatus.FAILED,
+                error_message=f"LiveKit room creation failed: {exc}",
+                teardown=TEARDOWN_NONE,
+            )
+        raise
+    with transaction.atomic():
+        outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
+        call_events.emit_call_event(call, "call.started")  # integrations: webhook event
 
 
 @transaction.atomic
@@ -273,15 +309,6 @@ def _create_inbound(
         raise AtCapacity()
     try:
         rollups_call_changed(call)
-        livekit_client.create_room(
-            call.room_name,
-            empty_timeout=rooms.inbound_empty_timeout(),
-            max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
-            metadata=rooms.room_metadata(call),
-        )
-        outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
-        call_events.emit_call_event(call, "call.started")  # integrations: webhook event
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         raise

@@ -98,7 +98,13 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off by default: with persistent connections a health check is a `SELECT 1` round trip at
+# the start of every request (more than a whole list page costs). Without it, a connection
+# that died while idle (database restart, failover, a proxy's idle kill) fails the one request
+# that finds it (a 503, morpheus/api/exceptions.py) and is dropped at the end of that request
+# (errors_occurred), so the next one reconnects. Turn it on where dead idle connections are
+# routine, e.g. behind a pooler with a short server idle timeout.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
