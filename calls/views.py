@@ -23,7 +23,8 @@ from .serializers import (
     SimulateInput,
     SimulationOutput,
     TranscriptPageOutput,
-    turn_output,
+    transcript_output,
+    turn_fields,
 )
 
 
@@ -122,8 +123,8 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     def transcript(self, request, pk=None):
         call = self.get_object()
         paginator = TranscriptPagination()
-        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk), request)
-        data = paginator.get_paginated_data([turn_output(turn) for turn in turns])
+        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk, turn_fields()), request)
+        data = paginator.get_paginated_data(transcript_output(turns))
         return ok(data, "Transcript retrieved successfully")
 
     @extend_schema(
