@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from .models import Call, CallCounter, TranscriptTurn
@@ -81,11 +81,35 @@ def calls_counted(
     return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
 
 
-def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:
-    """One query for the call, one for its turns in order, whatever the transcript's length."""
-    return queryset.select_related("agent_version").prefetch_related(
-        Prefetch("turns", queryset=TranscriptTurn.objects.order_by("id"))
-    )
+# What a transcript turn shows (calls.serializers.turn_output), read as plain rows.
+TURN_FIELDS = (
+    "id",
+    "role",
+    "content",
+    "tool_name",
+    "tool_payload",
+    "created_at",
+    "end_of_turn_delay_ms",
+    "llm_ttft_ms",
+    "tts_ttfb_ms",
+    "e2e_latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tts_characters",
+    "audio_seconds",
+    "interrupted",
+)
+
+
+def call_with_version(queryset: QuerySet[Call]) -> QuerySet[Call]:
+    """The call with the agent version it ran, in one query (its turns: call_transcript_rows)."""
+    return queryset.select_related("agent_version")
+
+
+def call_transcript_rows(call_id: int) -> QuerySet[Any]:
+    """The call's turns in order as named rows (attribute access like the model, without
+    building model instances): one query, sliceable for a page."""
+    return TranscriptTurn.objects.filter(call_id=call_id).order_by("id").values_list(*TURN_FIELDS, named=True)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -5,6 +5,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.pagination import PagePagination, PageQuery
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
@@ -21,7 +22,14 @@ from .serializers import (
     RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
+    TranscriptPageOutput,
+    turn_output,
 )
+
+
+class TranscriptPagination(PagePagination):
+    items_key = "transcript"
+
 
 VOICE_DOWN = OpenApiResponse(
     description="LiveKit is not configured or unreachable: 'Voice service is unavailable, please try again later' "
@@ -65,7 +73,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         if self.action == "list":
             return selectors.calls_filtered(queryset, **self.list_filters)
         if self.action == "retrieve":
-            return selectors.call_with_transcript(queryset)
+            return selectors.call_with_version(queryset)
         return queryset
 
     def counted_total(self) -> int | None:
@@ -98,6 +106,25 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
             "simulation": data.get("simulation"),
         }
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["calls"],
+        summary="Get a call's transcript, page by page",
+        description=(
+            "The call's transcript turns in conversation order, `limit` per page (for very long calls; "
+            "GET /calls/{id} has them all), each turn in the same shape as there. 404 'Call with ID 101 "
+            "does not exist' for unknown ids and other organizations' calls."
+        ),
+        parameters=[PageQuery],
+        responses={200: TranscriptPageOutput},
+    )
+    @action(detail=True, methods=["get"])
+    def transcript(self, request, pk=None):
+        call = self.get_object()
+        paginator = TranscriptPagination()
+        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk), request)
+        data = paginator.get_paginated_data([turn_output(turn) for turn in turns])
+        return ok(data, "Transcript retrieved successfully")
 
     @extend_schema(
         tags=["calls"],

@@ -8,6 +8,8 @@ status, so a call the dashboard or the carrier already ended keeps its own end r
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import logging
 from collections.abc import Iterable
 
@@ -81,6 +83,20 @@ def call_record_transfer(*, call_id: int, record: dict) -> None:
 acall_record_transfer = sync_to_async(call_record_transfer)
 
 
+# The API shows times to the millisecond (morpheus/api/json.py).
+TURN_TIME_RESOLUTION = datetime.timedelta(milliseconds=1)
+
+
+def _apart(records: list[TurnRecord]) -> list[TurnRecord]:
+    """Turns of one exchange in strictly increasing times, at least a millisecond apart: a
+    greeting and the caller's message can be recorded within the same millisecond, and the
+    transcript must still tell them apart and in order."""
+    for previous, record in itertools.pairwise(records):
+        if record.created_at < previous.created_at + TURN_TIME_RESOLUTION:
+            record.created_at = previous.created_at + TURN_TIME_RESOLUTION
+    return records
+
+
 @transaction.atomic
 def simulation_exchange_store(
     *, call_id: int, records: Iterable[TurnRecord], end_reason: str = ""
@@ -91,6 +107,7 @@ def simulation_exchange_store(
     locked = Call.objects.select_for_update().get(pk=call_id)
     if not locked.is_open:
         raise CallNotOpen()
+    records = _apart(list(records))
     turns = [TranscriptTurn.objects.create(call_id=call_id, **record.as_model_fields()) for record in records]
     if end_reason:
         # The simulation room still exists in LiveKit: call_end tears it down after commit.
