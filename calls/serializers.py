@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.serializers import PaginationOutput
+from morpheus.api.rows import columns
 
 from .analysis import public_analysis
 from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
@@ -109,33 +110,8 @@ class CallListItem(serializers.ModelSerializer):
         return recording_url(call)
 
 
-def turn_output(turn: Any) -> dict[str, Any]:
-    """One transcript turn in the API's shape (TranscriptTurnOutput documents it): the same in
-    GET /calls/:id, GET /calls/:id/transcript and POST /calls/:id/messages. Built directly
-    from a row or a model instance (same attribute names): a 1,000-turn transcript costs a
-    dict per turn, not fifteen serializer fields per turn. Datetimes are left to the
-    renderer, as DRF does with DATETIME_FORMAT None."""
-    return {
-        "id": turn.id,
-        "role": turn.role,
-        "content": turn.content,
-        "toolName": turn.tool_name,
-        "toolPayload": turn.tool_payload,
-        "createdAt": turn.created_at,
-        "endOfTurnDelayMs": turn.end_of_turn_delay_ms,
-        "llmTtftMs": turn.llm_ttft_ms,
-        "ttsTtfbMs": turn.tts_ttfb_ms,
-        "e2eLatencyMs": turn.e2e_latency_ms,
-        "promptTokens": turn.prompt_tokens,
-        "completionTokens": turn.completion_tokens,
-        "ttsCharacters": turn.tts_characters,
-        "audioSeconds": turn.audio_seconds,
-        "interrupted": turn.interrupted,
-    }
-
-
 class TranscriptTurnOutput(serializers.ModelSerializer):
-    """The schema of `turn_output` (which builds the data)."""
+    """A transcript turn: the documented shape, built by `turn_output` (plain fields only)."""
 
     toolName = serializers.CharField(source="tool_name")
     toolPayload = serializers.JSONField(source="tool_payload", allow_null=True)
@@ -236,6 +212,20 @@ class RecordingOutput(serializers.Serializer):
     error = serializers.CharField(allow_null=True, help_text="Why recording failed")
 
 
+def turn_fields() -> list[str]:
+    """The columns a transcript turn shows (what `call_transcript_rows` reads)."""
+    return [path for _, path in columns(TranscriptTurnOutput)]
+
+
+def turn_output(turn: Any) -> dict[str, Any]:
+    """One transcript turn in TranscriptTurnOutput's shape: the same in GET /calls/:id,
+    GET /calls/:id/transcript and POST /calls/:id/messages. Built directly from a row of
+    `call_transcript_rows` or a model instance (same attribute names), as morpheus/api/rows.py
+    does for lists: a 1,000-turn transcript costs a dict per turn, not fifteen serializer
+    fields per turn."""
+    return {name: getattr(turn, path) for name, path in columns(TranscriptTurnOutput)}
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -292,7 +282,7 @@ class CallDetail(CallListItem):
 def _transcript(call) -> list[Any]:
     """The call's turns, read once (one query) for both the transcript and its summary."""
     if "_transcript_rows" not in call.__dict__:
-        call._transcript_rows = list(call_transcript_rows(call.pk))
+        call._transcript_rows = list(call_transcript_rows(call.pk, turn_fields()))
     return call._transcript_rows
 
 

@@ -23,6 +23,7 @@ from .serializers import (
     SimulateInput,
     SimulationOutput,
     TranscriptPageOutput,
+    turn_fields,
     turn_output,
 )
 
@@ -122,7 +123,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     def transcript(self, request, pk=None):
         call = self.get_object()
         paginator = TranscriptPagination()
-        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk), request)
+        turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk, turn_fields()), request)
         data = paginator.get_paginated_data([turn_output(turn) for turn in turns])
         return ok(data, "Transcript retrieved successfully")
 
