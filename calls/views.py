@@ -23,8 +23,8 @@ from .serializers import (
     SimulateInput,
     SimulationOutput,
     TranscriptPageOutput,
+    transcript_output,
     turn_fields,
-    turn_output,
 )
 
 
@@ -124,7 +124,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         call = self.get_object()
         paginator = TranscriptPagination()
         turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk, turn_fields()), request)
-        data = paginator.get_paginated_data([turn_output(turn) for turn in turns])
+        data = paginator.get_paginated_data(transcript_output(turns))
         return ok(data, "Transcript retrieved successfully")
 
     @extend_schema(
