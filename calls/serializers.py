@@ -226,6 +226,13 @@ def turn_output(turn: Any) -> dict[str, Any]:
     return {name: getattr(turn, path) for name, path in columns(TranscriptTurnOutput)}
 
 
+def transcript_output(rows: list[Any]) -> list[dict[str, Any]]:
+    """`turn_output` of many rows of `call_transcript_rows(call_id, turn_fields())`: their
+    values are already in the output's order, so each dict is one zip."""
+    names = [name for name, _ in columns(TranscriptTurnOutput)]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -264,7 +271,7 @@ class CallDetail(CallListItem):
 
     @extend_schema_field(TranscriptTurnOutput(many=True))
     def get_transcript(self, call) -> list[dict[str, Any]]:
-        return [turn_output(turn) for turn in _transcript(call)]
+        return transcript_output(_transcript(call))
 
     def get_summary(self, call) -> CallSummaryOutput:
         return turns_summary(_transcript(call))

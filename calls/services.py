@@ -277,7 +277,8 @@ def _create_inbound(
 
     # One inbound start per customer at a time, so the dedupe and the cap are exact
     # under concurrent posts (the lock is the customer row, held for this short insert).
-    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed.
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).values_list("pk").first()
     ringing = Call.objects.filter(
         customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
     )

@@ -21,8 +21,8 @@ from ..serializers import (
     RecordingDeleteOutput,
     SimulateInput,
     SimulationOutput,
+    transcript_output,
     turn_fields,
-    turn_output,
 )
 
 
@@ -99,7 +99,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
         call = self.get_object()
         paginator = TranscriptPagination()
         turns = paginator.paginate_queryset(selectors.call_transcript_rows(call.pk, turn_fields()), request)
-        return ok(paginator.get_paginated_data([turn_output(turn) for turn in turns]))
+        return ok(paginator.get_paginated_data(transcript_output(turns)))
 
     @schema.end
     @action(detail=True, methods=["post"])
