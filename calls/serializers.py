@@ -355,3 +355,17 @@ class AnalyzeOutput(serializers.Serializer):
 class RecordingDeleteOutput(serializers.Serializer):
     callId = serializers.IntegerField(source="id")
     recordingStatus = serializers.CharField(source="recording_status")
+
+
+class OutboundCallInput(serializers.Serializer):
+    agentId = serializers.IntegerField(min_value=1, help_text="An active agent of your organization")
+    to = serializers.CharField(max_length=32, help_text="E.164; premium-rate and emergency numbers are refused")
+    fromNumberId = serializers.IntegerField(
+        min_value=1, help_text="Your phone number the call comes from; it must be on an outbound SIP trunk"
+    )
+    variables = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Values for the {{name}} placeholders of the agent's prompt and first message (all required).",
+    )
+    scheduledAt = serializers.DateTimeField(required=False, allow_null=True, help_text="Dial at (UTC if no offset)")
