@@ -235,8 +235,11 @@ def call_create_outbound(*, customer_id, request: OutboundRequest, user=None, ex
     )
 
 
-def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user=None, extra_metadata=None) -> Call:
-    """The queued call row and its dial task (the caller holds the transaction)."""
+def _queue_call(
+    *, customer_id, agent, number, to, variables, scheduled_at, user=None, extra_metadata=None, count=True
+) -> Call:
+    """The queued call row and its dial task (the caller holds the transaction). count=False:
+    the caller counts it in the analytics rollups itself (rollups.calls_added, in batches)."""
     now = timezone.now()
     metadata = {"variables": variables, **(extra_metadata or {})}
     if scheduled_at:
@@ -255,7 +258,8 @@ def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user
         metadata=metadata,
         created_by=user,
     )
-    rollups_call_changed(call)  # analytics: rollups in this transaction
+    if count:
+        rollups_call_changed(call)  # analytics: rollups in this transaction
     countdown = (scheduled_at - now).total_seconds() if scheduled_at else None
     outbox.enqueue("calls.tasks.dial_outbound_call", call.id, countdown=countdown)
     return call

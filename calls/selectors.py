@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
@@ -81,35 +81,15 @@ def calls_counted(
     return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
 
 
-# What a transcript turn shows (calls.serializers.turn_output), read as plain rows.
-TURN_FIELDS = (
-    "id",
-    "role",
-    "content",
-    "tool_name",
-    "tool_payload",
-    "created_at",
-    "end_of_turn_delay_ms",
-    "llm_ttft_ms",
-    "tts_ttfb_ms",
-    "e2e_latency_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "tts_characters",
-    "audio_seconds",
-    "interrupted",
-)
-
-
 def call_with_version(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """The call with the agent version it ran, in one query (its turns: call_transcript_rows)."""
     return queryset.select_related("agent_version")
 
 
-def call_transcript_rows(call_id: int) -> QuerySet[Any]:
-    """The call's turns in order as named rows (attribute access like the model, without
-    building model instances): one query, sliceable for a page."""
-    return TranscriptTurn.objects.filter(call_id=call_id).order_by("id").values_list(*TURN_FIELDS, named=True)
+def call_transcript_rows(call_id: int, fields: Sequence[str]) -> QuerySet[Any]:
+    """The call's turns in order as named rows of `fields` (attribute access like the
+    model, without building model instances): one query, sliceable for a page."""
+    return TranscriptTurn.objects.filter(call_id=call_id).order_by("id").values_list(*fields, named=True)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.serializers import PaginationOutput
+from morpheus.api.rows import columns
 
 from .analysis import public_analysis
 from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
@@ -109,33 +110,8 @@ class CallListItem(serializers.ModelSerializer):
         return recording_url(call)
 
 
-def turn_output(turn: Any) -> dict[str, Any]:
-    """One transcript turn in the API's shape (TranscriptTurnOutput documents it): the same in
-    GET /calls/:id, GET /calls/:id/transcript and POST /calls/:id/messages. Built directly
-    from a row or a model instance (same attribute names): a 1,000-turn transcript costs a
-    dict per turn, not fifteen serializer fields per turn. Datetimes are left to the
-    renderer, as DRF does with DATETIME_FORMAT None."""
-    return {
-        "id": turn.id,
-        "role": turn.role,
-        "content": turn.content,
-        "toolName": turn.tool_name,
-        "toolPayload": turn.tool_payload,
-        "createdAt": turn.created_at,
-        "endOfTurnDelayMs": turn.end_of_turn_delay_ms,
-        "llmTtftMs": turn.llm_ttft_ms,
-        "ttsTtfbMs": turn.tts_ttfb_ms,
-        "e2eLatencyMs": turn.e2e_latency_ms,
-        "promptTokens": turn.prompt_tokens,
-        "completionTokens": turn.completion_tokens,
-        "ttsCharacters": turn.tts_characters,
-        "audioSeconds": turn.audio_seconds,
-        "interrupted": turn.interrupted,
-    }
-
-
 class TranscriptTurnOutput(serializers.ModelSerializer):
-    """The schema of `turn_output` (which builds the data)."""
+    """A transcript turn: the documented shape, built by `turn_output` (plain fields only)."""
 
     toolName = serializers.CharField(source="tool_name")
     toolPayload = serializers.JSONField(source="tool_payload", allow_null=True)
@@ -236,6 +212,27 @@ class RecordingOutput(serializers.Serializer):
     error = serializers.CharField(allow_null=True, help_text="Why recording failed")
 
 
+def turn_fields() -> list[str]:
+    """The columns a transcript turn shows (what `call_transcript_rows` reads)."""
+    return [path for _, path in columns(TranscriptTurnOutput)]
+
+
+def turn_output(turn: Any) -> dict[str, Any]:
+    """One transcript turn in TranscriptTurnOutput's shape: the same in GET /calls/:id,
+    GET /calls/:id/transcript and POST /calls/:id/messages. Built directly from a row of
+    `call_transcript_rows` or a model instance (same attribute names), as morpheus/api/rows.py
+    does for lists: a 1,000-turn transcript costs a dict per turn, not fifteen serializer
+    fields per turn."""
+    return {name: getattr(turn, path) for name, path in columns(TranscriptTurnOutput)}
+
+
+def transcript_output(rows: list[Any]) -> list[dict[str, Any]]:
+    """`turn_output` of many rows of `call_transcript_rows(call_id, turn_fields())`: their
+    values are already in the output's order, so each dict is one zip."""
+    names = [name for name, _ in columns(TranscriptTurnOutput)]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
@@ -274,7 +271,7 @@ class CallDetail(CallListItem):
 
     @extend_schema_field(TranscriptTurnOutput(many=True))
     def get_transcript(self, call) -> list[dict[str, Any]]:
-        return [turn_output(turn) for turn in _transcript(call)]
+        return transcript_output(_transcript(call))
 
     def get_summary(self, call) -> CallSummaryOutput:
         return turns_summary(_transcript(call))
@@ -292,7 +289,7 @@ class CallDetail(CallListItem):
 def _transcript(call) -> list[Any]:
     """The call's turns, read once (one query) for both the transcript and its summary."""
     if "_transcript_rows" not in call.__dict__:
-        call._transcript_rows = list(call_transcript_rows(call.pk))
+        call._transcript_rows = list(call_transcript_rows(call.pk, turn_fields()))
     return call._transcript_rows
 
 
@@ -358,3 +355,17 @@ class AnalyzeOutput(serializers.Serializer):
 class RecordingDeleteOutput(serializers.Serializer):
     callId = serializers.IntegerField(source="id")
     recordingStatus = serializers.CharField(source="recording_status")
+
+
+class OutboundCallInput(serializers.Serializer):
+    agentId = serializers.IntegerField(min_value=1, help_text="An active agent of your organization")
+    to = serializers.CharField(max_length=32, help_text="E.164; premium-rate and emergency numbers are refused")
+    fromNumberId = serializers.IntegerField(
+        min_value=1, help_text="Your phone number the call comes from; it must be on an outbound SIP trunk"
+    )
+    variables = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Values for the {{name}} placeholders of the agent's prompt and first message (all required).",
+    )
+    scheduledAt = serializers.DateTimeField(required=False, allow_null=True, help_text="Dial at (UTC if no offset)")

@@ -130,16 +130,18 @@ def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     return _start_text_simulation(user=user, agent=agent)
 
 
+NO_LLM_MESSAGE = "No language model is configured: set {setting}{hint}"
+OPENAI_BASE_URL_HINT = " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)"
+
+
 def simulation_llm_require(*, agent: Agent) -> None:
     """A text conversation needs the agent's language model and nothing else: 503 naming
     the variable to set when there are no credentials for it."""
     vendor = agent.llm_provider.vendor
     if provider_credential(customer_id=agent.customer_id, vendor=vendor) is None and not agent.llm_provider.base_url:
         setting = platform_key_setting(vendor)
-        hint = (
-            " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)" if vendor == "openai" else ""
-        )
-        raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
+        hint = OPENAI_BASE_URL_HINT if vendor == "openai" else ""
+        raise ServiceUnavailable(NO_LLM_MESSAGE.format(setting=setting, hint=hint))
 
 
 def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call:
@@ -275,7 +277,8 @@ def _create_inbound(
 
     # One inbound start per customer at a time, so the dedupe and the cap are exact
     # under concurrent posts (the lock is the customer row, held for this short insert).
-    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed.
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).values_list("pk").first()
     ringing = Call.objects.filter(
         customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
     )
@@ -485,9 +488,9 @@ def call_finalize(*, call: Call) -> Call:
     return analysis_prepare(call=locked)
 
 
-def calls_close_stale(now: datetime.datetime | None = None) -> int:
-    """Closes calls still ringing/active past their agent's max duration plus a margin
-    (a worker died, a carrier callback was lost). Returns how many were closed."""
+def calls_end_stale(now: datetime.datetime | None = None) -> int:
+    """Ends calls still ringing/active past their agent's max duration plus a margin
+    (a worker died, a carrier callback was lost). Returns how many were ended."""
     now = now or timezone.now()
     margin = rooms.stale_margin()
     candidates = (
@@ -495,7 +498,7 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
         .select_related("agent")
         .order_by("started_at")
     )
-    closed = 0
+    ended = 0
     for call in list(candidates):
         max_duration = call.agent.max_duration_seconds if call.agent else rooms.DEFAULT_MAX_DURATION_SECONDS
         if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
@@ -513,10 +516,10 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
             )
         except CallAlreadyEnded:
             continue
-        closed += 1
-    if closed:
-        logger.warning("Closed %s stale call(s)", closed)
-    return closed
+        ended += 1
+    if ended:
+        logger.warning("Ended %s stale call(s)", ended)
+    return ended
 
 
 # --- LiveKit room events ------------------------------------------------------------------
@@ -567,7 +570,7 @@ CAPACITY_FIELDS = ("concurrency_limit", "reserved_inbound_concurrency")
 
 @transaction.atomic
 def call_capacity_update(
-    *, customer_id: Any, changes: dict[str, int | None], changed_by: User | None = None
+    *, customer_id: Any, changes: dict[str, int | None], actor: User | None = None
 ) -> leases.Capacity:
     """Sets the customer's `concurrency_limit` / `reserved_inbound_concurrency` (None: back
     to the platform default). The reserved slots may not exceed the limit, each counted
@@ -597,7 +600,7 @@ def call_capacity_update(
             "call capacity changed",
             extra={
                 "customer": str(customer_id),
-                "by": str(changed_by.pk) if changed_by is not None else None,
+                "by": str(actor.pk) if actor is not None else None,
                 "before": before,
                 "after": after,
             },

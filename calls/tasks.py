@@ -18,7 +18,7 @@ from .services import (
     call_end,
     call_finalize,
     call_teardown_room,
-    calls_close_stale,
+    calls_end_stale,
 )
 from .storage import StorageUnavailable
 
@@ -163,9 +163,9 @@ def purge_recordings() -> int:
 
 
 @shared_task
-def close_stale_calls() -> int:
-    """Beat, every minute: see calls.services.calls_close_stale."""
-    return calls_close_stale()
+def end_stale_calls() -> int:
+    """Beat, every minute: see calls.services.calls_end_stale."""
+    return calls_end_stale()
 
 
 # --- Outbound calls and capacity leases (calls/outbound.py, calls/leases.py) -------------

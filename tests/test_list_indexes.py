@@ -20,6 +20,7 @@ from agents.tests.factories import AgentFactory
 from calls.models import Call, CallDirection, CallStatus
 from calls.tests.factories import CallFactory
 from telephony.tests.factories import PhoneNumberFactory
+from tenants.models import CustomerStatus
 from tenants.tests.factories import CustomerFactory
 from testsupport.api import assert_success
 
@@ -55,7 +56,7 @@ def bulk_copies(call, count: int) -> None:
 def data(customer_a, customer_b, alice):
     """Each tenant's history is mostly one agent's completed inbound calls and its team mostly
     active members; the filters pick the rare ones (another agent, failed, outbound, a
-    number, simulations; a paused agent; an admin, a suspended user), as a real dashboard does."""
+    number, simulations; a paused agent; an admin, a suspended user; a suspended tenant), as a real dashboard does."""
     rare = AgentFactory(customer=customer_a)
     number = PhoneNumberFactory(customer=customer_a, agent=rare)
     for customer in (customer_a, customer_b):
@@ -67,7 +68,8 @@ def data(customer_a, customer_b, alice):
     CallFactory(agent=rare, is_simulation=True, direction=CallDirection.WEB)
     AgentFactory.create_batch(20, customer=customer_a, status=AgentStatus.ACTIVE)
     AgentFactory(customer=customer_a, status=AgentStatus.PAUSED)
-    CustomerFactory.create_batch(3)
+    CustomerFactory.create_batch(40)
+    CustomerFactory(status=CustomerStatus.SUSPENDED)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"agent": rare.id, "number": number.id}
@@ -119,7 +121,7 @@ def test_each_tenant_list_pages_through_its_tenant_leading_index(alice_client, d
     ("url", "index"),
     [
         ("/api/v1/admin/customers", "customer_created_idx"),
-        ("/api/v1/admin/customers?status=active", "customer_status_created_idx"),
+        ("/api/v1/admin/customers?status=suspended", "customer_status_created_idx"),
     ],
 )
 def test_the_admin_tenant_list_pages_through_its_index(platform_admin_client, data, url, index):

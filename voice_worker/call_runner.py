@@ -27,7 +27,7 @@ from . import outbound, providers
 from .closing import delete_room, end_reason_for
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent, TransferFailed, transfer_address
-from .persistence import acall_close, acall_mark_active, acall_record_transfer, release_stale_connections
+from .persistence import acall_end_if_open, acall_mark_active, acall_record_transfer, release_stale_connections
 from .selectors import atransfer_origin
 from .session_options import session_kwargs
 from .transcript import TurnCollector
@@ -427,7 +427,7 @@ class CallRunner:
         try:
             if self.writer is not None:
                 await self.writer.aclose()
-            await acall_close(call_id=self.call.call_id, reason=reason, error_message=error)
+            await acall_end_if_open(call_id=self.call.call_id, reason=reason, error_message=error)
         except Exception:
             logger.exception("could not close call %s", self.call.call_id)
         if not self._keep_room:

@@ -52,9 +52,9 @@ async def aturn_append(*, call_id: int, record: TurnRecord) -> TranscriptTurn:
 
 
 @transaction.atomic
-def call_close(*, call_id: int, reason: str, error_message: str = "") -> bool:
-    """Closes the call if it is still open; False when it was already closed (or is gone).
-    An error reason closes it as failed. The worker deletes its room itself."""
+def call_end_if_open(*, call_id: int, reason: str, error_message: str = "") -> bool:
+    """Ends the call if it is still open; False when it had already ended (or is gone).
+    An error reason ends it as failed. The worker deletes its room itself."""
     call = Call.objects.filter(pk=call_id).first()
     if call is None:
         return False
@@ -65,7 +65,7 @@ def call_close(*, call_id: int, reason: str, error_message: str = "") -> bool:
     return True
 
 
-acall_close = sync_to_async(call_close)
+acall_end_if_open = sync_to_async(call_end_if_open)
 
 
 @transaction.atomic

@@ -300,9 +300,9 @@ def test_an_outbound_call_is_recorded_when_its_agent_records(alice_client, setup
 
 def worker_gives_up(call):
     """What the voice worker does when the callee's leg leaves before answering."""
-    from voice_worker.persistence import call_close
+    from voice_worker.persistence import call_end_if_open
 
-    return run(call_close, call_id=call.id, reason=EndReason.NO_ANSWER)
+    return run(call_end_if_open, call_id=call.id, reason=EndReason.NO_ANSWER)
 
 
 @pytest.mark.parametrize("order", ["worker_first", "webhook_first"])

@@ -26,6 +26,7 @@ PLAIN_FIELDS = (
     serializers.DateTimeField,
     serializers.FloatField,
     serializers.IntegerField,
+    serializers.JSONField,  # a decoded JSON column passes as it is (binary=False, the default)
     serializers.UUIDField,
 )
 

@@ -5,7 +5,7 @@ from django.db import DatabaseError
 
 from calls.outbound import calls_redial_queued
 
-from .close_stale_calls import require_broker
+from .end_stale_calls import require_broker
 
 
 class Command(BaseCommand):
