@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint typecheck migrations-check format worker beat voice-worker migrate install \
-	manage createsuperuser shell setup-livekit-sip close-stale-calls purge-expired-tokens rebuild-call-counters check-services \
+	manage createsuperuser shell setup-livekit-sip end-stale-calls purge-expired-tokens rebuild-call-counters check-services \
 	seed-demo rotate-encryption-keys bench
 
 # Operator commands run on the same defaults as `make run` (DEBUG unless set).
@@ -91,8 +91,8 @@ shell: $(STAMP)
 setup-livekit-sip: $(STAMP)
 	$(MANAGE) setup_livekit_sip $(ARGS)
 
-close-stale-calls: $(STAMP)
-	$(MANAGE) close_stale_calls $(ARGS)
+end-stale-calls: $(STAMP)
+	$(MANAGE) end_stale_calls $(ARGS)
 
 purge-expired-tokens: $(STAMP)
 	$(MANAGE) purge_expired_tokens $(ARGS)

@@ -100,12 +100,14 @@ class UserAdmin(UUIDSearchMixin, admin.ModelAdmin):
 
     @admin.action(description="Suspend selected users (and end their sessions)")
     def suspend_users(self, request, queryset):
-        run_service_action(self, request, queryset, lambda u: user_suspend(user=u, by=request.user), done="Suspended")
+        run_service_action(
+            self, request, queryset, lambda u: user_suspend(user=u, actor=request.user), done="Suspended"
+        )
 
     @admin.action(description="Reactivate selected users")
     def reactivate_users(self, request, queryset):
         run_service_action(
-            self, request, queryset, lambda u: user_reactivate(user=u, by=request.user), done="Reactivated"
+            self, request, queryset, lambda u: user_reactivate(user=u, actor=request.user), done="Reactivated"
         )
 
     @admin.action(description="Revoke all sessions of selected users (they must log in again)")
@@ -125,7 +127,7 @@ class UserAdmin(UUIDSearchMixin, admin.ModelAdmin):
             self,
             request,
             queryset.select_related("customer"),
-            lambda u: user_invitation_resend(user=u, by=request.user),
+            lambda u: user_invitation_resend(user=u, actor=request.user),
             done="Resent the invitation to",
         )
 

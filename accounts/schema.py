@@ -1,13 +1,22 @@
 """OpenAPI documentation of the /auth endpoints (drf-spectacular), kept out of the views.
 
-Success schemas are wrapped in the envelope by morpheus.api.schema; examples here
-are whole response bodies, as the dashboard receives them.
+Examples here are the `data` of each answer; morpheus.api.schema wraps them in the
+envelope with the message the view declares.
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
-from morpheus.api.envelope import example_envelope
+from morpheus.api.schema import error
 
+from .exceptions import (
+    ACCOUNT_SUSPENDED_MESSAGE,
+    EMAIL_TAKEN_MESSAGE,
+    INVALID_CREDENTIALS_MESSAGE,
+    INVITATION_PENDING_MESSAGE,
+    REFRESH_EXPIRED_MESSAGE,
+    REFRESH_INVALID_MESSAGE,
+    REFRESH_REVOKED_MESSAGE,
+)
 from .serializers import (
     AuthOutput,
     EmailInput,
@@ -34,13 +43,8 @@ TOKENS = {"accessToken": "eyJhbGciOiJIUzI1Ni...", "refreshToken": "kq3V9yY0cJb2m
 STAMP = "2026-02-05T21:30:00.000Z"
 
 
-def _example(path: str, method: str, status: int, message: str, data) -> OpenApiExample:
-    return OpenApiExample(
-        message,
-        value=example_envelope(data, message, f"/api/v1{path}", method, status),
-        response_only=True,
-        status_codes=[str(status)],
-    )
+def _example(status: int, data) -> OpenApiExample:
+    return OpenApiExample("Success", value=data, response_only=True, status_codes=[str(status)])
 
 
 def _request(name: str, value: dict) -> OpenApiExample:
@@ -114,16 +118,13 @@ request_verification = extend_schema(
     request=EmailInput,
     responses={
         200: VerificationSentOutput,
-        409: _error("Email already registered"),
+        409: error(409, EMAIL_TAKEN_MESSAGE),
         429: THROTTLED,
     },
     examples=[
         _request("Request", {"email": "user@example.com"}),
         _example(
-            "/auth/register/request-verification",
-            "POST",
             200,
-            "Verification email sent. Please check your inbox.",
             {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}},
         ),
     ],
@@ -142,15 +143,12 @@ register_complete = extend_schema(
     responses={
         201: RegistrationOutput,
         400: _error("Validation failed (name, password), or an invalid or expired verification token"),
-        409: _error("Email already registered"),
+        409: error(409, EMAIL_TAKEN_MESSAGE),
     },
     examples=[
         _request("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
         _example(
-            "/auth/register/complete",
-            "POST",
             201,
-            "Registration completed successfully",
             {"user": REGISTERED_USER},
         ),
     ],
@@ -167,13 +165,13 @@ login = extend_schema(
     request=LoginInput,
     responses={
         200: AuthOutput,
-        401: _error("Invalid email or password"),
-        403: _error("Account suspended, or invitation not accepted yet"),
+        401: error(401, INVALID_CREDENTIALS_MESSAGE),
+        403: error(403, ACCOUNT_SUSPENDED_MESSAGE, INVITATION_PENDING_MESSAGE),
         429: THROTTLED,
     },
     examples=[
         _request("Request", {"email": "user@example.com", "password": "SecurePassword123!"}),
-        _example("/auth/login", "POST", 200, "Login successful", {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
+        _example(200, {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
     ],
 )
 
@@ -187,10 +185,13 @@ refresh = extend_schema(
     ),
     auth=PUBLIC,
     request=RefreshInput,
-    responses={200: TokensOutput, 401: _error("Invalid, expired or revoked refresh token")},
+    responses={
+        200: TokensOutput,
+        401: error(401, REFRESH_INVALID_MESSAGE, REFRESH_EXPIRED_MESSAGE, REFRESH_REVOKED_MESSAGE),
+    },
     examples=[
         _request("Request", {"refreshToken": TOKENS["refreshToken"]}),
-        _example("/auth/refresh", "POST", 200, "Token refreshed successfully", {"tokens": TOKENS}),
+        _example(200, {"tokens": TOKENS}),
     ],
 )
 
@@ -203,7 +204,10 @@ logout = extend_schema(
     ),
     auth=PUBLIC,
     request=RefreshInput,
-    responses={200: OpenApiResponse(description="Logged out; `data` is null"), 401: _error("Invalid refresh token")},
+    responses={
+        200: OpenApiResponse(description="Logged out; `data` is null"),
+        401: error(401, REFRESH_INVALID_MESSAGE),
+    },
 )
 
 logout_all = extend_schema(
@@ -218,7 +222,7 @@ profile = extend_schema(
     tags=[TAG],
     summary="The current user",
     responses={200: ProfileOutput},
-    examples=[_example("/auth/profile", "GET", 200, "Profile retrieved successfully", PROFILE)],
+    examples=[_example(200, PROFILE)],
 )
 
 profile_update = extend_schema(
@@ -243,10 +247,7 @@ invite_accept = extend_schema(
     examples=[
         _request("Request", {"token": "eyJ1aWQiOi...", "password": "SecurePassword123!", "name": "Bob Member"}),
         _example(
-            "/auth/invite/accept",
-            "POST",
             200,
-            "Invitation accepted successfully",
             {"auth": {"user": {**LOGIN_USER, "role": "member"}, "tokens": TOKENS}},
         ),
     ],
@@ -266,10 +267,7 @@ password_forgot = extend_schema(
     examples=[
         _request("Request", {"email": "user@example.com"}),
         _example(
-            "/auth/password/forgot",
-            "POST",
             200,
-            "If an account exists for this email, a password reset link has been sent.",
             {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}},
         ),
     ],
@@ -302,6 +300,6 @@ password_change = extend_schema(
     responses={200: TokensOutput, 429: THROTTLED},
     examples=[
         _request("Request", {"currentPassword": "SecurePassword123!", "newPassword": "NewSecurePassword456!"}),
-        _example("/auth/password/change", "POST", 200, "Password changed successfully", {"tokens": TOKENS}),
+        _example(200, {"tokens": TOKENS}),
     ],
 )

@@ -60,6 +60,9 @@ class PublicView(APIView):
 
 
 class RegisterRequestVerificationView(PublicView):
+    success_messages = {
+        "post": "Verification email sent. Please check your inbox.",
+    }
     throttle_classes = [MailIpThrottle, MailEmailThrottle]
 
     @schema.request_verification
@@ -67,10 +70,14 @@ class RegisterRequestVerificationView(PublicView):
         data = _valid(EmailInput, request)
         email = registration.email_verification_request(email=data["email"])
         payload = {"verification": {"email": email, "expiresIn": _duration(lifetime_seconds(EMAIL_VERIFICATION))}}
-        return ok(VerificationSentOutput(payload).data, "Verification email sent. Please check your inbox.")
+        return ok(VerificationSentOutput(payload).data)
 
 
 class RegisterCompleteView(PublicView):
+    success_messages = {
+        "post": "Registration completed successfully",
+    }
+
     @schema.register_complete
     def post(self, request):
         data = _valid(RegisterCompleteInput, request)
@@ -78,69 +85,94 @@ class RegisterCompleteView(PublicView):
             token=data["token"], name=data["name"], password=data["password"], client=_client(request)
         )
         body = RegistrationOutput({"user": session.user}, context={"session": session}).data
-        return created(body, "Registration completed successfully")
+        return created(body)
 
 
 class LoginView(PublicView):
+    success_messages = {
+        "post": "Login successful",
+    }
     throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
 
     @schema.login
     def post(self, request):
         data = _valid(LoginInput, request)
         session = sessions.user_login(email=data["email"], password=data["password"], client=_client(request))
-        return ok(AuthOutput(session).data, "Login successful")
+        return ok(AuthOutput(session).data)
 
 
 class RefreshView(PublicView):
+    success_messages = {
+        "post": "Token refreshed successfully",
+    }
+
     @schema.refresh
     def post(self, request):
         data = _valid(RefreshInput, request)
         session = sessions.refresh_token_rotate(raw_token=data["refreshToken"], client=_client(request))
-        return ok(TokensOutput(session).data, "Token refreshed successfully")
+        return ok(TokensOutput(session).data)
 
 
 class LogoutView(PublicView):
+    success_messages = {
+        "post": "Logged out successfully",
+    }
+
     @schema.logout
     def post(self, request):
         data = _valid(RefreshInput, request)
         sessions.refresh_token_family_revoke(raw_token=data["refreshToken"])
-        return ok(None, "Logged out successfully")
+        return ok(None)
 
 
 class LogoutAllView(APIView):
+    success_messages = {
+        "post": "Logged out of all sessions",
+    }
     permission_classes = [IsAuthenticated]
 
     @schema.logout_all
     def post(self, request):
         sessions.user_sessions_revoke(user=request.user)
-        return ok(None, "Logged out of all sessions")
+        return ok(None)
 
 
 class ProfileView(APIView):
+    success_messages = {
+        "get": "Profile retrieved successfully",
+        "patch": "Profile updated successfully",
+    }
     permission_classes = [IsAuthenticated]
 
     @schema.profile
     def get(self, request):
-        return ok(ProfileOutput(request.user).data, "Profile retrieved successfully")
+        return ok(ProfileOutput(request.user).data)
 
     @schema.profile_update
     def patch(self, request):
         data = _valid(ProfileUpdateInput, request)
         user = registration.user_profile_update(user=request.user, **data)
-        return ok(ProfileOutput(user).data, "Profile updated successfully")
+        return ok(ProfileOutput(user).data)
 
 
 class InviteAcceptView(PublicView):
+    success_messages = {
+        "post": "Invitation accepted successfully",
+    }
+
     @schema.invite_accept
     def post(self, request):
         data = _valid(InviteAcceptInput, request)
         session = invitations.invitation_accept(
             token=data["token"], password=data["password"], name=data.get("name"), client=_client(request)
         )
-        return ok(AuthOutput(session).data, "Invitation accepted successfully")
+        return ok(AuthOutput(session).data)
 
 
 class PasswordForgotView(PublicView):
+    success_messages = {
+        "post": "If an account exists for this email, a password reset link has been sent.",
+    }
     throttle_classes = [MailIpThrottle, MailEmailThrottle]
 
     @schema.password_forgot
@@ -153,21 +185,25 @@ class PasswordForgotView(PublicView):
                 "expiresIn": _duration(lifetime_seconds(PASSWORD_RESET)),
             }
         }
-        return ok(
-            PasswordResetRequestedOutput(payload).data,
-            "If an account exists for this email, a password reset link has been sent.",
-        )
+        return ok(PasswordResetRequestedOutput(payload).data)
 
 
 class PasswordResetView(PublicView):
+    success_messages = {
+        "post": "Password has been reset successfully. Please log in with your new password.",
+    }
+
     @schema.password_reset
     def post(self, request):
         data = _valid(PasswordResetInput, request)
         passwords.password_reset_complete(token=data["token"], password=data["password"])
-        return ok(None, "Password has been reset successfully. Please log in with your new password.")
+        return ok(None)
 
 
 class PasswordChangeView(APIView):
+    success_messages = {
+        "post": "Password changed successfully",
+    }
     permission_classes = [IsAuthenticated]
     throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
 
@@ -180,4 +216,4 @@ class PasswordChangeView(APIView):
             new_password=data["newPassword"],
             client=_client(request),
         )
-        return ok(TokensOutput(session).data, "Password changed successfully")
+        return ok(TokensOutput(session).data)

@@ -245,8 +245,8 @@ class AgentAdmin(admin.ModelAdmin):
         # An edit here is an edit like any other (the form never saves itself): the service
         # writes only what changed and records a version when the behaviour changed.
         if change:
-            agent = agent_update(agent=Agent.objects.get(pk=obj.pk), data=form.service_data, author=request.user)
+            agent = agent_update(agent=Agent.objects.get(pk=obj.pk), data=form.service_data, actor=request.user)
         else:
-            agent = agent_create(customer=obj.customer, data=form.service_data, author=request.user)
+            agent = agent_create(customer=obj.customer, data=form.service_data, actor=request.user)
         obj.pk = agent.pk
         obj.refresh_from_db()  # the admin's log entry and redirect use the saved row

@@ -1,9 +1,7 @@
-"""OpenAPI examples for /agents and /providers: the spec's bodies, in the full envelope
-the renderer really produces."""
+"""OpenAPI examples for /agents and /providers: the spec's bodies (`data`; the envelope
+around them is added by morpheus.api.schema)."""
 
 from drf_spectacular.utils import OpenApiExample
-
-from morpheus.api.envelope import example_envelope as envelope
 
 from .catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
 
@@ -72,12 +70,8 @@ LIST_ITEM = {
 AGENT_LIST = OpenApiExample(
     "Agents",
     response_only=True,
-    value=envelope(
-        {"agents": [LIST_ITEM], "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1}},
-        "Agents retrieved successfully",
-        "/api/v1/agents",
-        "GET",
-    ),
+    value={"agents": [LIST_ITEM], "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1}},
+    status_codes=["200"],
 )
 
 AGENT_CREATE_REQUEST = OpenApiExample(
@@ -142,13 +136,14 @@ AGENT_CREATE_RESPONSE = OpenApiExample(
     "Created",
     response_only=True,
     status_codes=["201"],
-    value=envelope(AGENT, "Agent created successfully", "/api/v1/agents", "POST", 201),
+    value=AGENT,
 )
 
 AGENT_RESPONSE = OpenApiExample(
     "Agent",
     response_only=True,
-    value=envelope(AGENT, "Agent retrieved successfully", "/api/v1/agents/2", "GET"),
+    value=AGENT,
+    status_codes=["200"],
 )
 
 AGENT_UPDATE_REQUEST = OpenApiExample("Rename", request_only=True, value={"name": "Advanced Support Bot"})
@@ -156,18 +151,15 @@ AGENT_UPDATE_REQUEST = OpenApiExample("Rename", request_only=True, value={"name"
 AGENT_UPDATE_RESPONSE = OpenApiExample(
     "Updated",
     response_only=True,
-    value=envelope(
-        AGENT | {"name": "Advanced Support Bot", "updatedAt": "2026-02-05T22:10:00.000Z"},
-        "Agent updated successfully",
-        "/api/v1/agents/2",
-        "PATCH",
-    ),
+    value=AGENT | {"name": "Advanced Support Bot", "updatedAt": "2026-02-05T22:10:00.000Z"},
+    status_codes=["200"],
 )
 
 AGENT_DELETE_RESPONSE = OpenApiExample(
     "Deleted",
     response_only=True,
-    value=envelope({"id": 2, "detachedPhoneNumberIds": []}, "Agent deleted successfully", "/api/v1/agents/2", "DELETE"),
+    value={"id": 2, "detachedPhoneNumberIds": []},
+    status_codes=["200"],
 )
 
 
@@ -187,13 +179,9 @@ def _provider(index: int, row: dict) -> dict:
 PROVIDERS_RESPONSE = OpenApiExample(
     "Default catalogue",
     response_only=True,
-    value=envelope(
-        {
-            kind: [_provider(index, row) for index, row in enumerate(rows, start=1)]
-            for kind, rows in (("llm", LLM_PROVIDERS), ("stt", STT_PROVIDERS), ("tts", TTS_PROVIDERS))
-        },
-        "Providers retrieved successfully",
-        "/api/v1/providers",
-        "GET",
-    ),
+    value={
+        kind: [_provider(index, row) for index, row in enumerate(rows, start=1)]
+        for kind, rows in (("llm", LLM_PROVIDERS), ("stt", STT_PROVIDERS), ("tts", TTS_PROVIDERS))
+    },
+    status_codes=["200"],
 )

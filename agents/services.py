@@ -369,24 +369,24 @@ def _apply_status(
 
 
 @transaction.atomic
-def agent_create(*, customer: Customer, data: dict[str, Any], author: User | None = None) -> Agent:
+def agent_create(*, customer: Customer, data: dict[str, Any], actor: User | None = None) -> Agent:
     """A new agent of `customer`; agents always start as drafts (activate with an update).
     Its configuration is version 1."""
     agent = Agent(customer=customer, status=AgentStatus.DRAFT)
     agent_validate(agent=agent, data=data)
     agent.save()
-    agent_version_record(agent=agent, author=author)
+    agent_version_record(agent=agent, actor=actor)
     return agent
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> Agent:
+def agent_update(*, agent: Agent, data: dict[str, Any], actor: User | None = None) -> Agent:
     """Partial update; `updated_at` moves only when something actually changed, and a
     new version is recorded only when the agent's behaviour changed."""
     changed = agent_validate(agent=agent, data=data)
     model_save_changed(agent, changed)
     if changed & set(BEHAVIOUR_FIELDS):
-        agent_version_record(agent=agent, author=author)
+        agent_version_record(agent=agent, actor=actor)
     return agent
 
 
@@ -394,7 +394,7 @@ def agent_update(*, agent: Agent, data: dict[str, Any], author: User | None = No
 
 
 @transaction.atomic
-def agent_version_record(*, agent: Agent, author: User | None = None, restored_from: int | None = None) -> AgentVersion:
+def agent_version_record(*, agent: Agent, actor: User | None = None, restored_from: int | None = None) -> AgentVersion:
     """Records the agent's current behaviour as its next version, unless the latest version
     already is exactly that (a restore always records one). The agent row is locked so two
     concurrent edits cannot take the same number. A new version starts the agent's test
@@ -409,7 +409,7 @@ def agent_version_record(*, agent: Agent, author: User | None = None, restored_f
         agent=agent,
         number=(latest.number + 1) if latest else 1,
         snapshot=snapshot,
-        created_by=author if getattr(author, "pk", None) else None,
+        created_by=actor if getattr(actor, "pk", None) else None,
         restored_from=restored_from,
     )
     if agent.auto_run_tests:
@@ -419,7 +419,7 @@ def agent_version_record(*, agent: Agent, author: User | None = None, restored_f
 
 
 @transaction.atomic
-def agent_version_restore(*, agent: Agent, number: int, author: User | None = None) -> AgentVersion:
+def agent_version_restore(*, agent: Agent, number: int, actor: User | None = None) -> AgentVersion:
     """Makes version `number` the agent's configuration again, as a new version equal to
     it. The snapshot goes through the same validation as an edit: a provider that has
     since been disabled is a 400 naming it, and nothing changes."""
@@ -429,7 +429,13 @@ def agent_version_restore(*, agent: Agent, number: int, author: User | None = No
     # Only what an edit may set: a snapshot field the service no longer takes is skipped.
     restorable = {k: v for k, v in old.snapshot.items() if k in AGENT_FIELDS}
     model_save_changed(agent, agent_validate(agent=agent, data=restorable))
-    return agent_version_record(agent=agent, author=author, restored_from=number)
+    return agent_version_record(agent=agent, actor=actor, restored_from=number)
+
+
+AGENT_ON_CALL_MESSAGE = "Agent is on an active call; end the call before deleting the agent"
+AGENT_ASSIGNED_MESSAGE = (
+    "Agent is assigned to phone numbers ({count}); unassign them first or delete with detachNumbers=true"
+)
 
 
 @transaction.atomic
@@ -442,14 +448,11 @@ def agent_delete(*, agent: Agent, detach_numbers: bool = False) -> list[int]:
     """
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent_has_open_call(agent):
-        raise Conflict("Agent is on an active call; end the call before deleting the agent")
+        raise Conflict(AGENT_ON_CALL_MESSAGE)
     numbers = agent.phone_numbers.all()
     number_ids = list(numbers.order_by("id").values_list("id", flat=True))
     if number_ids and not detach_numbers:
-        raise Conflict(
-            f"Agent is assigned to phone numbers ({len(number_ids)}); "
-            "unassign them first or delete with detachNumbers=true"
-        )
+        raise Conflict(AGENT_ASSIGNED_MESSAGE.format(count=len(number_ids)))
     if number_ids:
         numbers.update(agent=None, updated_at=timezone.now())
     agent.delete()

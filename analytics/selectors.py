@@ -1,9 +1,19 @@
 """The read side of analytics: series and breakdowns from the rollups, never from calls.
 
-A query reads the tenant's 15-minute rollup rows of the range (one grouped query for the
-series, one for the agents), then re-buckets them in the reader's time zone in Python:
-a bucket edge converts to local time exactly, DST included (zoneinfo), so "day" means the
-tenant's local day, 23 or 25 hours long on DST days.
+A query reads the coarsest rollup rows that answer it exactly, grouped by their time in
+SQL, then re-buckets them in the reader's time zone in Python: a row's start converts to
+local time exactly, DST included (zoneinfo), so "day" means the local day, 23 or 25 hours
+long on DST days. The rows, coarsest first:
+
+- day rows (CallDayRollup): days and weeks in the organization's own zone over whole days;
+- hour rows (CallHourRollup) of the zone's phase (the minutes past the UTC hour its local
+  hours start at): every local bucket whose start and end fall on one phase (every bucket
+  of every zone but the edges of a range given to the minute and the 30-minute hour of
+  Lord Howe's DST shift), at most 24 rows a day;
+- 15-minute rows (CallRollup): those remaining edges.
+
+So 90 days read at most 2,160 hour rows per agent and direction (one per hour without a
+filter) plus a few 15-minute rows, whatever the number of calls.
 """
 
 from __future__ import annotations
@@ -16,24 +26,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
-from .models import LATENCY_METRICS, ROLLUP_END_REASONS, ROLLUP_STATUSES, CallDayRollup, CallRollup
-from .rollups import BUCKET, LATENCY_BIN_MS
+from .models import (
+    ALL_AGENTS,
+    ALL_DIRECTIONS,
+    FIGURE_COLUMNS,
+    LATENCY_METRICS,
+    ROLLUP_END_REASONS,
+    ROLLUP_STATUSES,
+    CallDayRollup,
+    CallHourRollup,
+    CallRollup,
+)
+from .rollups import BUCKET, LATENCY_BIN_MS, merge_into
 
 MAX_RANGE_DAYS = 400
 INTERVALS = ("hour", "day", "week")
-COUNT_COLUMNS = (
-    "calls",
-    *(f"status_{s}" for s in ROLLUP_STATUSES),
-    *(f"reason_{r}" for r in ROLLUP_END_REASONS),
-    "reason_other",
-    "answered_ended",
-    "duration_seconds",
-    "cost",
-    "judged",
-    "successful",
-)
+COUNT_COLUMNS = FIGURE_COLUMNS
 LATENCY_KEYS = {
     "e2e": "e2eLatencyMs",
     "llm_ttft": "llmTtftMs",
@@ -56,13 +66,8 @@ class AnalyticsQuery:
     tenant_tz: str = "UTC"
 
 
-def _rows(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> QuerySet[CallRollup]:
-    rows = rollups.filter(
-        customer_id=query.customer_id,
-        bucket__gte=query.start,
-        bucket__lt=query.end,
-        is_simulation=query.simulation,
-    )
+def _filtered(rows: QuerySet[Any], query: AnalyticsQuery) -> QuerySet[Any]:
+    rows = rows.filter(customer_id=query.customer_id, is_simulation=query.simulation)
     if query.agent_id is not None:
         rows = rows.filter(agent_id=query.agent_id)
     if query.direction:
@@ -70,10 +75,17 @@ def _rows(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> QuerySet[Call
     return rows
 
 
+def _within(field: str, ranges: list[tuple[datetime.datetime, datetime.datetime]]) -> Q:
+    condition = Q()
+    for start, end in ranges:
+        condition |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return condition
+
+
 @dataclass(frozen=True)
 class _Source:
     rows: QuerySet[Any]
-    field: str  # "bucket" (a UTC instant) or "day" (a local date in the query's zone)
+    field: str  # "bucket" or "hour" (a UTC instant) or "day" (a local date in the query's zone)
 
     def moment(self, value: datetime.date | datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
         if isinstance(value, datetime.datetime):
@@ -92,19 +104,57 @@ def _day_rows(query: AnalyticsQuery) -> QuerySet[CallDayRollup] | None:
     days = CallDayRollup.objects.filter(customer_id=query.customer_id, day__gte=start.date(), day__lt=end.date())
     if days.exclude(timezone=query.tz.key).exists():
         return None  # the zone changed within the range: rebuild_rollups brings it back
-    rows = days.filter(timezone=query.tz.key, is_simulation=query.simulation)
-    if query.agent_id is not None:
-        rows = rows.filter(agent_id=query.agent_id)
-    if query.direction:
-        rows = rows.filter(direction=query.direction)
-    return rows
+    return _filtered(days.filter(timezone=query.tz.key), query)
 
 
-def _source(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> _Source:
+Ranges = list[tuple[datetime.datetime, datetime.datetime]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which rows answer which part of the range ([start, end) UTC ranges): the hour rows
+    of each phase for `hours[phase]`, the 15-minute rows for `quarters`."""
+
+    hours: dict[int, Ranges]
+    quarters: Ranges
+
+
+def _plan(query: AnalyticsQuery) -> _Plan:
+    """Cuts the range at every local bucket edge; a piece whose both ends are the same
+    minutes past the hour is read from the hour rows of that phase (Lord Howe's summer and
+    winter hours have different ones), the others from the 15-minute rows. Neighbouring
+    pieces of one kind are read as one range."""
+    edges = [query.start, *(start.astimezone(datetime.UTC) for start in _bucket_starts(query)[1:]), query.end]
+    hours: dict[int, Ranges] = {}
+    quarters: Ranges = []
+    for start, end in zip(edges, edges[1:], strict=False):
+        aligned = start.minute == end.minute and start.minute % 15 == 0 and start.second == end.second == 0
+        pieces = hours.setdefault(start.minute, []) if aligned else quarters
+        if pieces and pieces[-1][1] == start:
+            pieces[-1] = (pieces[-1][0], end)
+        else:
+            pieces.append((start, end))
+    return _Plan(hours, quarters)
+
+
+def _sources(rollups: QuerySet[CallRollup], query: AnalyticsQuery, *, per_agent: bool = False) -> list[_Source]:
+    """The rows answering `query` (see the module's docstring). per_agent: rows per agent
+    even without an agent or direction filter (the all-agents hour rows otherwise)."""
     days = _day_rows(query)
     if days is not None:
-        return _Source(days, "day")
-    return _Source(_rows(rollups, query), "bucket")
+        return [_Source(days, "day")]
+    plan = _plan(query)
+    sources = []
+    for phase, ranges in sorted(plan.hours.items()):
+        hours = _filtered(CallHourRollup.objects.filter(phase=phase), query).filter(_within("hour", ranges))
+        if per_agent or query.agent_id is not None or query.direction:
+            hours = hours.exclude(agent_id=ALL_AGENTS)
+        else:
+            hours = hours.filter(agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
+        sources.append(_Source(hours, "hour"))
+    if plan.quarters:
+        sources.append(_Source(_filtered(rollups, query).filter(_within("bucket", plan.quarters)), "bucket"))
+    return sources
 
 
 def local_bucket_start(moment: datetime.datetime, tz: zoneinfo.ZoneInfo, interval: str) -> datetime.datetime:
@@ -178,23 +228,26 @@ def _reason_breakdown(sums: dict[str, Any]) -> dict[str, Any]:
 
 def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
     """Series per local bucket (empty buckets included), totals, and breakdowns by status,
-    end reason and agent. Three queries whatever the range or the number of calls."""
+    end reason and agent. A bounded number of queries (two or three per kind of row read,
+    and the agent names) whatever the range or the number of calls."""
     from agents.models import Agent
 
-    source = _source(rollups, query)
-    rows = source.rows
     sums = {column: Sum(column) for column in COUNT_COLUMNS}
-    by_bucket = rows.values(source.field).annotate(**sums).order_by(source.field)
     starts = _bucket_starts(query)
     series = {start.astimezone(datetime.UTC): _empty() for start in starts}
     totals = _empty()
-    for row in by_bucket:
-        key = _key(source.moment(row[source.field], query.tz), query.tz, query.interval)
-        if key in series:
-            _add(series[key], row)
-        _add(totals, row)
+    for source in _sources(rollups, query):
+        for row in source.rows.values(source.field).annotate(**sums).order_by(source.field):
+            key = _key(source.moment(row[source.field], query.tz), query.tz, query.interval)
+            if key in series:
+                _add(series[key], row)
+            _add(totals, row)
 
-    by_agent = list(rows.values("agent_id").annotate(**sums).order_by("-calls", "agent_id"))
+    agents: dict[int, dict[str, Any]] = {}
+    for source in _sources(rollups, query, per_agent=True):
+        for row in source.rows.values("agent_id").annotate(**sums).order_by("agent_id"):
+            _add(agents.setdefault(row["agent_id"], {"agent_id": row["agent_id"], **_empty()}), row)
+    by_agent = sorted(agents.values(), key=lambda row: (-row["calls"], row["agent_id"]))
     names = dict(
         Agent.objects.filter(customer_id=query.customer_id, pk__in=[r["agent_id"] for r in by_agent]).values_list(
             "pk", "name"
@@ -229,13 +282,6 @@ def percentile(histogram: dict[str, int], p: float) -> float | None:
     return None  # unreachable: the ranks add up to total
 
 
-def _merge_into(target: dict[str, dict[str, int]], histograms: dict[str, dict[str, int]]) -> None:
-    for metric, bins in histograms.items():
-        current = target.setdefault(metric, {})
-        for key, count in bins.items():
-            current[key] = current.get(key, 0) + count
-
-
 def _latency_figures(histograms: dict[str, dict[str, int]]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for metric in LATENCY_METRICS:
@@ -255,12 +301,12 @@ def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> d
         start.astimezone(datetime.UTC): {} for start in starts
     }
     overall: dict[str, dict[str, int]] = {}
-    source = _source(rollups, query)
-    for value, histograms in source.rows.exclude(latency={}).values_list(source.field, "latency"):
-        key = _key(source.moment(value, query.tz), query.tz, query.interval)
-        if key in series:
-            _merge_into(series[key], histograms)
-        _merge_into(overall, histograms)
+    for source in _sources(rollups, query):
+        for value, histograms in source.rows.exclude(latency={}).values_list(source.field, "latency"):
+            key = _key(source.moment(value, query.tz), query.tz, query.interval)
+            if key in series:
+                merge_into(series[key], histograms)
+            merge_into(overall, histograms)
     return {
         "series": [
             {

@@ -1,8 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .export import CallExportView
-from .views import AnalyticsViewSet
+from .views.export import CallExportView
+from .views.figures import AnalyticsViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("analytics", AnalyticsViewSet, basename="analytics")

@@ -61,7 +61,7 @@ def size(full: int, quick: int) -> int:
 
 @contextmanager
 def test_database() -> Iterator[str]:
-    """A throw-away database (Django's test database for DATABASE_URL), destroyed after.
+    """A throw-away database next to DATABASE_URL's (`test_<name>_bench_<pid>`), dropped after.
 
     Yields its name, so a server in another process can be pointed at it (`database_url`).
     """
@@ -73,6 +73,8 @@ def test_database() -> Iterator[str]:
     logging.disable(logging.WARNING)  # request and task log lines would drown the figures
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
+    # Its own name: a test run (test_<name>) or another benchmark may be using the usual one.
+    connection.settings_dict["TEST"]["NAME"] = f"test_{old_name}_bench_{os.getpid()}"
     test_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
     try:
         yield test_name

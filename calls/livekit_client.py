@@ -1,10 +1,11 @@
 """The one module that talks to LiveKit's server API (`livekit-api`, Twirp over HTTP).
 
-Django code is synchronous; `livekit-api` is asyncio. Every public function here is sync
-and runs its coroutine in a fresh event loop (in a helper thread when the caller is itself
-inside a running loop, e.g. the voice worker), with a short timeout from
-settings.LIVEKIT_TIMEOUT_SECONDS and no client-side failover: retries belong to Celery.
-The `a`-prefixed coroutines are the same operations for async callers.
+Django code is synchronous; `livekit-api` is asyncio. Every request runs on the process's
+one LiveKit event loop and HTTP session (`calls/livekit_loop.py`: a background thread,
+pooled keep-alive connections, rebuilt after fork), whether the caller is a request, a
+Celery task or the voice worker's own loop. Public functions are sync; the `a`-prefixed
+coroutines are the same operations for async callers. Each operation is bounded by
+settings.LIVEKIT_TIMEOUT_SECONDS, with no client-side failover: retries belong to Celery.
 
 Every transport or Twirp failure becomes `LiveKitUnavailable`, an API 503, so a view that
 lets it escape answers "Voice service is unavailable" in the envelope.
@@ -13,18 +14,18 @@ lets it escape answers "Voice service is unavailable" in the envelope.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-import aiohttp
 from django.conf import settings
 from livekit import api
 
 from morpheus.errors import BadRequest, ServiceUnavailable
+
+from . import livekit_loop
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def livekit_configured() -> bool:
     return bool(settings.LIVEKIT_URL and settings.LIVEKIT_API_KEY and settings.LIVEKIT_API_SECRET)
 
 
-def _require_configured() -> None:
+def require_configured() -> None:
     if not livekit_configured():
         raise LiveKitUnavailable(NOT_CONFIGURED_MESSAGE, code="not_configured", reason="LIVEKIT_URL/KEY/SECRET unset")
 
@@ -107,22 +108,29 @@ async def _with_api(
     refusals: bool = False,
     timeout: float | None = None,
 ) -> T | None:
-    _require_configured()
+    require_configured()
+    config = (settings.LIVEKIT_URL, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET)
     seconds = timeout or settings.LIVEKIT_TIMEOUT_SECONDS
+    return await livekit_loop.run_async(
+        _call(operation, config, seconds=seconds, not_found_ok=not_found_ok, refusals=refusals)
+    )
+
+
+async def _call(
+    operation: Callable[[api.LiveKitAPI], Awaitable[T]],
+    config: tuple[str, str, str],
+    *,
+    seconds: float,
+    not_found_ok: bool,
+    refusals: bool,
+) -> T | None:
+    """One operation on the shared client (runs on the LiveKit loop)."""
     try:
-        async with api.LiveKitAPI(
-            settings.LIVEKIT_URL,
-            settings.LIVEKIT_API_KEY,
-            settings.LIVEKIT_API_SECRET,
-            timeout=aiohttp.ClientTimeout(total=seconds),
-            failover=False,
-        ) as lkapi:
-            # livekit-api passes `timeout=None` per request, which disables the session's
-            # timeout in aiohttp; bound the whole operation here instead.
-            async with asyncio.timeout(seconds):
-                return await operation(lkapi)
-    except LiveKitUnavailable:
-        raise
+        lkapi = livekit_loop.runner().client(*config)
+        # livekit-api passes `timeout=None` per request, which disables the session's
+        # timeout in aiohttp; bound the whole operation here instead.
+        async with asyncio.timeout(seconds):
+            return await operation(lkapi)
     except Exception as exc:  # every failure of the edge is one 503, logged with its cause
         if not_found_ok and _is_not_found(exc):
             return None
@@ -135,16 +143,19 @@ async def _with_api(
         raise unavailable from exc
 
 
-def _run(coroutine: Awaitable[T]) -> T:
-    """Runs a coroutine to completion from sync code, inside or outside an event loop."""
+# The sync wait outlasts the operation's own timeout, which normally fires first.
+SYNC_GRACE_SECONDS = 2.0
+
+
+def _run(coroutine: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
+    """Runs an `a`-function to completion from sync code (any thread, inside a loop or not)."""
+    seconds = (timeout or settings.LIVEKIT_TIMEOUT_SECONDS) + SYNC_GRACE_SECONDS
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    # Called from a thread that runs a loop: blocking it is the caller's choice, but a
-    # second loop cannot run in the same thread, so use a short-lived helper thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return livekit_loop.run_sync(coroutine, timeout=seconds)
+    except TimeoutError as exc:
+        unavailable = _as_unavailable(exc)
+        logger.warning("LiveKit request failed: %s", unavailable)
+        raise unavailable from exc
 
 
 # --- Rooms --------------------------------------------------------------------------
@@ -387,10 +398,15 @@ def delete_sip_trunk(trunk_id: str) -> bool:
     return _run(adelete_sip_trunk(trunk_id))
 
 
-async def acreate_sip_participant(request: api.CreateSIPParticipantRequest):
+def _sip_participant_timeout(request: api.CreateSIPParticipantRequest) -> float:
     timeout = settings.LIVEKIT_TIMEOUT_SECONDS
     if request.wait_until_answered:
         timeout += request.ringing_timeout.seconds or 60
+    return timeout
+
+
+async def acreate_sip_participant(request: api.CreateSIPParticipantRequest):
+    timeout = _sip_participant_timeout(request)
     return await _with_api(lambda lk: lk.sip.create_sip_participant(request), refusals=True, timeout=timeout)
 
 
@@ -398,7 +414,7 @@ def create_sip_participant(request: api.CreateSIPParticipantRequest):
     """Dials `sip_call_to` through `sip_trunk_id` into `room_name`. Raises SipCallFailed
     (a SIP response: busy, no answer, declined), LiveKitRefused (a request LiveKit will
     never accept: a missing trunk, a bad number), LiveKitUnavailable (retry later)."""
-    return _run(acreate_sip_participant(request))
+    return _run(acreate_sip_participant(request), timeout=_sip_participant_timeout(request))
 
 
 # --- Tokens (signed locally; no request to LiveKit) ---------------------------------
@@ -408,7 +424,7 @@ def participant_token(
     *, room_name: str, identity: str, name: str = "", ttl: datetime.timedelta, metadata: dict | None = None
 ) -> str:
     """A join token for one room only: publish and subscribe audio, send data, nothing else."""
-    _require_configured()
+    require_configured()
     grants = api.VideoGrants(
         room_join=True,
         room=room_name,

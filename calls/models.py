@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from morpheus.models import TimestampedModel
 
@@ -176,7 +177,10 @@ class TranscriptTurn(models.Model):
     tool_payload = models.JSONField(null=True, blank=True)
     # An assistant turn the caller talked over; `content` is what was said before it stopped.
     interrupted = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the turn happened (voice_worker.turns.TurnRecord stamps it as the conversation
+    # produces it), not when its exchange was stored: a greeting, the caller's message and
+    # the reply stored together each keep their own time.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Per-turn latency (milliseconds) of the pipeline, as measured by the voice worker.
     end_of_turn_delay_ms = models.FloatField(null=True, blank=True)
     llm_ttft_ms = models.FloatField(null=True, blank=True)

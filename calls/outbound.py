@@ -50,6 +50,8 @@ EMERGENCY_MAX_DIGITS = 6
 OUTBOUND_MAX_PARTICIPANTS = 4
 # A claimed dial that has not reached LiveKit after this long was lost with its worker.
 RECLAIM_AFTER_SECONDS = 60
+# A queued call nobody tried to dial for this long is dialed again (calls_redial_queued).
+REDIAL_AFTER_SECONDS = 30
 
 
 class DialOutcome:
@@ -233,8 +235,11 @@ def call_create_outbound(*, customer_id, request: OutboundRequest, user=None, ex
     )
 
 
-def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user=None, extra_metadata=None) -> Call:
-    """The queued call row and its dial task (the caller holds the transaction)."""
+def _queue_call(
+    *, customer_id, agent, number, to, variables, scheduled_at, user=None, extra_metadata=None, count=True
+) -> Call:
+    """The queued call row and its dial task (the caller holds the transaction). count=False:
+    the caller counts it in the analytics rollups itself (rollups.calls_added, in batches)."""
     now = timezone.now()
     metadata = {"variables": variables, **(extra_metadata or {})}
     if scheduled_at:
@@ -253,7 +258,8 @@ def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user
         metadata=metadata,
         created_by=user,
     )
-    rollups_call_changed(call)  # analytics: rollups in this transaction
+    if count:
+        rollups_call_changed(call)  # analytics: rollups in this transaction
     countdown = (scheduled_at - now).total_seconds() if scheduled_at else None
     outbox.enqueue("calls.tasks.dial_outbound_call", call.id, countdown=countdown)
     return call
@@ -264,6 +270,7 @@ def _queue_call(*, customer_id, agent, number, to, variables, scheduled_at, user
 
 class DialResult:
     SKIPPED = "skipped"  # not queued any more (dialed, canceled): a duplicate delivery
+    NOT_DUE = "not_due"  # scheduled for later (an eta not kept): calls_redial_queued dials it when due
     WAITING = "waiting"  # no capacity slot yet: try again later
     DIALING = "dialing"  # LiveKit is dialing; the outcome arrives by webhook
     ENDED = "ended"  # the dial failed for good and the call is closed
@@ -316,7 +323,11 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
     call = Call.objects.select_related("agent", "phone_number__sip_trunk").filter(pk=call_id).first()
     if call is None or not call.is_open or call.metadata.get("dial") == "sent":
         return DialResult.SKIPPED
+    if call.status == CallStatus.QUEUED and call.started_at > timezone.now():
+        return DialResult.NOT_DUE
     if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.OUTBOUND):
+        # When it last tried: calls_redial_queued tries again if no Celery retry does.
+        _remember(call, dialWaitingAt=timezone.now().isoformat())
         return DialResult.WAITING
     claimed = _claim(call.id, claimer)
     if claimed is None:
@@ -383,6 +394,38 @@ def _schedule_recording(call: Call) -> None:
     from . import recordings
 
     recordings.recording_schedule(call=call)
+
+
+def calls_redial_queued(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Beat (calls.tasks.redial_queued_calls): enqueues the dial again of each outbound call
+    still queued past its time and untried for REDIAL_AFTER_SECONDS: a capacity wait no
+    Celery retry carries on (eager Celery has no retries; a broker message or worker lost),
+    or a scheduled call whose eta was not kept. A dial task that is still retrying stamps
+    `dialWaitingAt` every QUEUE_RETRY_SECONDS, so it is left alone. Returns how many."""
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(seconds=REDIAL_AFTER_SECONDS)
+    candidates = (
+        Call.objects.filter(
+            direction=CallDirection.OUTBOUND,
+            status=CallStatus.QUEUED,
+            is_simulation=False,
+            started_at__lte=now,
+            created_at__lt=stale,
+        )
+        .order_by("started_at", "id")
+        .only("id", "metadata")[:limit]
+    )
+    due = []
+    for call in candidates:
+        tried = call.metadata.get("dialWaitingAt")
+        if tried is None or datetime.datetime.fromisoformat(tried) < stale:
+            due.append(call.id)
+    with transaction.atomic():
+        for call_id in due:
+            outbox.enqueue("calls.tasks.dial_outbound_call", call_id)
+    if due:
+        logger.info("Dialing %s queued outbound call(s) again", len(due))
+    return len(due)
 
 
 def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from .models import Call, CallCounter, TranscriptTurn
@@ -81,11 +81,15 @@ def calls_counted(
     return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
 
 
-def call_with_transcript(queryset: QuerySet[Call]) -> QuerySet[Call]:
-    """One query for the call, one for its turns in order, whatever the transcript's length."""
-    return queryset.select_related("agent_version").prefetch_related(
-        Prefetch("turns", queryset=TranscriptTurn.objects.order_by("id"))
-    )
+def call_with_version(queryset: QuerySet[Call]) -> QuerySet[Call]:
+    """The call with the agent version it ran, in one query (its turns: call_transcript_rows)."""
+    return queryset.select_related("agent_version")
+
+
+def call_transcript_rows(call_id: int, fields: Sequence[str]) -> QuerySet[Any]:
+    """The call's turns in order as named rows of `fields` (attribute access like the
+    model, without building model instances): one query, sliceable for a page."""
+    return TranscriptTurn.objects.filter(call_id=call_id).order_by("id").values_list(*fields, named=True)
 
 
 def _mean(values: list[float]) -> float | None:

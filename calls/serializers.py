@@ -1,12 +1,17 @@
 """Shapes of the /calls API: query and body inputs, and outputs in the spec's camelCase."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from agents.serializers import PaginationOutput
+from morpheus.api.rows import columns
 
 from .analysis import public_analysis
 from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
 from .recordings import recording_details, recording_url
-from .selectors import turns_summary
+from .selectors import call_transcript_rows, turns_summary
 
 # --- Inputs ---------------------------------------------------------------------------
 
@@ -106,6 +111,8 @@ class CallListItem(serializers.ModelSerializer):
 
 
 class TranscriptTurnOutput(serializers.ModelSerializer):
+    """A transcript turn: the documented shape, built by `turn_output` (plain fields only)."""
+
     toolName = serializers.CharField(source="tool_name")
     toolPayload = serializers.JSONField(source="tool_payload", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
@@ -205,13 +212,34 @@ class RecordingOutput(serializers.Serializer):
     error = serializers.CharField(allow_null=True, help_text="Why recording failed")
 
 
+def turn_fields() -> list[str]:
+    """The columns a transcript turn shows (what `call_transcript_rows` reads)."""
+    return [path for _, path in columns(TranscriptTurnOutput)]
+
+
+def turn_output(turn: Any) -> dict[str, Any]:
+    """One transcript turn in TranscriptTurnOutput's shape: the same in GET /calls/:id,
+    GET /calls/:id/transcript and POST /calls/:id/messages. Built directly from a row of
+    `call_transcript_rows` or a model instance (same attribute names), as morpheus/api/rows.py
+    does for lists: a 1,000-turn transcript costs a dict per turn, not fifteen serializer
+    fields per turn."""
+    return {name: getattr(turn, path) for name, path in columns(TranscriptTurnOutput)}
+
+
+def transcript_output(rows: list[Any]) -> list[dict[str, Any]]:
+    """`turn_output` of many rows of `call_transcript_rows(call_id, turn_fields())`: their
+    values are already in the output's order, so each dict is one zip."""
+    names = [name for name, _ in columns(TranscriptTurnOutput)]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 class CallDetail(CallListItem):
     roomName = serializers.CharField(source="room_name")
     carrier = serializers.CharField()
     carrierCallId = serializers.CharField(source="carrier_call_id")
     errorMessage = serializers.CharField(source="error_message")
     metadata = serializers.JSONField()
-    transcript = TranscriptTurnOutput(source="turns", many=True, help_text="In conversation order")
+    transcript = serializers.SerializerMethodField(help_text="In conversation order")
     summary = serializers.SerializerMethodField()
     analysis = serializers.SerializerMethodField()
     costDetails = serializers.SerializerMethodField()
@@ -241,9 +269,12 @@ class CallDetail(CallListItem):
             "recording",
         ]
 
+    @extend_schema_field(TranscriptTurnOutput(many=True))
+    def get_transcript(self, call) -> list[dict[str, Any]]:
+        return transcript_output(_transcript(call))
+
     def get_summary(self, call) -> CallSummaryOutput:
-        # Built from the prefetched turns: no extra query.
-        return turns_summary(call.turns.all())
+        return turns_summary(_transcript(call))
 
     def get_analysis(self, call) -> CallAnalysisOutput(allow_null=True):
         return public_analysis(call.analysis)
@@ -253,6 +284,18 @@ class CallDetail(CallListItem):
 
     def get_recording(self, call) -> RecordingOutput(allow_null=True):
         return recording_details(call)
+
+
+def _transcript(call) -> list[Any]:
+    """The call's turns, read once (one query) for both the transcript and its summary."""
+    if "_transcript_rows" not in call.__dict__:
+        call._transcript_rows = list(call_transcript_rows(call.pk, turn_fields()))
+    return call._transcript_rows
+
+
+class TranscriptPageOutput(serializers.Serializer):
+    transcript = TranscriptTurnOutput(many=True, help_text="This page of turns, in conversation order")
+    pagination = PaginationOutput()
 
 
 class CallEndOutput(serializers.Serializer):
@@ -312,3 +355,17 @@ class AnalyzeOutput(serializers.Serializer):
 class RecordingDeleteOutput(serializers.Serializer):
     callId = serializers.IntegerField(source="id")
     recordingStatus = serializers.CharField(source="recording_status")
+
+
+class OutboundCallInput(serializers.Serializer):
+    agentId = serializers.IntegerField(min_value=1, help_text="An active agent of your organization")
+    to = serializers.CharField(max_length=32, help_text="E.164; premium-rate and emergency numbers are refused")
+    fromNumberId = serializers.IntegerField(
+        min_value=1, help_text="Your phone number the call comes from; it must be on an outbound SIP trunk"
+    )
+    variables = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Values for the {{name}} placeholders of the agent's prompt and first message (all required).",
+    )
+    scheduledAt = serializers.DateTimeField(required=False, allow_null=True, help_text="Dial at (UTC if no offset)")

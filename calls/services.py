@@ -8,6 +8,7 @@ two enders cannot both win: the loser gets CallAlreadyEnded (409).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from dataclasses import dataclass
@@ -129,16 +130,18 @@ def call_start_simulation(*, user: User, agent: Agent) -> SimulationStarted:
     return _start_text_simulation(user=user, agent=agent)
 
 
+NO_LLM_MESSAGE = "No language model is configured: set {setting}{hint}"
+OPENAI_BASE_URL_HINT = " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)"
+
+
 def simulation_llm_require(*, agent: Agent) -> None:
     """A text conversation needs the agent's language model and nothing else: 503 naming
     the variable to set when there are no credentials for it."""
     vendor = agent.llm_provider.vendor
     if provider_credential(customer_id=agent.customer_id, vendor=vendor) is None and not agent.llm_provider.base_url:
         setting = platform_key_setting(vendor)
-        hint = (
-            " (or OPENAI_BASE_URL for an OpenAI-compatible server such as a local Ollama)" if vendor == "openai" else ""
-        )
-        raise ServiceUnavailable(f"No language model is configured: set {setting}{hint}")
+        hint = OPENAI_BASE_URL_HINT if vendor == "openai" else ""
+        raise ServiceUnavailable(NO_LLM_MESSAGE.format(setting=setting, hint=hint))
 
 
 def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call:
@@ -207,17 +210,19 @@ class TooManyRinging(Exception):
 def call_start_inbound(
     *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
-    """An inbound call on `phone_number`: the call row and its room now, the agent dispatch
-    in a Celery task after commit. A carrier retry of the same call id returns the existing
-    call (created=False) without touching LiveKit again; so does a repeat of the same
-    From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
-    TooManyRinging past the customer's cap of ringing inbound calls."""
+    """An inbound call on `phone_number`: the call row (committed first), then its room, then
+    the agent dispatch in a Celery task. A carrier retry of the same call id returns the
+    existing call (created=False) without touching LiveKit again; so does a repeat of the
+    same From/To within VOICE_INBOUND_DEDUPE_SECONDS when there is no call id. Raises
+    TooManyRinging past the customer's cap of ringing inbound calls, LiveKitUnavailable
+    when the room cannot be made (the call is then failed, its slot given back)."""
     if carrier_call_id:
         existing = Call.objects.filter(carrier=carrier, carrier_call_id=carrier_call_id).first()
         if existing is not None:
             return existing, False
+    livekit_client.require_configured()  # no call row for a room that cannot be made
     try:
-        return _create_inbound(
+        call, created = _create_inbound(
             phone_number=phone_number,
             carrier=carrier,
             carrier_call_id=carrier_call_id,
@@ -229,6 +234,39 @@ def call_start_inbound(
         if not carrier_call_id:
             raise
         return Call.objects.get(carrier=carrier, carrier_call_id=carrier_call_id), False
+    if created:
+        _open_inbound_room(call)
+    return call, created
+
+
+def _open_inbound_room(call: Call) -> None:
+    """The room of a committed inbound call, then what follows it. Outside any transaction:
+    a LiveKit round trip (up to LIVEKIT_TIMEOUT_SECONDS) must not hold the customer's row
+    lock, which every other inbound call of the customer waits for, nor a connection in a
+    transaction."""
+    try:
+        livekit_client.create_room(
+            call.room_name,
+            empty_timeout=rooms.inbound_empty_timeout(),
+            max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
+            metadata=rooms.room_metadata(call),
+        )
+    except Exception as exc:
+        # Nothing rings without a room: the call fails with the cause, its slot is given back
+        # (call_end), and the carrier gets the same 503 as before the row existed.
+        with contextlib.suppress(CallAlreadyEnded):
+            call_end(
+                call=call,
+                reason=EndReason.ERROR,
+                status=CallStatus.FAILED,
+                error_message=f"LiveKit room creation failed: {exc}",
+                teardown=TEARDOWN_NONE,
+            )
+        raise
+    with transaction.atomic():
+        outbox.enqueue("calls.tasks.dispatch_agent", call.id)
+        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
+        call_events.emit_call_event(call, "call.started")  # integrations: webhook event
 
 
 @transaction.atomic
@@ -239,7 +277,8 @@ def _create_inbound(
 
     # One inbound start per customer at a time, so the dedupe and the cap are exact
     # under concurrent posts (the lock is the customer row, held for this short insert).
-    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).first()
+    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed.
+    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).values_list("pk").first()
     ringing = Call.objects.filter(
         customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
     )
@@ -273,15 +312,6 @@ def _create_inbound(
         raise AtCapacity()
     try:
         rollups_call_changed(call)
-        livekit_client.create_room(
-            call.room_name,
-            empty_timeout=rooms.inbound_empty_timeout(),
-            max_participants=rooms.INBOUND_MAX_PARTICIPANTS,
-            metadata=rooms.room_metadata(call),
-        )
-        outbox.enqueue("calls.tasks.dispatch_agent", call.id)
-        recordings.recording_schedule(call=call)  # recordings: egress after commit, if enabled
-        call_events.emit_call_event(call, "call.started")  # integrations: webhook event
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         raise
@@ -458,9 +488,9 @@ def call_finalize(*, call: Call) -> Call:
     return analysis_prepare(call=locked)
 
 
-def calls_close_stale(now: datetime.datetime | None = None) -> int:
-    """Closes calls still ringing/active past their agent's max duration plus a margin
-    (a worker died, a carrier callback was lost). Returns how many were closed."""
+def calls_end_stale(now: datetime.datetime | None = None) -> int:
+    """Ends calls still ringing/active past their agent's max duration plus a margin
+    (a worker died, a carrier callback was lost). Returns how many were ended."""
     now = now or timezone.now()
     margin = rooms.stale_margin()
     candidates = (
@@ -468,7 +498,7 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
         .select_related("agent")
         .order_by("started_at")
     )
-    closed = 0
+    ended = 0
     for call in list(candidates):
         max_duration = call.agent.max_duration_seconds if call.agent else rooms.DEFAULT_MAX_DURATION_SECONDS
         if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
@@ -486,10 +516,10 @@ def calls_close_stale(now: datetime.datetime | None = None) -> int:
             )
         except CallAlreadyEnded:
             continue
-        closed += 1
-    if closed:
-        logger.warning("Closed %s stale call(s)", closed)
-    return closed
+        ended += 1
+    if ended:
+        logger.warning("Ended %s stale call(s)", ended)
+    return ended
 
 
 # --- LiveKit room events ------------------------------------------------------------------
@@ -540,7 +570,7 @@ CAPACITY_FIELDS = ("concurrency_limit", "reserved_inbound_concurrency")
 
 @transaction.atomic
 def call_capacity_update(
-    *, customer_id: Any, changes: dict[str, int | None], changed_by: User | None = None
+    *, customer_id: Any, changes: dict[str, int | None], actor: User | None = None
 ) -> leases.Capacity:
     """Sets the customer's `concurrency_limit` / `reserved_inbound_concurrency` (None: back
     to the platform default). The reserved slots may not exceed the limit, each counted
@@ -570,7 +600,7 @@ def call_capacity_update(
             "call capacity changed",
             extra={
                 "customer": str(customer_id),
-                "by": str(changed_by.pk) if changed_by is not None else None,
+                "by": str(actor.pk) if actor is not None else None,
                 "before": before,
                 "after": after,
             },

@@ -18,7 +18,7 @@ from .services import (
     call_end,
     call_finalize,
     call_teardown_room,
-    calls_close_stale,
+    calls_end_stale,
 )
 from .storage import StorageUnavailable
 
@@ -163,9 +163,9 @@ def purge_recordings() -> int:
 
 
 @shared_task
-def close_stale_calls() -> int:
-    """Beat, every minute: see calls.services.calls_close_stale."""
-    return calls_close_stale()
+def end_stale_calls() -> int:
+    """Beat, every minute: see calls.services.calls_end_stale."""
+    return calls_end_stale()
 
 
 # --- Outbound calls and capacity leases (calls/outbound.py, calls/leases.py) -------------
@@ -199,6 +199,8 @@ def dial_outbound_call(self, call_id: int) -> str:
         logger.exception("Dialing call %s crashed", call_id)
         outbound.call_fail_dial(call_id=call_id, message=f"Dial failed: {type(exc).__name__}: {exc}")
         raise
+    if result == outbound.DialResult.NOT_DUE:
+        return result  # calls.tasks.redial_queued_calls dials it when its time comes
     if result == outbound.DialResult.WAITING:
         call = Call.objects.filter(pk=call_id).only("created_at", "started_at").first()
         waited_since = max(call.created_at, call.started_at) if call else timezone.now()
@@ -208,9 +210,17 @@ def dial_outbound_call(self, call_id: int) -> str:
             )
             return "failed"
         if self.request.is_eager:
-            return "waiting"  # eager runs (tests, `make run`) cannot wait; the caller re-runs it
+            return "waiting"  # eager runs (tests, `make run`) cannot wait: redial_queued_calls tries again
         raise self.retry(countdown=QUEUE_RETRY_SECONDS, max_retries=None)
     return result
+
+
+@shared_task
+def redial_queued_calls() -> int:
+    """Beat, every 10 s: see calls.outbound.calls_redial_queued."""
+    from . import outbound
+
+    return outbound.calls_redial_queued()
 
 
 @shared_task

@@ -1,9 +1,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .livekit_webhooks import LiveKitWebhook
-from .outbound_views import OutboundCallView
-from .views import CallViewSet
+from .views.calls import CallViewSet
+from .views.livekit_webhook import LiveKitWebhook
+from .views.outbound import OutboundCallView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("calls", CallViewSet, basename="call")

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from analytics.rollups import calls_added as rollups_calls_added
 from calls import leases
 from calls.models import AnsweredBy, Call, CallStatus, EndReason
 from calls.outbound import _queue_call
@@ -97,7 +98,7 @@ def campaign_dial_due(*, campaign_id: int, now: datetime.datetime | None = None)
     now = now or timezone.now()
     campaign = (
         Campaign.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("agent")
+        .select_related("agent", "customer")
         .filter(pk=campaign_id, status=CampaignStatus.RUNNING)
         .first()
     )
@@ -128,7 +129,7 @@ def campaign_dial_due(*, campaign_id: int, now: datetime.datetime | None = None)
     if not numbers:
         _pause(campaign, "Paused: the campaign has no phone number to call from")
         return 0
-    placed = 0
+    placed, queued = 0, []
     for contact in due:
         if contact.phone_number in blocked:
             contact.status, contact.last_outcome = ContactStatus.SKIPPED, Outcome.DNC
@@ -143,10 +144,14 @@ def campaign_dial_due(*, campaign_id: int, now: datetime.datetime | None = None)
             variables=contact.variables,
             scheduled_at=None,
             extra_metadata={"campaignId": campaign.pk, "contactId": contact.pk, "attempt": attempt_number},
+            count=False,
         )
+        queued.append(call)
         ContactAttempt.objects.create(contact=contact, campaign=campaign, number=attempt_number, call=call)
         contact.status, contact.attempts, contact.next_attempt_at = ContactStatus.IN_PROGRESS, attempt_number, None
         placed += 1
+    # analytics: the tick's calls counted together (one update per rollup row, not per call)
+    rollups_calls_added(queued, customer=campaign.customer)
     Contact.objects.bulk_update(due, ["status", "attempts", "next_attempt_at", "last_outcome"])
     if placed:
         Campaign.objects.filter(pk=campaign.pk).update(dial_sequence=F("dial_sequence") + placed)

@@ -85,7 +85,24 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # balancer, not gunicorn, closes idle connections and never reuses a half-closed one (502).
 keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+# Up to 10% more per worker, so the workers do not all recycle in the same second.
 max_requests_jitter = max_requests // 10
+# The app is imported once, in the arbiter, and each worker is forked from it: a recycled
+# worker serves at once instead of re-importing Django and every app (~1.4 s of CPU on the
+# request path's machine), and the workers share that memory copy-on-write. What must not
+# be shared across a fork is closed in pre_fork below or rebuilt by its owner (the LiveKit
+# loop: calls/livekit_loop.py; redis-py pools check their pid). A code change needs a
+# restart (not a HUP), which is how containers deploy anyway.
+preload_app = True
+
+
+def pre_fork(server, worker):
+    """In the arbiter, before each fork: close the database connections importing the app
+    may have opened, so no two processes ever talk over one PostgreSQL socket."""
+    from django.db import connections
+
+    connections.close_all()
+
 
 forwarded_allow_ips = trusted_proxy_addresses()
 

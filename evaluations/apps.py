@@ -3,5 +3,5 @@ from django.apps import AppConfig
 
 class EvaluationsConfig(AppConfig):
     name = "evaluations"
-    verbose_name = "Agent testing"
+    verbose_name = "agent-testing"
     default_auto_field = "django.db.models.BigAutoField"

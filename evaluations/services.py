@@ -78,9 +78,9 @@ def test_case_validate(*, case: TestCase, data: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def test_case_create(*, agent: Agent, data: dict[str, Any], author: User | None = None) -> TestCase:
+def test_case_create(*, agent: Agent, data: dict[str, Any], actor: User | None = None) -> TestCase:
     case = TestCase(
-        customer_id=agent.customer_id, agent=agent, created_by=author if getattr(author, "pk", None) else None
+        customer_id=agent.customer_id, agent=agent, created_by=actor if getattr(actor, "pk", None) else None
     )
     test_case_validate(case=case, data=data)
     case.save()
@@ -120,7 +120,7 @@ def test_run_start(
     agent: Agent,
     test_case_ids: list[int] | None = None,
     version: int | None = None,
-    author: User | None = None,
+    actor: User | None = None,
     trigger: str = TestRunTrigger.API,
     enqueue: bool = True,
 ) -> TestRun:
@@ -149,7 +149,7 @@ def test_run_start(
         agent=agent,
         version=agent_version,
         trigger=trigger,
-        created_by=author if getattr(author, "pk", None) else None,
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
     TestCaseResult.objects.bulk_create(
         TestCaseResult(run=run, test_case=case, name=case.name, definition=test_case_definition(case)) for case in cases

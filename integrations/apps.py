@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
-    verbose_name = "Integrations"
+    verbose_name = "integrations"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

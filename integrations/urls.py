@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api.views import ApiKeyViewSet, FunctionSecretRotateView, WebhookDeliveryViewSet, WebhookEndpointViewSet
+from .views import ApiKeyViewSet, FunctionSecretRotateView, WebhookDeliveryViewSet, WebhookEndpointViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("api-keys", ApiKeyViewSet, basename="api-key")

@@ -2,10 +2,12 @@
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 
 import psutil
 from django.db import connection
@@ -44,28 +46,43 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _malloc_heap() -> tuple[int, int] | None:
-    """(heap obtained from the OS, heap in use) from glibc's mallinfo2, if available."""
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    """glibc's mallinfo2, looked up once per process: find_library spawns `ldconfig -p`
+    (a subprocess), far too slow for every /health probe. None off glibc or before 2.33."""
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return None
     try:
-        libc = ctypes.CDLL(libc_name)
-        mallinfo2 = libc.mallinfo2
+        mallinfo2 = ctypes.CDLL(libc_name).mallinfo2
     except (OSError, AttributeError):
         return None
     mallinfo2.restype = _MallInfo2
+    return mallinfo2
+
+
+def _malloc_heap() -> tuple[int, int] | None:
+    """(heap obtained from the OS, heap in use) from glibc's mallinfo2, if available."""
+    mallinfo2 = _mallinfo2()
+    if mallinfo2 is None:
+        return None
     info = mallinfo2()
     return info.arena + info.hblkhd, info.uordblks + info.hblkhd
 
 
+@functools.cache
+def _process(pid: int) -> psutil.Process:
+    """This process's psutil handle, made once per pid (a forked worker gets its own)."""
+    return psutil.Process(pid)
+
+
 def memory_usage() -> dict:
     """RSS of this process, and its C heap (the Python object heap lives inside it)."""
-    process = psutil.Process(os.getpid())
-    rss = process.memory_info().rss
+    memory = _process(os.getpid()).memory_info()
+    rss = memory.rss
     heap = _malloc_heap()
     if heap is None:
-        data = getattr(process.memory_info(), "data", rss)
+        data = getattr(memory, "data", rss)
         heap = (data, data)
     heap_total, heap_used = heap
     return {

@@ -98,7 +98,13 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off by default: with persistent connections a health check is a `SELECT 1` round trip at
+# the start of every request (more than a whole list page costs). Without it, a connection
+# that died while idle (database restart, failover, a proxy's idle kill) fails the one request
+# that finds it (a 503, morpheus/api/exceptions.py) and is dropped at the end of that request
+# (errors_occurred), so the next one reconnects. Turn it on where dead idle connections are
+# routine, e.g. behind a pooler with a short server idle timeout.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -180,7 +186,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "morpheus.api.pagination.PagePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "morpheus.api.schema.MorpheusAutoSchema",
     "EXCEPTION_HANDLER": "morpheus.api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     # Datetimes leave serializers as objects; the renderer writes them as UTC with
@@ -246,11 +252,11 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "integrations.models.DeliveryStatus",
         "TurnRoleEnum": "calls.models.TurnRole",
         "CarrierCallStatusEnum": "telephony.webhooks.status.CARRIER_STATUSES",
-        "TenantRoleEnum": "tenants.api.serializers.TENANT_ROLE_CHOICES",
+        "TenantRoleEnum": "tenants.serializers.TENANT_ROLE_CHOICES",
         "CustomerStatusEnum": "tenants.models.CustomerStatus",
         "HealthStatusEnum": ["healthy", "unhealthy"],
-        "SystemHealthStatusEnum": "tenants.api.serializers.HEALTH_STATUSES",
-        "ComponentStatusEnum": "tenants.api.serializers.COMPONENT_STATUSES",
+        "SystemHealthStatusEnum": "tenants.serializers.HEALTH_STATUSES",
+        "ComponentStatusEnum": "tenants.serializers.COMPONENT_STATUSES",
         "TestRunStatusEnum": "evaluations.models.TestRunStatus",
         "TestCaseVerdictEnum": "evaluations.models.CaseVerdict",
         "CallModeEnum": "calls.models.CallMode",
@@ -317,8 +323,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * 60,
         "options": {"expires": 55 * 60},
     },
-    "close-stale-calls": {
-        "task": "calls.tasks.close_stale_calls",
+    "end-stale-calls": {
+        "task": "calls.tasks.end_stale_calls",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
@@ -343,6 +349,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.tasks.sweep_call_leases",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # Outbound calls still queued (no capacity yet, or scheduled) whose dial no Celery retry
+    # carries on (eager mode, a lost message) are dialed again (calls/outbound.py).
+    "redial-queued-calls": {
+        "task": "calls.tasks.redial_queued_calls",
+        "schedule": 10.0,
+        "options": {"expires": 9},
     },
     # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
     "campaign-dialer-tick": {

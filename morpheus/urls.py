@@ -6,8 +6,8 @@ from . import views
 from .error_views import not_found, server_error
 
 api_v1 = [
-    path("", views.index, name="api-index"),
-    path("health", views.health, name="health"),
+    path("", views.IndexView.as_view(), name="api-index"),
+    path("health", views.HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("accounts.urls")),

@@ -1,9 +1,9 @@
-"""OpenAPI examples for /phone-numbers: the spec's bodies in the full envelope."""
+"""OpenAPI examples for /phone-numbers: the spec's bodies (`data`; the envelope around
+them is added by morpheus.api.schema)."""
 
 from drf_spectacular.utils import OpenApiExample
 
 from agents.examples import CUSTOMER_ID
-from morpheus.api.envelope import example_envelope as envelope
 
 NUMBER = {
     "id": 2,
@@ -22,24 +22,20 @@ NUMBER = {
 PHONE_NUMBER_LIST = OpenApiExample(
     "Phone numbers",
     response_only=True,
-    value=envelope(
-        {
-            "phoneNumbers": [
-                NUMBER
-                | {
-                    "id": 1,
-                    "phoneNumber": "+15550001234",
-                    "friendlyName": "Main Line",
-                    "createdAt": "2026-02-05T10:00:00.000Z",
-                    "updatedAt": "2026-02-05T10:00:00.000Z",
-                }
-            ],
-            "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1},
-        },
-        "Phone numbers retrieved successfully",
-        "/api/v1/phone-numbers",
-        "GET",
-    ),
+    value={
+        "phoneNumbers": [
+            NUMBER
+            | {
+                "id": 1,
+                "phoneNumber": "+15550001234",
+                "friendlyName": "Main Line",
+                "createdAt": "2026-02-05T10:00:00.000Z",
+                "updatedAt": "2026-02-05T10:00:00.000Z",
+            }
+        ],
+        "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1},
+    },
+    status_codes=["200"],
 )
 
 PHONE_NUMBER_CREATE_REQUEST = OpenApiExample(
@@ -65,13 +61,14 @@ PHONE_NUMBER_CREATE_RESPONSE = OpenApiExample(
     "Added",
     response_only=True,
     status_codes=["201"],
-    value=envelope(NUMBER, "Phone number added successfully", "/api/v1/phone-numbers", "POST", 201),
+    value=NUMBER,
 )
 
 PHONE_NUMBER_RESPONSE = OpenApiExample(
     "Phone number",
     response_only=True,
-    value=envelope(NUMBER, "Phone number retrieved successfully", "/api/v1/phone-numbers/2", "GET"),
+    value=NUMBER,
+    status_codes=["200"],
 )
 
 PHONE_NUMBER_ASSIGN_REQUEST = OpenApiExample("Assign an agent", request_only=True, value={"agentId": 1})
@@ -81,16 +78,13 @@ PHONE_NUMBER_RENAME_REQUEST = OpenApiExample("Rename", request_only=True, value=
 PHONE_NUMBER_UPDATE_RESPONSE = OpenApiExample(
     "Updated",
     response_only=True,
-    value=envelope(
-        NUMBER | {"agentId": 1, "agentName": "Support Bot", "updatedAt": "2026-02-05T22:20:00.000Z"},
-        "Phone number updated successfully",
-        "/api/v1/phone-numbers/2",
-        "PATCH",
-    ),
+    value=NUMBER | {"agentId": 1, "agentName": "Support Bot", "updatedAt": "2026-02-05T22:20:00.000Z"},
+    status_codes=["200"],
 )
 
 PHONE_NUMBER_DELETE_RESPONSE = OpenApiExample(
     "Deleted",
     response_only=True,
-    value=envelope({"id": 2}, "Phone number deleted successfully", "/api/v1/phone-numbers/2", "DELETE"),
+    value={"id": 2},
+    status_codes=["200"],
 )

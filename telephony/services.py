@@ -28,6 +28,7 @@ FRIENDLY_NAME_MAX = 120
 CAPABILITIES = ("voice", "sms")
 # The same answer whoever owns the number: another tenant's inventory is not revealed.
 DUPLICATE_MESSAGE = "Phone number already exists"
+ON_CALL_MESSAGE = "Phone number is on an active call; end the call before deleting the number"
 PHONE_NUMBER_FIELDS = frozenset({"phone_number", "friendly_name", "country", "capabilities", "carrier", "agent_id"})
 
 
@@ -155,7 +156,7 @@ def phone_number_delete(*, phone_number: PhoneNumber) -> None:
     history keeps its rows (their number becomes null)."""
     phone_number = PhoneNumber.objects.select_for_update().get(pk=phone_number.pk)
     if Call.objects.filter(phone_number=phone_number, status__in=OPEN_CALL_STATUSES).exists():
-        raise Conflict("Phone number is on an active call; end the call before deleting the number")
+        raise Conflict(ON_CALL_MESSAGE)
     phone_number.delete()
 
 

@@ -23,6 +23,8 @@ from morpheus.errors import Conflict
 
 from .models import PhoneNumber, SipTransport, SipTrunk
 
+CALLS_IN_PROGRESS_MESSAGE = "SIP trunk with ID {id} has calls in progress"
+
 logger = logging.getLogger(__name__)
 
 NAME_MAX = 120
@@ -146,7 +148,7 @@ def sip_trunk_delete(*, trunk: SipTrunk) -> None:
     from calls.models import OPEN_CALL_STATUSES, Call
 
     if Call.objects.filter(phone_number__sip_trunk=trunk, status__in=OPEN_CALL_STATUSES, direction="outbound").exists():
-        raise Conflict(f"SIP trunk with ID {trunk.pk} has calls in progress")
+        raise Conflict(CALLS_IN_PROGRESS_MESSAGE.format(id=trunk.pk))
     if trunk.livekit_trunk_id:
         livekit_client.delete_sip_trunk(trunk.livekit_trunk_id)
     trunk.delete()

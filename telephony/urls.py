@@ -1,7 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
-from .trunk_views import SipTrunkViewSet
-from .views import PhoneNumberViewSet
+from .views.phone_numbers import PhoneNumberViewSet
+from .views.sip_trunks import SipTrunkViewSet
 from .webhooks.urls import urlpatterns as webhook_urlpatterns
 
 router = SimpleRouter(trailing_slash=False)

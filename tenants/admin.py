@@ -240,7 +240,7 @@ class CustomerAdmin(UUIDSearchMixin, admin.ModelAdmin):
     @admin.action(description="Suspend selected customers (their users' API requests are refused)")
     def suspend_customers(self, request, queryset):
         suspended = run_service_action(
-            self, request, queryset, lambda c: customer_suspend(customer=c, by=request.user), done="Suspended"
+            self, request, queryset, lambda c: customer_suspend(customer=c, actor=request.user), done="Suspended"
         )
         still_open = Call.objects.filter(customer__in=suspended, status__in=OPEN_CALL_STATUSES).count()
         if still_open:
@@ -259,5 +259,5 @@ class CustomerAdmin(UUIDSearchMixin, admin.ModelAdmin):
     @admin.action(description="Reactivate selected customers")
     def reactivate_customers(self, request, queryset):
         run_service_action(
-            self, request, queryset, lambda c: customer_reactivate(customer=c, by=request.user), done="Reactivated"
+            self, request, queryset, lambda c: customer_reactivate(customer=c, actor=request.user), done="Reactivated"
         )

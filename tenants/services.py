@@ -136,7 +136,7 @@ def customer_update(
 
 
 @transaction.atomic
-def user_invite(*, customer: Customer, invited_by: User, email: str, name: str = "", role: str = Role.MEMBER) -> User:
+def user_invite(*, customer: Customer, actor: User, email: str, name: str = "", role: str = Role.MEMBER) -> User:
     """Creates an `invited` user in the customer and mails the invitation on commit.
 
     A user removed earlier (soft-deleted) with the same email is brought back as a new
@@ -144,8 +144,8 @@ def user_invite(*, customer: Customer, invited_by: User, email: str, name: str =
     """
     _check_role_value(role)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    invited_by = _current_actor(invited_by, customer)
-    if role == Role.OWNER and not _acts_as_owner(invited_by):
+    actor = _current_actor(actor, customer)
+    if role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
     email = normalize_email(email or "")
     try:
@@ -179,22 +179,22 @@ def user_invite(*, customer: Customer, invited_by: User, email: str, name: str =
         raise Conflict(EMAIL_TAKEN_MESSAGE) from None
     if revived:  # nothing from the account's earlier life may still sign in
         user_sessions_revoke(user=user)
-    user_invitation_send(user=user, invited_by=invited_by)
+    user_invitation_send(user=user, actor=actor)
     return user
 
 
 @transaction.atomic
-def user_role_change(*, user: User, role: str, changed_by: User) -> User:
+def user_role_change(*, user: User, role: str, actor: User) -> User:
     """Sets a team member's role under the rules in docs/tenancy.md."""
     _check_role_value(role)
     customer = _lock_customer_of(user)
     target = User.objects.select_for_update().get(pk=user.pk)
-    changed_by = _current_actor(changed_by, customer, target)
-    if target.pk == changed_by.pk:
+    actor = _current_actor(actor, customer, target)
+    if target.pk == actor.pk:
         raise PermissionDenied(SELF_ROLE_CHANGE_MESSAGE)
-    if target.role == Role.OWNER and not _acts_as_owner(changed_by):
+    if target.role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
-    if role == Role.OWNER and not _acts_as_owner(changed_by):
+    if role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
     if target.role == role:
         return target
@@ -206,15 +206,15 @@ def user_role_change(*, user: User, role: str, changed_by: User) -> User:
 
 
 @transaction.atomic
-def user_remove(*, user: User, removed_by: User) -> User:
+def user_remove(*, user: User, actor: User) -> User:
     """Soft-deletes a team member and revokes their refresh tokens. Their access token
     stops working on the next request, because authentication re-reads the user."""
     customer = _lock_customer_of(user)
     target = User.objects.select_for_update().get(pk=user.pk)
-    removed_by = _current_actor(removed_by, customer, target)
-    if target.pk == removed_by.pk:
+    actor = _current_actor(actor, customer, target)
+    if target.pk == actor.pk:
         raise PermissionDenied(SELF_REMOVAL_MESSAGE)
-    if target.role == Role.OWNER and not _acts_as_owner(removed_by):
+    if target.role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
     if _is_last_active_owner(target):
         raise Conflict(LAST_OWNER_REMOVE_MESSAGE)
@@ -288,8 +288,8 @@ CUSTOMER_ALREADY_SUSPENDED_MESSAGE = "Customer {name} is already suspended"
 CUSTOMER_NOT_SUSPENDED_MESSAGE = "Customer {name} is not suspended"
 
 
-def _lock_live_customer(customer: Customer, by: User) -> Customer:
-    platform_admin_require(actor=by)
+def _lock_live_customer(customer: Customer, actor: User) -> Customer:
+    platform_admin_require(actor=actor)
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     if locked.deleted_at is not None:
         raise Conflict(CUSTOMER_REMOVED_MESSAGE.format(name=locked.company_name))
@@ -297,8 +297,8 @@ def _lock_live_customer(customer: Customer, by: User) -> Customer:
 
 
 @transaction.atomic
-def customer_suspend(*, customer: Customer, by: User) -> Customer:
-    locked = _lock_live_customer(customer, by)
+def customer_suspend(*, customer: Customer, actor: User) -> Customer:
+    locked = _lock_live_customer(customer, actor)
     if locked.status == CustomerStatus.SUSPENDED:
         raise Conflict(CUSTOMER_ALREADY_SUSPENDED_MESSAGE.format(name=locked.company_name))
     locked.status = CustomerStatus.SUSPENDED
@@ -307,8 +307,8 @@ def customer_suspend(*, customer: Customer, by: User) -> Customer:
 
 
 @transaction.atomic
-def customer_reactivate(*, customer: Customer, by: User) -> Customer:
-    locked = _lock_live_customer(customer, by)
+def customer_reactivate(*, customer: Customer, actor: User) -> Customer:
+    locked = _lock_live_customer(customer, actor)
     if locked.status != CustomerStatus.SUSPENDED:
         raise Conflict(CUSTOMER_NOT_SUSPENDED_MESSAGE.format(name=locked.company_name))
     locked.status = CustomerStatus.ACTIVE

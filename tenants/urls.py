@@ -1,10 +1,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api.customers import CustomerMeView, OnboardView
-from .api.platform import PlatformCustomerViewSet, SystemHealthView
-from .api.provider_keys import ElevenLabsVoicesView, ProviderKeysView, ProviderKeyView
-from .api.team import TeamUserViewSet
+from .views.customers import CustomerMeView, OnboardView
+from .views.platform import PlatformCustomerViewSet, SystemHealthView
+from .views.provider_keys import ElevenLabsVoicesView, ProviderKeysView, ProviderKeyView
+from .views.team import TeamUserViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("users", TeamUserViewSet, basename="team-user")

@@ -74,6 +74,22 @@ def test_defaults_behind_no_proxy(monkeypatch):
     assert cfg.forwarded_allow_ips == []
 
 
+def test_workers_are_forked_from_the_preloaded_app(monkeypatch):
+    assert load_config(monkeypatch).preload_app is True
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction holding the connection open
+def test_the_arbiter_closes_database_connections_before_forking(monkeypatch):
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("Django never closes the in-memory SQLite test database (it would lose it)")
+    connection.ensure_connection()
+    config_module(monkeypatch)["pre_fork"](None, None)
+    assert connection.connection is None
+
+
 def test_it_limits_request_lines_and_headers(monkeypatch):
     """Oversize request lines (414) and headers (431) are refused by gunicorn before Django
     (docs/deploy.md, "Request limits"); the Caddyfile envelopes those answers."""

@@ -15,10 +15,12 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, UserStatus
 from accounts.tests.factories import UserFactory
+from agents.models import AgentStatus
 from agents.tests.factories import AgentFactory
 from calls.models import Call, CallDirection, CallStatus
 from calls.tests.factories import CallFactory
 from telephony.tests.factories import PhoneNumberFactory
+from tenants.models import CustomerStatus
 from tenants.tests.factories import CustomerFactory
 from testsupport.api import assert_success
 
@@ -52,17 +54,22 @@ def bulk_copies(call, count: int) -> None:
 
 @pytest.fixture
 def data(customer_a, customer_b, alice):
-    """Each tenant's history is mostly one agent's completed inbound calls; the filters pick
-    the rare ones (another agent, failed, outbound, a number, simulations)."""
+    """Each tenant's history is mostly one agent's completed inbound calls and its team mostly
+    active members; the filters pick the rare ones (another agent, failed, outbound, a
+    number, simulations; a paused agent; an admin, a suspended user; a suspended tenant), as a real dashboard does."""
     rare = AgentFactory(customer=customer_a)
     number = PhoneNumberFactory(customer=customer_a, agent=rare)
     for customer in (customer_a, customer_b):
         bulk_copies(CallFactory(agent=AgentFactory(customer=customer), status=CallStatus.COMPLETED), BULK)
-        UserFactory.create_batch(3, customer=customer, role=Role.MEMBER)
+        UserFactory.create_batch(40, customer=customer, role=Role.MEMBER)
+        UserFactory(customer=customer, role=Role.ADMIN, status=UserStatus.SUSPENDED)
     CallFactory(agent=rare, direction=CallDirection.OUTBOUND, status=CallStatus.FAILED)
     CallFactory(agent=rare, phone_number=number, status=CallStatus.FAILED)
     CallFactory(agent=rare, is_simulation=True, direction=CallDirection.WEB)
-    CustomerFactory.create_batch(3)
+    AgentFactory.create_batch(20, customer=customer_a, status=AgentStatus.ACTIVE)
+    AgentFactory(customer=customer_a, status=AgentStatus.PAUSED)
+    CustomerFactory.create_batch(40)
+    CustomerFactory(status=CustomerStatus.SUSPENDED)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"agent": rare.id, "number": number.id}
@@ -93,12 +100,12 @@ TENANT_LISTS = [
     ("/api/v1/calls?phoneNumberId={number}", "calls_call", "call_customer_number_idx"),
     ("/api/v1/calls?simulation=true", "calls_call", "call_customer_sim_idx"),
     ("/api/v1/agents", "agents_agent", "agent_customer_created_idx"),
-    ("/api/v1/agents?status=active", "agents_agent", "agent_customer_status_list_idx"),
+    ("/api/v1/agents?status=paused", "agents_agent", "agent_customer_status_list_idx"),
     ("/api/v1/phone-numbers", "telephony_phonenumber", "phone_customer_created_idx"),
     ("/api/v1/phone-numbers?agentId={agent}", "telephony_phonenumber", "phone_customer_agent_idx"),
     ("/api/v1/users", "accounts_user", "user_customer_created_idx"),
-    ("/api/v1/users?role=member", "accounts_user", "user_customer_role_idx"),
-    (f"/api/v1/users?status={UserStatus.ACTIVE}", "accounts_user", "user_customer_status_idx"),
+    ("/api/v1/users?role=admin", "accounts_user", "user_customer_role_idx"),
+    ("/api/v1/users?status=suspended", "accounts_user", "user_customer_status_idx"),
 ]
 
 
@@ -114,7 +121,7 @@ def test_each_tenant_list_pages_through_its_tenant_leading_index(alice_client, d
     ("url", "index"),
     [
         ("/api/v1/admin/customers", "customer_created_idx"),
-        ("/api/v1/admin/customers?status=active", "customer_status_created_idx"),
+        ("/api/v1/admin/customers?status=suspended", "customer_status_created_idx"),
     ],
 )
 def test_the_admin_tenant_list_pages_through_its_index(platform_admin_client, data, url, index):

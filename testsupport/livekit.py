@@ -11,7 +11,8 @@ grants each method needs, records every request for assertions and keeps a littl
 (rooms, participants, agent dispatches, SIP trunks and dispatch rules, transfers) so a flow
 can be followed end to end. Failures: `fail_next()` answers the next matching request with a
 Twirp error, `stall_next()` delays it (to exercise client timeouts), `stop()` makes the port
-refuse connections.
+refuse connections (and cuts the open keep-alive ones). `connections` counts the TCP
+connections clients opened, to check that a client pools them.
 
 Use the `livekit_server` fixture (import it into a conftest) to start one per test with the
 LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET settings pointing at it.
@@ -19,8 +20,10 @@ LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET settings pointing at it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -108,6 +111,33 @@ def _now_ns() -> int:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    """Counts the TCP connections it accepts and can cut the open ones (keep-alive
+    connections outlive `shutdown()`, which only stops accepting)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accepted = 0
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._open_lock:
+            self.accepted += 1
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        with self._open_lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):  # the peer closed it meanwhile
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
+
     def handle_error(self, request, client_address):
         # A client that timed out and hung up (stall_next) is expected, not an error.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -124,6 +154,7 @@ class LiveKitServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self._connections_before = 0  # accepted by listeners stop() closed
         self.reset()
 
     # --- lifecycle ------------------------------------------------------------------
@@ -145,6 +176,8 @@ class LiveKitServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd.close_open_connections()
+            self._connections_before += self._httpd.accepted
             self._httpd = None
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -160,6 +193,12 @@ class LiveKitServer:
     def url(self) -> str:
         assert self._port is not None, "start() the server first"
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted since this server was made (a client that pools
+        keep-alive connections makes one for many requests)."""
+        return self._connections_before + (self._httpd.accepted if self._httpd is not None else 0)
 
     @property
     def running(self) -> bool:

@@ -27,6 +27,7 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy
@@ -366,11 +367,22 @@ class Completion:
 
 
 class OpenAIServer(_AioServer):
-    def __init__(self, replies: list[Reply] | None = None, *, api_key: str = "sk-test", default: Reply | None = None):
+    """`responder(body)`, when set, sees each chat request first and may answer it (a Reply)
+    by what it asks, e.g. a classification prompt; None falls through to the script."""
+
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        *,
+        api_key: str = "sk-test",
+        default: Reply | None = None,
+        responder: Callable[[dict], Reply | None] | None = None,
+    ):
         super().__init__()
         self.api_key = api_key
         self.replies = list(replies or [])
         self.default = default or Reply(text="Okay.")
+        self.responder = responder
         self.completions: list[Completion] = []
         self.speeches: list[tuple[str, str, float]] = []  # (voice, text, received_at)
         self.app.router.add_post("/v1/chat/completions", self._chat)
@@ -410,7 +422,9 @@ class OpenAIServer(_AioServer):
         body = await request.json()
         record = Completion(messages=body.get("messages", []), received_at=time.monotonic())
         self.completions.append(record)
-        reply = self.replies.pop(0) if self.replies else self.default
+        reply = self.responder(body) if self.responder is not None else None
+        if reply is None:
+            reply = self.replies.pop(0) if self.replies else self.default
         if reply.stall:
             await asyncio.sleep(3600)
         if reply.delay:

@@ -27,7 +27,7 @@ from . import outbound, providers
 from .closing import delete_room, end_reason_for
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent, TransferFailed, transfer_address
-from .persistence import acall_close, acall_mark_active, acall_record_transfer, release_stale_connections
+from .persistence import acall_end_if_open, acall_mark_active, acall_record_transfer, release_stale_connections
 from .selectors import atransfer_origin
 from .session_options import session_kwargs
 from .transcript import TurnCollector
@@ -96,10 +96,12 @@ class CallRunner:
         # A warm transfer in progress (its consultation, in tests), and whether it connected
         # the caller to a person in this room, which must then outlive the agent.
         self.warm_transfer = None
+        self._transfer_summary = ""
         self._keep_room = False
         # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
         self.voicemail: dict | None = None
         self._heartbeat: outbound.LeaseHeartbeat | None = None
+        self.agent: MorpheusAgent | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -130,7 +132,12 @@ class CallRunner:
             await self._finish(None)
             return
 
-        agent = MorpheusAgent(config, call=self.call, control=self)
+        # Outbound: the agent waits for the callee (and AMD's verdict) before it greets.
+        outbound_call = outbound.is_outbound(self.call) and not self.text_mode
+        agent = MorpheusAgent(
+            config, call=self.call, control=self, greet=not outbound_call, greet_when_spoken_to=outbound_call
+        )
+        self.agent = agent
         if self.text_mode:
             await session.start(agent, record=False)
         elif self.audio is not None:
@@ -146,8 +153,10 @@ class CallRunner:
                 room_options=room_io.RoomOptions(close_on_disconnect=True, delete_room_on_close=False),
             )
             await self._start_thinking_sound()
-            if outbound.is_outbound(self.call):
-                self._spawn(outbound.detect_answering_machine(self, self.voicemail))
+        if outbound_call:
+            # In a room AMD listens once the SIP leg is answered; on roomless audio (tests,
+            # the benchmark) the callee is on the line from the start.
+            self._spawn(outbound.detect_answering_machine(self, self.voicemail))
         await acall_mark_active(call_id=self.call.call_id)
         answered_at = self._answered_at or timezone.now()
         elapsed = (timezone.now() - answered_at).total_seconds()
@@ -242,10 +251,9 @@ class CallRunner:
             else:
                 await self._cold_transfer(destination)
         except TransferFailed as exc:
-            outcome = getattr(exc, "outcome", "failed")
-            await self._record_transfer(destination, outcome, str(exc))
+            await self._record_transfer(destination, exc.outcome, str(exc), summary=exc.summary)
             raise
-        await self._record_transfer(destination, "connected", "")
+        await self._record_transfer(destination, "connected", "", summary=self._transfer_summary)
         logger.info("call %s transferred to %s (%s)", self.call.call_id, destination.name, destination.mode)
 
     async def _cold_transfer(self, destination: TransferDestination) -> None:
@@ -283,14 +291,20 @@ class CallRunner:
         try:
             await task
         except ToolError as exc:
-            failed = TransferFailed(f"{destination.name} did not take the call: {exc.message}.")
-            failed.outcome = outcome_of(exc)
-            raise failed from exc
+            raise TransferFailed(
+                f"{destination.name} did not take the call: {exc.message}.",
+                outcome=outcome_of(exc),
+                summary=task.summary,
+            ) from exc
+        finally:
+            self._transfer_summary = task.summary
         # The destination is in the caller's room now: the agent leaves them talking, and the
         # room is deleted when either hangs up (not when the agent's session closes).
         self._keep_room = True
 
-    async def _record_transfer(self, destination: TransferDestination, outcome: str, detail: str) -> None:
+    async def _record_transfer(
+        self, destination: TransferDestination, outcome: str, detail: str, *, summary: str = ""
+    ) -> None:
         record = {
             "destination": destination.name,
             "mode": destination.mode,
@@ -298,6 +312,9 @@ class CallRunner:
             "detail": detail[:500],
             "at": timezone.now().isoformat(),
         }
+        if destination.mode == "warm":
+            # What the agent told the person it consulted (empty: nobody answered).
+            record["summary"] = summary[:1000]
         await acall_record_transfer(call_id=self.call.call_id, record=record)
         if self.writer is not None:
             note = f"{destination.mode} transfer to {destination.name}: {outcome}" + (f" ({detail})" if detail else "")
@@ -410,7 +427,7 @@ class CallRunner:
         try:
             if self.writer is not None:
                 await self.writer.aclose()
-            await acall_close(call_id=self.call.call_id, reason=reason, error_message=error)
+            await acall_end_if_open(call_id=self.call.call_id, reason=reason, error_message=error)
         except Exception:
             logger.exception("could not close call %s", self.call.call_id)
         if not self._keep_room:

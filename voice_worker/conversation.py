@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Protocol
 
-from livekit.agents import Agent, ChatContext, ChatMessage, RunContext, ToolError, function_tool
+from livekit.agents import Agent, ChatContext, ChatMessage, RunContext, StopResponse, ToolError, function_tool
 from livekit.agents.voice import ConversationItemAddedEvent
 
 from agents.validation import BUILT_IN_TOOLS, FUNCTION_NAME
@@ -40,7 +40,14 @@ RESERVED_TOOL_NAMES = frozenset(BUILT_IN_TOOLS)
 
 
 class TransferFailed(Exception):
-    """The transfer did not happen; the message says why (it is relayed to the model)."""
+    """The transfer did not happen; the message says why (it is relayed to the model).
+    `outcome` is what the call records (failed, declined, no_answer, ...); `summary` what a
+    warm transfer told the person it consulted."""
+
+    def __init__(self, message: str, *, outcome: str = "failed", summary: str = "") -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.summary = summary
 
 
 class CallControl(Protocol):
@@ -114,11 +121,16 @@ class MorpheusAgent(Agent):
         control: CallControl,
         chat_ctx: ChatContext | None = None,
         greet: bool = True,
+        greet_when_spoken_to: bool = False,
     ) -> None:
         self.config = config
         self.call = call
         self.control = control
         self._greet = greet
+        self._greeted = False
+        # An outbound call's agent does not talk first: the callee's "Hello?" (heard by AMD)
+        # is answered with the first message instead of a model reply.
+        self._answer_first_turn_with_greeting = greet_when_spoken_to and bool(config.first_message.strip())
         # The goodbye answered to a caller's end-call phrase, until it has been said.
         self._pending_goodbye: str | None = None
         tools = []
@@ -129,8 +141,23 @@ class MorpheusAgent(Agent):
 
     async def on_enter(self) -> None:
         self.session.on("conversation_item_added", self._on_item_added)
-        if self._greet and self.config.first_message.strip():
-            self.session.say(self.config.first_message.strip(), allow_interruptions=self.config.allow_interruptions)
+        if self._greet:
+            self.greet()
+
+    def greet(self) -> bool:
+        """Says the first message, once; False when already said or there is none."""
+        message = self.config.first_message.strip()
+        if self._greeted or not message:
+            return False
+        self._greeted = True
+        self.session.say(message, allow_interruptions=self.config.allow_interruptions)
+        return True
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
+        if self._answer_first_turn_with_greeting:
+            self._answer_first_turn_with_greeting = False
+            self.greet()  # unless AMD's verdict already made the agent greet
+            raise StopResponse()
 
     async def on_exit(self) -> None:
         self.session.off("conversation_item_added", self._on_item_added)
@@ -203,7 +230,8 @@ class MorpheusAgent(Agent):
             # Let the caller hear "I'm transferring you" before the line changes hands.
             await context.wait_for_playout()
             try:
-                async with self._filler(context):
+                # A warm transfer puts the caller on hold (hold music): no filler line then.
+                async with self._filler(context, enabled=destination.mode != "warm"):
                     await self.control.transfer(destination)
             except TransferFailed as exc:
                 raise ToolError(
@@ -215,12 +243,12 @@ class MorpheusAgent(Agent):
         return function_tool(transfer_call, raw_schema=schema)
 
     @contextlib.asynccontextmanager
-    async def _filler(self, context: RunContext) -> AsyncIterator[None]:
+    async def _filler(self, context: RunContext, *, enabled: bool = True) -> AsyncIterator[None]:
         """While a tool call runs: if the agent has been silent for `fillerAfterSeconds`, it
         says the filler line ("One moment, please."), at most once per tool call, so a slow
         function or transfer is not dead air."""
         delay = self.config.voice.filler_after_seconds
-        if delay is None or not self.control.says_fillers:
+        if delay is None or not enabled or not self.control.says_fillers:
             yield
             return
         # LiveKit's scheduler waits for the session to be idle that long (the agent's own

@@ -147,6 +147,8 @@ async def detect_answering_machine(runner, voicemail: dict | None) -> None:
             result = await amd.execute()
     except Exception:
         logger.exception("call %s: answering-machine detection failed", runner.call.call_id)
+        if runner.agent is not None:
+            runner.agent.greet()  # carry on as with a person
         return
     answered_by = answered_by_for(result)
     await sync_to_async(_record)(runner.call.call_id, answered_by)
@@ -154,6 +156,8 @@ async def detect_answering_machine(runner, voicemail: dict | None) -> None:
     if plan is not None:
         logger.info("call %s answered by a machine (%s)", runner.call.call_id, result.category.value)
         runner.end_with(plan.end_reason, message=plan.message)
+    elif runner.agent is not None:
+        runner.agent.greet()  # a person (or AMD unsure): the agent greets, if the hello did not make it already
 
 
 def _record(call_id: int, answered_by: str) -> None:

@@ -8,6 +8,8 @@ status, so a call the dashboard or the carrier already ended keeps its own end r
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import logging
 from collections.abc import Iterable
 
@@ -50,9 +52,9 @@ async def aturn_append(*, call_id: int, record: TurnRecord) -> TranscriptTurn:
 
 
 @transaction.atomic
-def call_close(*, call_id: int, reason: str, error_message: str = "") -> bool:
-    """Closes the call if it is still open; False when it was already closed (or is gone).
-    An error reason closes it as failed. The worker deletes its room itself."""
+def call_end_if_open(*, call_id: int, reason: str, error_message: str = "") -> bool:
+    """Ends the call if it is still open; False when it had already ended (or is gone).
+    An error reason ends it as failed. The worker deletes its room itself."""
     call = Call.objects.filter(pk=call_id).first()
     if call is None:
         return False
@@ -63,7 +65,7 @@ def call_close(*, call_id: int, reason: str, error_message: str = "") -> bool:
     return True
 
 
-acall_close = sync_to_async(call_close)
+acall_end_if_open = sync_to_async(call_end_if_open)
 
 
 @transaction.atomic
@@ -81,6 +83,20 @@ def call_record_transfer(*, call_id: int, record: dict) -> None:
 acall_record_transfer = sync_to_async(call_record_transfer)
 
 
+# The API shows times to the millisecond (morpheus/api/json.py).
+TURN_TIME_RESOLUTION = datetime.timedelta(milliseconds=1)
+
+
+def _apart(records: list[TurnRecord]) -> list[TurnRecord]:
+    """Turns of one exchange in strictly increasing times, at least a millisecond apart: a
+    greeting and the caller's message can be recorded within the same millisecond, and the
+    transcript must still tell them apart and in order."""
+    for previous, record in itertools.pairwise(records):
+        if record.created_at < previous.created_at + TURN_TIME_RESOLUTION:
+            record.created_at = previous.created_at + TURN_TIME_RESOLUTION
+    return records
+
+
 @transaction.atomic
 def simulation_exchange_store(
     *, call_id: int, records: Iterable[TurnRecord], end_reason: str = ""
@@ -91,6 +107,7 @@ def simulation_exchange_store(
     locked = Call.objects.select_for_update().get(pk=call_id)
     if not locked.is_open:
         raise CallNotOpen()
+    records = _apart(list(records))
     turns = [TranscriptTurn.objects.create(call_id=call_id, **record.as_model_fields()) for record in records]
     if end_reason:
         # The simulation room still exists in LiveKit: call_end tears it down after commit.

@@ -22,7 +22,7 @@ from .call_runner import CallAudio, CallRunner
 from .closing import delete_room
 from .config import AgentConfig, CallInfo, call_info
 from .dispatch import InvalidDispatch, dispatch_problem, parse_dispatch
-from .persistence import acall_close, release_stale_connections
+from .persistence import acall_end_if_open, release_stale_connections
 from .selectors import acall_for_conversation, afallback_provider_rows
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,6 @@ async def run_job(
 
 async def fail_call(ctx: JobContext, call: CallInfo, message: str) -> None:
     logger.warning("failing call %s: %s", call.call_id, message)
-    await acall_close(call_id=call.call_id, reason=EndReason.ERROR, error_message=message)
+    await acall_end_if_open(call_id=call.call_id, reason=EndReason.ERROR, error_message=message)
     await delete_room(call.room_name)
     ctx.shutdown(reason=message)

@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from calls.models import TranscriptTurn
+from calls.serializers import TranscriptTurnOutput, turn_output
 
 MAX_MESSAGE_LENGTH = 4000
 
@@ -12,32 +13,6 @@ class MessageInput(serializers.Serializer):
     )
 
 
-class TurnLatencyOutput(serializers.Serializer):
-    endOfTurnDelayMs = serializers.FloatField(source="end_of_turn_delay_ms", allow_null=True)
-    llmTtftMs = serializers.FloatField(source="llm_ttft_ms", allow_null=True)
-    ttsTtfbMs = serializers.FloatField(source="tts_ttfb_ms", allow_null=True)
-    e2eLatencyMs = serializers.FloatField(source="e2e_latency_ms", allow_null=True)
-
-
-class TurnUsageOutput(serializers.Serializer):
-    promptTokens = serializers.IntegerField(source="prompt_tokens", allow_null=True)
-    completionTokens = serializers.IntegerField(source="completion_tokens", allow_null=True)
-    ttsCharacters = serializers.IntegerField(source="tts_characters", allow_null=True)
-    audioSeconds = serializers.FloatField(source="audio_seconds", allow_null=True)
-
-
-class TurnOutput(serializers.ModelSerializer):
-    toolName = serializers.CharField(source="tool_name")
-    toolPayload = serializers.JSONField(source="tool_payload", allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at")
-    latency = TurnLatencyOutput(source="*")
-    usage = TurnUsageOutput(source="*")
-
-    class Meta:
-        model = TranscriptTurn
-        fields = ["id", "role", "content", "toolName", "toolPayload", "createdAt", "latency", "usage"]
-
-
 class MessageOutput(serializers.Serializer):
     callId = serializers.IntegerField(source="call.id")
     reply = serializers.CharField(help_text="Everything the agent said in answer, joined.")
@@ -45,4 +20,10 @@ class MessageOutput(serializers.Serializer):
     endReason = serializers.CharField(
         source="call.end_reason", allow_blank=True, help_text="Set when this exchange ended the call."
     )
-    turns = TurnOutput(many=True, help_text="The transcript turns this exchange added, in order.")
+    turns = serializers.SerializerMethodField(
+        help_text="The transcript turns this exchange added, in order, shaped as in GET /calls/{id}'s transcript."
+    )
+
+    @extend_schema_field(TranscriptTurnOutput(many=True))
+    def get_turns(self, reply) -> list[dict]:
+        return [turn_output(turn) for turn in reply.turns]

@@ -5,7 +5,10 @@ Kept free of LiveKit imports: the API stores these without loading the agent run
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import datetime
+from dataclasses import dataclass, field, fields
+
+from django.utils import timezone
 
 
 @dataclass
@@ -26,6 +29,9 @@ class TurnRecord:
     completion_tokens: int | None = None
     tts_characters: int | None = None
     audio_seconds: float | None = None
+    # When the turn happened: stamped as the conversation produces the record, so turns
+    # stored together (a simulated exchange) keep their own times. Not part of equality.
+    created_at: datetime.datetime = field(default_factory=timezone.now, compare=False)
 
     def as_model_fields(self) -> dict:
         """Keyword arguments for `calls.models.TranscriptTurn` (shallow: no deep copies on the

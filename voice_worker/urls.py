@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from .api import CallMessagesViewSet
+from .views import CallMessagesViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("calls", CallMessagesViewSet, basename="call-messages")

@@ -76,6 +76,8 @@ class MorpheusWarmTransfer(WarmTransferTask):
         self.consult_room_name = f"{room_name}-human-agent"
         # The text-mode consultation, when the call has no LiveKit room.
         self.consultation: AgentSession | None = None
+        # What the agent told the person who answered (its first words there), for the record.
+        self.summary = ""
         self._in_room = in_room
         super().__init__(
             destination.destination,
@@ -110,6 +112,13 @@ class MorpheusWarmTransfer(WarmTransferTask):
             raise
         self.consultation = session
         return session
+
+    def _set_result(self, result) -> None:
+        # The consultation session is shut down here: keep what the agent told them first.
+        if self._human_agent_sess is not None and not self.summary:
+            said = [m.text_content or "" for m in self._human_agent_sess.history.messages() if m.role == "assistant"]
+            self.summary = next((text for text in said if text.strip()), "")
+        super()._set_result(result)
 
     async def _originate_human_agent(self, *, room_name: str, identity: str, room: rtc.Room | None) -> None:
         request = api.CreateSIPParticipantRequest(

@@ -22,9 +22,9 @@ from .passwords import validate_user_and_password
 from .sessions import ClientInfo, Session, session_create
 
 
-def user_invitation_send(*, user: User, invited_by: User | None = None) -> None:
+def user_invitation_send(*, user: User, actor: User | None = None) -> None:
     """Mails the invitation link once the surrounding transaction commits."""
-    invited_by_id = str(invited_by.pk) if invited_by else None
+    invited_by_id = str(actor.pk) if actor else None
     with transaction.atomic():
         outbox.enqueue("accounts.tasks.send_invitation_email", str(user.pk), invited_by_id)
 

@@ -34,12 +34,12 @@ def _lock_live_user(user: User) -> User:
 
 
 @transaction.atomic
-def user_suspend(*, user: User, by: User) -> User:
+def user_suspend(*, user: User, actor: User) -> User:
     """Suspends the account and ends every session: refresh tokens are revoked now, and
     access tokens stop on the next request (authentication re-reads the user)."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
-    if locked.pk == by.pk:
+    if locked.pk == actor.pk:
         raise PermissionDenied(USER_SELF_SUSPEND_MESSAGE)
     if locked.status == UserStatus.SUSPENDED:
         raise Conflict(USER_ALREADY_SUSPENDED_MESSAGE.format(email=locked.email))
@@ -50,10 +50,10 @@ def user_suspend(*, user: User, by: User) -> User:
 
 
 @transaction.atomic
-def user_reactivate(*, user: User, by: User) -> User:
+def user_reactivate(*, user: User, actor: User) -> User:
     """Lifts a suspension. Someone suspended before accepting their invitation (no usable
     password yet) goes back to `invited`, so the invitation link works again."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
     if locked.status != UserStatus.SUSPENDED:
         raise Conflict(USER_NOT_SUSPENDED_MESSAGE.format(email=locked.email))
@@ -63,12 +63,12 @@ def user_reactivate(*, user: User, by: User) -> User:
 
 
 @transaction.atomic
-def user_invitation_resend(*, user: User, by: User) -> User:
+def user_invitation_resend(*, user: User, actor: User) -> User:
     """Mails a fresh invitation link (on commit) to a user who has not accepted yet."""
-    platform_admin_require(actor=by)
+    platform_admin_require(actor=actor)
     locked = _lock_live_user(user)
     if locked.status != UserStatus.INVITED or locked.customer_id is None:
         raise Conflict(USER_NO_PENDING_INVITATION_MESSAGE.format(email=locked.email))
     # No inviter named: the mail comes from the organization, not from a platform admin.
-    user_invitation_send(user=locked, invited_by=None)
+    user_invitation_send(user=locked, actor=None)
     return locked

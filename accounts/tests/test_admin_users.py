@@ -48,7 +48,7 @@ def test_suspending_ends_every_session_and_the_api_refuses_the_user(alice, platf
     api = client_for(alice)
     assert_success(api.get("/api/v1/auth/profile"))
 
-    user_suspend(user=alice, by=platform_admin)
+    user_suspend(user=alice, actor=platform_admin)
 
     alice.refresh_from_db()
     assert alice.status == UserStatus.SUSPENDED and live_tokens(alice) == 0
@@ -58,50 +58,50 @@ def test_suspending_ends_every_session_and_the_api_refuses_the_user(alice, platf
 
 
 def test_suspending_twice_is_refused_and_changes_nothing(alice, platform_admin):
-    user_suspend(user=alice, by=platform_admin)
+    user_suspend(user=alice, actor=platform_admin)
     before = User.objects.get(pk=alice.pk).updated_at
     with pytest.raises(Conflict, match="User alice@example.com is already suspended"):
-        user_suspend(user=alice, by=platform_admin)
+        user_suspend(user=alice, actor=platform_admin)
     assert User.objects.get(pk=alice.pk).updated_at == before
 
 
 def test_a_removed_user_cannot_be_suspended_or_reactivated(charlie, platform_admin):
     User.objects.filter(pk=charlie.pk).update(deleted_at=timezone.now())
     with pytest.raises(Conflict, match="User charlie@example.com has been removed"):
-        user_suspend(user=charlie, by=platform_admin)
+        user_suspend(user=charlie, actor=platform_admin)
     with pytest.raises(Conflict, match="has been removed"):
-        user_reactivate(user=charlie, by=platform_admin)
+        user_reactivate(user=charlie, actor=platform_admin)
     assert User.objects.get(pk=charlie.pk).status == UserStatus.ACTIVE
 
 
 def test_a_platform_admin_cannot_suspend_themself(platform_admin):
     with pytest.raises(PermissionDenied, match="You cannot suspend your own account"):
-        user_suspend(user=platform_admin, by=platform_admin)
+        user_suspend(user=platform_admin, actor=platform_admin)
 
 
 def test_only_an_active_platform_admin_acts(alice, charlie, platform_admin):
     with pytest.raises(PermissionDenied):
-        user_suspend(user=charlie, by=alice)  # an owner is not a platform admin
+        user_suspend(user=charlie, actor=alice)  # an owner is not a platform admin
     User.objects.filter(pk=platform_admin.pk).update(status=UserStatus.SUSPENDED)
     with pytest.raises(PermissionDenied):
-        user_suspend(user=charlie, by=platform_admin)
+        user_suspend(user=charlie, actor=platform_admin)
     assert User.objects.get(pk=charlie.pk).status == UserStatus.ACTIVE
 
 
 def test_reactivating_restores_access(alice, platform_admin):
-    user_suspend(user=alice, by=platform_admin)
-    user_reactivate(user=alice, by=platform_admin)
+    user_suspend(user=alice, actor=platform_admin)
+    user_reactivate(user=alice, actor=platform_admin)
     alice.refresh_from_db()
     assert alice.status == UserStatus.ACTIVE
     assert_success(client_for(alice).get("/api/v1/auth/profile"))
     with pytest.raises(Conflict, match="User alice@example.com is not suspended"):
-        user_reactivate(user=alice, by=platform_admin)
+        user_reactivate(user=alice, actor=platform_admin)
 
 
 def test_someone_suspended_before_accepting_goes_back_to_invited(customer_a, platform_admin):
     dana = invited(customer_a)
-    user_suspend(user=dana, by=platform_admin)
-    assert user_reactivate(user=dana, by=platform_admin).status == UserStatus.INVITED
+    user_suspend(user=dana, actor=platform_admin)
+    assert user_reactivate(user=dana, actor=platform_admin).status == UserStatus.INVITED
 
 
 def test_resending_an_invitation_mails_a_fresh_link(
@@ -109,12 +109,12 @@ def test_resending_an_invitation_mails_a_fresh_link(
 ):
     dana = invited(customer_a)
     with django_capture_on_commit_callbacks(execute=True):
-        user_invitation_resend(user=dana, by=platform_admin)
+        user_invitation_resend(user=dana, actor=platform_admin)
     [message] = mail.outbox
     assert message.to == ["dana@example.com"] and customer_a.company_name in message.subject
     assert links_in(message.body)
     with pytest.raises(Conflict, match="User alice@example.com has no pending invitation"):
-        user_invitation_resend(user=alice, by=platform_admin)
+        user_invitation_resend(user=alice, actor=platform_admin)
     assert len(mail.outbox) == 1
 
 
@@ -122,7 +122,7 @@ def test_resending_an_invitation_mails_a_fresh_link(
 
 
 def test_the_suspend_action_suspends_and_names_who_was_skipped(admin_client, alice, charlie, platform_admin):
-    user_suspend(user=charlie, by=platform_admin)
+    user_suspend(user=charlie, actor=platform_admin)
     session_create(user=alice, client=ClientInfo())
 
     response = act(admin_client, "suspend_users", alice, charlie)
@@ -145,7 +145,7 @@ def test_the_admin_cannot_suspend_itself_through_the_action(admin_client, platfo
 
 
 def test_the_reactivate_action(admin_client, alice, charlie, platform_admin):
-    user_suspend(user=alice, by=platform_admin)
+    user_suspend(user=alice, actor=platform_admin)
     response = act(admin_client, "reactivate_users", alice, charlie)
     assert shown(response) == [
         ("warning", "User charlie@example.com is not suspended"),

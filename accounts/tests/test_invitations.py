@@ -41,7 +41,7 @@ def invited(customer_a, alice):
 def invitation_link(invited, alice, mailoutbox, django_capture_on_commit_callbacks, settings):
     settings.FRONTEND_URL = "https://app.example.com"
     with django_capture_on_commit_callbacks(execute=True):
-        user_invitation_send(user=invited, invited_by=alice)
+        user_invitation_send(user=invited, actor=alice)
     [message] = mailoutbox
     return mailed_link(message)
 
@@ -163,7 +163,7 @@ def test_the_invitation_task_skips_users_who_accepted_meanwhile(
     invited, alice, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        user_invitation_send(user=invited, invited_by=alice)
+        user_invitation_send(user=invited, actor=alice)
     User.objects.filter(pk=invited.pk).update(status=UserStatus.ACTIVE)
     for callback in callbacks:
         callback()

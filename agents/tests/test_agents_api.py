@@ -1,4 +1,8 @@
+import json
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
@@ -173,6 +177,29 @@ def test_it_filters_by_status_and_searches_by_name(alice_client, customer_a):
 def test_it_rejects_an_unknown_status_filter(alice_client):
     body = assert_error(alice_client.get(f"{URL}?status=deleted"), 400, "Validation failed", fields=["status"])
     assert "not a valid choice" in body["errors"][0]["message"]
+
+
+def test_the_list_renders_what_the_serializer_renders(alice_client, customer_a):
+    """The lean rows (morpheus/api/rows.py) are the list serializer's output, value for value."""
+    from agents.serializers import AgentListItemOutput
+    from morpheus.api.renderers import EnvelopeRenderer
+
+    AgentFactory(customer=customer_a, name="Sales Bot", description="", status=AgentStatus.DRAFT)
+    AgentFactory(customer=customer_a, stt_provider=STTProvider.objects.get(pk=2), llm_model="gpt-4o")
+    listed = assert_success(alice_client.get(f"{URL}?limit=100"))["agents"]
+    agents = Agent.objects.filter(customer=customer_a).select_related("llm_provider", "stt_provider", "tts_provider")
+    serialized = AgentListItemOutput(agents.order_by("-created_at", "-id"), many=True).data
+    assert listed == json.loads(EnvelopeRenderer().render(list(serialized)))
+
+
+def test_the_list_reads_only_the_columns_it_shows(alice_client, customer_a):
+    AgentFactory(customer=customer_a, system_prompt="x" * 5000)
+    with CaptureQueriesContext(connection) as queries:
+        assert_success(alice_client.get(URL))
+    [page] = [q["sql"] for q in queries.captured_queries if '"agents_agent"."name"' in q["sql"]]
+    for column in ("system_prompt", "first_message", "transfers", "functions", "voice_settings", "metadata"):
+        assert f'"agents_agent"."{column}"' not in page
+    assert '"agents_llmprovider"."name"' in page  # the provider names are joined, not looked up per row
 
 
 # --- Retrieve ----------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """GET /analytics/calls against hand-computed figures, across time zones and DST."""
 
+import datetime
+import io
+
 import pytest
 
 from agents.tests.factories import AgentFactory
@@ -136,6 +139,62 @@ def test_fall_back_day_has_25_hourly_buckets(alice_client, agent, customer_a):
     ]
 
 
+def test_hours_in_kolkata_start_half_past_the_utc_hour(alice_client, agent):
+    # Kolkata is +05:30 (the organization's zone is UTC): 18:20Z is 23:50 on the 8th there,
+    # 18:35Z and 19:29Z are in the 00:00 hour of the 9th, 19:31Z in its 01:00 hour.
+    make_call(agent, "2026-03-08T18:20:00Z", duration=30, cost="0.10")
+    make_call(agent, "2026-03-08T18:35:00Z", duration=60, cost="0.20")
+    make_call(agent, "2026-03-08T19:29:00Z", duration=None, status=CallStatus.NO_ANSWER, reason="no_answer")
+    make_call(agent, "2026-03-08T19:31:00Z", duration=90, reason=EndReason.TRANSFERRED)
+    params = {"from": "2026-03-09", "to": "2026-03-09", "interval": "hour", "timezone": "Asia/Kolkata"}
+    data = assert_success(alice_client.get(URL, params), 200)
+    assert len(data["series"]) == 24
+    first, second = data["series"][0], data["series"][1]
+    assert first == {
+        "bucket": "2026-03-08T18:30:00.000Z",
+        "localStart": "2026-03-09T00:00:00+05:30",
+        "total": 2,
+        "completed": 1,
+        "failed": 0,
+        "transferred": 0,
+        "noAnswer": 1,
+        "avgDurationSeconds": 60.0,
+        "totalMinutes": 1.0,
+        "successRate": None,
+        "cost": 0.2,
+    }
+    assert (second["localStart"], second["total"], second["transferred"], second["totalMinutes"]) == (
+        "2026-03-09T01:00:00+05:30",
+        1,
+        1,
+        1.5,
+    )
+    assert sum(item["total"] for item in data["series"]) == 3 == data["totals"]["total"]
+    assert [(a["agentId"], a["total"]) for a in data["byAgent"]] == [(agent.id, 3)]
+
+
+def test_new_york_hours_across_spring_forward_from_another_zones_organization(alice_client, agent, customer_a):
+    customer_a.settings = {"timezone": "Asia/Tokyo"}  # not New York: no day rows to read
+    customer_a.save()
+    # 2026-03-08 in New York: 01:59 EST is followed by 03:00 EDT, a 23-hour day.
+    make_call(agent, "2026-03-08T06:30:00Z")  # 01:30 EST
+    make_call(agent, "2026-03-08T07:10:00Z", direction="outbound")  # 03:10 EDT
+    make_call(agent, "2026-03-09T03:59:00Z")  # 23:59 EDT
+    params = {"from": "2026-03-08", "to": "2026-03-08", "timezone": "America/New_York"}
+    hours = assert_success(alice_client.get(URL, {**params, "interval": "hour"}), 200)["series"]
+    assert len(hours) == 23
+    busy = [(item["localStart"], item["bucket"], item["total"]) for item in hours if item["total"]]
+    assert busy == [
+        ("2026-03-08T01:00:00-05:00", "2026-03-08T06:00:00.000Z", 1),
+        ("2026-03-08T03:00:00-04:00", "2026-03-08T07:00:00.000Z", 1),
+        ("2026-03-08T23:00:00-04:00", "2026-03-09T03:00:00.000Z", 1),
+    ]
+    days = assert_success(alice_client.get(URL, params), 200)
+    assert [(item["localStart"], item["total"]) for item in days["series"]] == [("2026-03-08T00:00:00-05:00", 3)]
+    outbound = assert_success(alice_client.get(URL, {**params, "interval": "hour", "direction": "outbound"}), 200)
+    assert [item["total"] for item in outbound["series"]][2] == 1 and outbound["totals"]["total"] == 1
+
+
 def test_weeks_start_on_monday_local(alice_client, agent):
     make_call(agent, "2026-03-01T12:00:00Z")  # a Sunday: week of Mon 02-23
     make_call(agent, "2026-03-02T12:00:00Z")  # Monday
@@ -190,13 +249,27 @@ def test_simulations_are_apart_unless_asked(alice_client, agent):
     assert assert_success(alice_client.get(URL, {**params, "simulation": "true"}), 200)["totals"]["total"] == 1
 
 
-def test_rollups_equal_a_rebuild_from_the_calls(dst_calls, customer_a):
+def test_rollups_equal_a_rebuild_from_the_calls(dst_calls, customer_a, agent):
+    from django.core.management import call_command
+
+    from analytics.models import CallDayRollup, CallFact, CallHourRollup
+
+    make_call(agent, "2026-03-09T10:00:00Z", latencies=[310, 1234], direction="outbound")
+
     def snapshot():
-        rows = CallRollup.objects.filter(customer=customer_a).order_by("bucket", "agent_id", "direction")
-        return [{k: v for k, v in row.__dict__.items() if k not in ("_state", "id")} for row in rows]
+        rows = []
+        for model in (CallRollup, CallDayRollup, CallHourRollup):
+            for row in model.objects.filter(customer=customer_a).order_by(*[f.name for f in model._meta.fields][1:]):
+                rows.append({k: v for k, v in row.__dict__.items() if k not in ("_state", "id")})
+        facts = CallFact.objects.filter(call__customer=customer_a).order_by("call_id")
+        fields = ("call_id", "status", "cost", "latency", "in_hour_rollups", "rollup__bucket", "day_rollup__day")
+        return rows, list(facts.values_list(*fields))
 
     kept = snapshot()
-    assert rollups_rebuild(customer_id=customer_a.id) == 4
+    assert {row["phase"] for row in kept[0] if "phase" in row} == {0, 15, 30, 45}
+    assert rollups_rebuild(customer_id=customer_a.id) == 5
+    assert snapshot() == kept
+    call_command("rebuild_rollups", "--bulk", "--customer", str(customer_a.id), stdout=io.StringIO())
     assert snapshot() == kept
 
 
@@ -270,33 +343,60 @@ def test_new_end_reasons_have_their_own_count(alice_client, agent):
     assert data["byEndReason"]["voicemail"] == 1 and data["byEndReason"]["other"] == 0
 
 
-def test_the_day_rollups_answer_exactly_what_the_15_minute_rollups_do(dst_calls, customer_a, agent):
+def _only_15_minute_rows(monkeypatch):
+    """Answers from the 15-minute rows alone: the reference every coarser source must equal."""
+    from analytics import selectors
+
+    monkeypatch.setattr(selectors, "_day_rows", lambda query: None)
+    monkeypatch.setattr(selectors, "_plan", lambda query: selectors._Plan({}, [(query.start, query.end)]))
+
+
+@pytest.mark.parametrize(
+    "zone, phase",
+    [
+        ("America/New_York", 0),  # the day rows for day/week, hours at :00 otherwise
+        ("UTC", 0),
+        ("Asia/Kolkata", 30),
+        ("Asia/Kathmandu", 15),
+        ("Australia/Lord_Howe", 0),  # +11:00 in summer (:00), +10:30 from April 5th (:30)
+    ],
+)
+def test_every_source_answers_what_the_15_minute_rows_do(dst_calls, customer_a, agent, monkeypatch, zone, phase):
     import dataclasses
     import zoneinfo
 
     from analytics import selectors
-    from analytics.models import CallDayRollup
 
     make_call(agent, "2026-03-02T23:59:00Z", latencies=[300, 700])
-    tz = zoneinfo.ZoneInfo("America/New_York")
-    query = selectors.AnalyticsQuery(
+    make_call(agent, "2026-04-04T15:20:00Z", latencies=[450], direction="outbound")  # Lord Howe's fall-back day
+    make_call(AgentFactory(customer=customer_a), "2026-04-05T14:50:00Z", latencies=[1234, 2222])
+    rollups = CallRollup.objects.all()
+    tz = zoneinfo.ZoneInfo(zone)
+    whole_days = selectors.AnalyticsQuery(
         customer_id=customer_a.id,
-        start=make_utc("2026-03-01T05:00:00Z"),
-        end=make_utc("2026-03-10T04:00:00Z"),
+        start=datetime.datetime(2026, 3, 1, tzinfo=tz).astimezone(datetime.UTC),
+        end=datetime.datetime(2026, 4, 7, tzinfo=tz).astimezone(datetime.UTC),
         tz=tz,
-        interval="day",
         tenant_tz="America/New_York",
     )
-    rollups = CallRollup.objects.all()
-    assert selectors._source(rollups, query).field == "day"
-    fine = dataclasses.replace(query, tenant_tz="UTC")  # not the day rows' zone: the 15-minute rows
-    assert selectors._source(rollups, fine).field == "bucket"
-    for interval in ("day", "week"):
-        by_day = dataclasses.replace(query, interval=interval)
-        by_bucket = dataclasses.replace(fine, interval=interval)
-        assert selectors.calls_analytics(rollups, by_day) == selectors.calls_analytics(rollups, by_bucket)
-        assert selectors.latency_analytics(rollups, by_day) == selectors.latency_analytics(rollups, by_bucket)
-    assert CallDayRollup.objects.filter(customer=customer_a, timezone="America/New_York").count() == 4
+    to_the_minute = dataclasses.replace(whole_days, start=make_utc("2026-03-02T23:45:00Z"))
+    queries = [
+        dataclasses.replace(query, interval=interval, **filters)
+        for query in (whole_days, to_the_minute)
+        for interval in ("hour", "day", "week")
+        for filters in ({}, {"agent_id": agent.id}, {"direction": "outbound"})
+    ]
+    assert phase in selectors._plan(dataclasses.replace(whole_days, interval="hour")).hours
+    answers = [(selectors.calls_analytics(rollups, q), selectors.latency_analytics(rollups, q)) for q in queries]
+    # Lord Howe: :00 until its fall back on April 5th, then :30.
+    assert sorted(selectors._plan(dataclasses.replace(whole_days, interval="day")).hours) == (
+        [0, 30] if zone == "Australia/Lord_Howe" else [phase]
+    )
+    _only_15_minute_rows(monkeypatch)
+    reference = [(selectors.calls_analytics(rollups, q), selectors.latency_analytics(rollups, q)) for q in queries]
+    for query, answer, expected in zip(queries, answers, reference, strict=True):
+        assert answer == expected, query
+    assert answers[0][0]["totals"]["total"] == 7
 
 
 def test_a_new_time_zone_falls_back_until_rebuilt(alice_client, agent, customer_a):

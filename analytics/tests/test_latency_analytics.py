@@ -43,3 +43,36 @@ def test_finalizing_twice_does_not_count_turns_twice(alice_client, customer_a):
 
 def test_an_inverted_range_is_refused(alice_client):
     assert_error(alice_client.get(URL, {"from": "2026-03-10", "to": "2026-03-09"}), 400, fields=["to"])
+
+
+def test_hours_in_kolkata_and_new_york_days_from_the_hour_rows(alice_client, customer_a):
+    """The organization's zone is UTC: Kolkata hours and New York days read the hour rows."""
+    front, sales = AgentFactory(customer=customer_a), AgentFactory(customer=customer_a)
+    # 18:35Z and 19:20Z: Kolkata's 00:00 hour on 03-09 (+05:30); 19:40Z its 01:00 hour.
+    make_call(front, "2026-03-08T18:35:00Z", latencies=[400, 500, 1234])
+    make_call(sales, "2026-03-08T19:20:00Z", latencies=[600, 2000], direction="outbound")
+    make_call(front, "2026-03-08T19:40:00Z", latencies=[12_345])
+    params = {"from": "2026-03-09", "to": "2026-03-09", "timezone": "Asia/Kolkata", "interval": "hour"}
+    data = assert_success(alice_client.get(URL, params), 200)
+    first, second = data["series"][0], data["series"][1]
+    assert first["localStart"] == "2026-03-09T00:00:00+05:30"
+    # 400 500 600 1200 (1234 to 100 ms) 2000: p50 rank 3, p95 rank 5.
+    assert first["e2eLatencyMs"] == {"p50": 600.0, "p95": 2000.0, "count": 5}
+    assert second["e2eLatencyMs"] == {"p50": 12000.0, "p95": 12000.0, "count": 1}  # 12,345 to the second
+    assert data["totals"]["e2eLatencyMs"] == {"p50": 600.0, "p95": 12000.0, "count": 6}
+    only_front = assert_success(alice_client.get(URL, {**params, "agentId": front.id}), 200)
+    assert only_front["series"][0]["e2eLatencyMs"] == {"p50": 500.0, "p95": 1200.0, "count": 3}
+    # New York (-05:00): all three are on 03-08 there.
+    days = {"from": "2026-03-08", "to": "2026-03-08", "timezone": "America/New_York"}
+    data = assert_success(alice_client.get(URL, days), 200)
+    assert data["series"][0]["e2eLatencyMs"] == {"p50": 600.0, "p95": 12000.0, "count": 6}
+
+
+@pytest.mark.parametrize(
+    "value, bin_ms",
+    [(4, 0), (994, 990), (995, 1000), (1234, 1200), (1250, 1200), (9949, 9900), (9950, 10000), (12_345, 12_000)],
+)
+def test_latency_bins_keep_two_significant_digits(value, bin_ms):
+    from analytics.rollups import LATENCY_BIN_MS, latency_bin
+
+    assert int(latency_bin(value)) * LATENCY_BIN_MS == bin_ms

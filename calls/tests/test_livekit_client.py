@@ -219,3 +219,89 @@ class TestTheFakeServer:
         assert [r.sip_dispatch_rule_id for r in rules.items] == [rule.sip_dispatch_rule_id]
         assert livekit_server.dispatch_rules[rule.sip_dispatch_rule_id].rule.dispatch_rule_callee.room_prefix == "call-"
         assert all(r.claims.sip.admin for r in livekit_server.requests)
+
+
+# --- One loop and one HTTP session per process (calls/livekit_loop.py) -----------------
+
+
+def test_requests_reuse_one_connection(livekit_server):
+    livekit_client.create_room("reuse-room", empty_timeout=10, max_participants=2)
+    livekit_client.create_agent_dispatch("reuse-room", metadata={"callId": 1})
+    livekit_client.list_rooms()
+    assert len(livekit_server.requests) == 3
+    assert livekit_server.connections == 1
+
+
+def test_threads_share_the_loop_and_the_pool(livekit_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(index: int) -> str:
+        return livekit_client.create_room(f"room-{index}", empty_timeout=10, max_participants=2).name
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        names = list(pool.map(create, range(40)))
+    assert names == [f"room-{index}" for index in range(40)]
+    assert set(livekit_server.rooms) == set(names)
+    # The pool keeps at most a connection per request in flight, never one per request.
+    assert livekit_server.connections <= 8
+
+
+def test_a_timeout_leaves_the_loop_usable(livekit_server, settings):
+    settings.LIVEKIT_TIMEOUT_SECONDS = 0.2
+    livekit_server.stall_next(1.0, "ListRooms")
+    with pytest.raises(LiveKitUnavailable) as caught:
+        livekit_client.list_rooms()
+    assert caught.value.twirp_code == "timeout"
+    livekit_client.create_room("after-timeout", empty_timeout=10, max_participants=2)
+    assert "after-timeout" in livekit_server.rooms
+
+
+def test_the_sync_wait_is_bounded_too(livekit_server, monkeypatch):
+    """Even if the operation's own timeout never fired, the caller gets a 503 in time."""
+    import asyncio
+
+    async def hangs():
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(livekit_client, "SYNC_GRACE_SECONDS", 0.0)
+    with pytest.raises(LiveKitUnavailable) as caught:
+        livekit_client._run(hangs(), timeout=0.2)
+    assert caught.value.twirp_code == "timeout"
+
+
+def test_an_async_caller_on_its_own_loop_uses_the_shared_session(livekit_server):
+    import asyncio
+
+    async def flow():
+        await livekit_client.acreate_room("async-room", empty_timeout=10, max_participants=2)
+        return await livekit_client.alist_rooms()
+
+    assert [room.name for room in asyncio.run(flow())] == ["async-room"]
+    assert [room.name for room in asyncio.run(flow())] == ["async-room"]  # a second, new caller loop
+    assert livekit_server.connections == 1
+
+
+def test_a_forked_child_gets_its_own_loop(livekit_server):
+    import gc
+    import os
+
+    livekit_client.list_rooms()  # the parent's loop thread and session exist
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's loop thread was not copied
+        os.close(read_end)
+        try:
+            livekit_client.create_room("from-child", empty_timeout=10, max_participants=2)
+            gc.collect()  # what the parent shares with the child must survive the child's collector
+            os.write(write_end, b"ok")
+        except BaseException as exc:
+            os.write(write_end, repr(exc).encode()[:4000])
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    assert outcome == "ok"
+    assert "from-child" in livekit_server.rooms
+    livekit_client.list_rooms()  # the parent's loop still works

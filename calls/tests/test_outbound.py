@@ -300,9 +300,9 @@ def test_an_outbound_call_is_recorded_when_its_agent_records(alice_client, setup
 
 def worker_gives_up(call):
     """What the voice worker does when the callee's leg leaves before answering."""
-    from voice_worker.persistence import call_close
+    from voice_worker.persistence import call_end_if_open
 
-    return run(call_close, call_id=call.id, reason=EndReason.NO_ANSWER)
+    return run(call_end_if_open, call_id=call.id, reason=EndReason.NO_ANSWER)
 
 
 @pytest.mark.parametrize("order", ["worker_first", "webhook_first"])
@@ -360,3 +360,89 @@ def test_a_second_sip_outcome_or_an_ended_conversation_is_never_rewritten(
     assert call_apply_dial_outcome(call=second, outcome=DialOutcome.BUSY) is None
     second.refresh_from_db()
     assert (second.status, second.end_reason) == (CallStatus.CANCELED, EndReason.ENDED_BY_USER)
+
+
+# --- Queued calls without a broker: the beat sweep dials them again -------------------------
+
+
+def test_without_a_broker_a_call_queued_for_capacity_is_dialed_once_a_slot_frees(
+    alice_client, setup, customer_a, livekit_server, settings
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from calls.services import call_end
+    from calls.tasks import redial_queued_calls
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER  # no broker: the dial task cannot retry itself
+    CallCapacity.objects.create(customer=customer_a, concurrency_limit=2, reserved_inbound_concurrency=1)
+    first = Call.objects.get(pk=place(alice_client, setup)["id"])
+    second = Call.objects.get(pk=place(alice_client, setup)["id"])
+    assert (first.status, second.status) == (CallStatus.RINGING, CallStatus.QUEUED)
+    later = timezone.now() + datetime.timedelta(minutes=1)
+
+    # Still no slot: the sweep tries, the call keeps waiting, nothing is dialed.
+    assert run(redial_queued_calls.apply, kwargs={}).get() == 0  # just tried: left alone
+    from calls.outbound import calls_redial_queued
+
+    assert run(calls_redial_queued, now=later) == 1
+    second.refresh_from_db()
+    assert second.status == CallStatus.QUEUED and len(livekit_server.messages("CreateSIPParticipant")) == 1
+
+    # The first call ends: the next sweep dials the second, once.
+    run(call_end, call=first, reason=EndReason.ENDED_BY_USER)
+    assert run(calls_redial_queued, now=later + datetime.timedelta(minutes=1)) == 1
+    second.refresh_from_db()
+    assert second.status == CallStatus.RINGING
+    assert [m.room_name for m in livekit_server.messages("CreateSIPParticipant")] == [first.room_name, second.room_name]
+    assert leases.held(customer_a.id)["outbound"] == [f"call:{second.id}"]
+    assert run(calls_redial_queued, now=later + datetime.timedelta(minutes=2)) == 0
+
+
+def test_the_redial_command_is_the_sweep_for_cron(alice_client, setup, customer_a, livekit_server):
+    import datetime
+    import io
+
+    from django.core.management import call_command
+
+    CallCapacity.objects.create(customer=customer_a, concurrency_limit=1, reserved_inbound_concurrency=0)
+    first = Call.objects.get(pk=place(alice_client, setup)["id"])
+    second = Call.objects.get(pk=place(alice_client, setup)["id"])
+    assert second.status == CallStatus.QUEUED
+    from calls.services import call_end
+
+    run(call_end, call=first, reason=EndReason.ENDED_BY_USER)
+    long_ago = datetime.timedelta(minutes=5)  # nobody tried it for five minutes
+    Call.objects.filter(pk=second.pk).update(
+        created_at=second.created_at - long_ago,
+        metadata={
+            **Call.objects.get(pk=second.pk).metadata,
+            "dialWaitingAt": (second.created_at - long_ago).isoformat(),
+        },
+    )
+    out = io.StringIO()
+    run(call_command, "redial_queued_calls", stdout=out)
+    assert out.getvalue().strip() == "Dialing 1 queued call(s) again."
+    second.refresh_from_db()
+    assert second.status == CallStatus.RINGING
+
+
+def test_without_a_broker_a_scheduled_call_waits_for_its_time(alice_client, setup, livekit_server):
+    import datetime
+
+    from django.utils import timezone
+
+    from calls.outbound import calls_redial_queued
+
+    when = timezone.now() + datetime.timedelta(hours=2)
+    call = Call.objects.get(pk=place(alice_client, setup, scheduledAt=when.isoformat())["id"])
+    # Eager Celery ran the dial task at once (no eta without a broker): it did not dial.
+    assert call.status == CallStatus.QUEUED and livekit_server.messages("CreateSIPParticipant") == []
+    assert run(calls_redial_queued, now=when - datetime.timedelta(minutes=1)) == 0
+    # Two hours later (the call's times moved back instead of the clock forward).
+    two_hours = datetime.timedelta(hours=2, seconds=1)
+    Call.objects.filter(pk=call.pk).update(started_at=when - two_hours, created_at=call.created_at - two_hours)
+    assert run(calls_redial_queued) == 1
+    call.refresh_from_db()
+    assert call.status == CallStatus.RINGING and len(livekit_server.messages("CreateSIPParticipant")) == 1

@@ -113,10 +113,10 @@ def test_finalize_call_summarises_the_transcript(agent):
     }
 
 
-# --- close_stale_calls ----------------------------------------------------------------
+# --- end_stale_calls ----------------------------------------------------------------
 
 
-def test_close_stale_calls_closes_calls_past_their_agents_max_duration(
+def test_end_stale_calls_ends_calls_past_their_agents_max_duration(
     agent, customer_a, livekit_server, django_capture_on_commit_callbacks
 ):
     long_agent = AgentFactory(customer=customer_a, max_duration_seconds=3600)
@@ -130,7 +130,7 @@ def test_close_stale_calls_closes_calls_past_their_agents_max_duration(
     livekit_server.add_participant(stale_active.room_name, "agent")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.close_stale_calls.delay().get() == 3
+        assert tasks.end_stale_calls.delay().get() == 3
 
     for call in (stale_active, stale_ringing, within_margin, long_call, orphan, finished):
         call.refresh_from_db()
@@ -140,13 +140,13 @@ def test_close_stale_calls_closes_calls_past_their_agents_max_duration(
     assert within_margin.status == long_call.status == CallStatus.ACTIVE
     assert finished.end_reason == ""
     assert stale_active.room_name not in livekit_server.rooms  # torn down by the task
-    assert services.calls_close_stale() == 0
+    assert services.calls_end_stale() == 0
 
 
-def test_close_stale_calls_closes_the_rows_even_when_livekit_is_down(agent, livekit_server):
+def test_end_stale_calls_ends_the_rows_even_when_livekit_is_down(agent, livekit_server):
     call = CallFactory(agent=agent, started_at=ago(hours=1))
     livekit_server.stop()
-    assert services.calls_close_stale() == 1
+    assert services.calls_end_stale() == 1
     call.refresh_from_db()
     assert call.status == CallStatus.FAILED and call.end_reason == EndReason.STALE
 
@@ -154,7 +154,7 @@ def test_close_stale_calls_closes_the_rows_even_when_livekit_is_down(agent, live
 def test_the_stale_margin_is_a_setting(agent, settings):
     settings.CALLS_STALE_MARGIN_SECONDS = 0
     call = CallFactory(agent=agent, started_at=ago(minutes=11))
-    assert services.calls_close_stale() == 1
+    assert services.calls_end_stale() == 1
     call.refresh_from_db()
     assert call.status == CallStatus.FAILED
 

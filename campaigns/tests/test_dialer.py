@@ -168,13 +168,13 @@ def test_paused_and_canceled_campaigns_are_not_dialed(make_campaign, livekit_ser
 def test_a_busy_arriving_after_the_workers_no_answer_redecides_the_contact(
     make_campaign, livekit_server, commits, api_client, retry_on, contact_status, next_attempt
 ):
-    from voice_worker.persistence import call_close
+    from voice_worker.persistence import call_end_if_open
 
     retry = {"maxAttempts": 2, "delayMinutes": 30, "on": retry_on}
     campaign = running(make_campaign, "+14155550101", "+14155550102", retry=retry)
     commits(dialer.dialer_tick)
     call = Call.objects.get(to_number="+14155550101")
-    commits(call_close, call_id=call.id, reason="no_answer")  # the voice worker saw the leg leave
+    commits(call_end_if_open, call_id=call.id, reason="no_answer")  # the voice worker saw the leg leave
     assert ContactAttempt.objects.get(call=call).outcome == "no_answer"
     commits(hang_up, api_client, livekit_server, call, "busy")  # then LiveKit's webhook: 486
     attempt = ContactAttempt.objects.get(call=call)
@@ -183,3 +183,32 @@ def test_a_busy_arriving_after_the_workers_no_answer_redecides_the_contact(
     assert contact.status == contact_status and (contact.next_attempt_at is not None) == next_attempt
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.RUNNING  # the other contact is still ringing
+
+
+def test_a_ticks_calls_are_counted_in_the_analytics_rollups_as_one_by_one(make_campaign, livekit_server, commits):
+    from django.forms.models import model_to_dict
+
+    from analytics.models import CallDayRollup, CallFact, CallHourRollup, CallRollup
+    from analytics.rollups import rollups_rebuild
+
+    campaign = running(make_campaign, *[f"+1415555{n:04d}" for n in range(500, 505)], max_concurrency=10)
+
+    def counted():
+        def rows(model):
+            return sorted(
+                tuple(sorted((k, str(v)) for k, v in model_to_dict(r, exclude=["id"]).items()))
+                for r in model.objects.all()
+            )
+
+        facts = sorted(
+            tuple(sorted((k, str(v)) for k, v in model_to_dict(f, exclude=["rollup", "day_rollup"]).items()))
+            for f in CallFact.objects.all()
+        )
+        return rows(CallRollup), rows(CallDayRollup), rows(CallHourRollup), facts
+
+    assert dialer.campaign_dial_due(campaign_id=campaign.id) == 5  # no commit: no dial runs
+    assert Call.objects.filter(status=CallStatus.QUEUED).count() == 5
+    batched = counted()
+    assert len(batched[3]) == 5 and batched[0] and batched[2]
+    rollups_rebuild(customer_id=campaign.customer_id)  # each call counted on its own
+    assert counted() == batched

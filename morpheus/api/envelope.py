@@ -15,11 +15,6 @@ def success_envelope(request: HttpRequest, *, status: int, message: str, data: A
     return success_body(status=status, message=message, data=data, info=request_info(request))
 
 
-def example_envelope(data: Any, message: str, url: str, method: str, status: int = 200) -> dict[str, Any]:
-    """A whole success body for OpenAPI examples, as the renderer would write it."""
-    return success_body(status=status, message=message, data=data, info={"url": url, "ip": "::1", "method": method})
-
-
 def error_envelope(
     request: HttpRequest, *, status: int, message: str, errors: list[dict[str, str]] | None = None, data: Any = None
 ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from rest_framework.renderers import JSONRenderer
 
 from .envelope import error_envelope, success_envelope
 from .json import MorpheusJSONEncoder
+from .responses import declared_message
 
 DEFAULT_SUCCESS_MESSAGE = "Request successful"
 
@@ -40,14 +41,10 @@ class EnvelopeRenderer(JSONRenderer):
                 errors=data.get("errors"),
             )
         else:
-            message = explicit_message or _view_message(renderer_context)
+            message = explicit_message or _view_message(renderer_context, request)
             body = success_envelope(request, status=status, message=message, data=data)
         return bytes(super().render(body, accepted_media_type, renderer_context))
 
 
-def _view_message(renderer_context: Mapping[str, Any]) -> str:
-    """A view may declare `success_messages = {"list": "...", ...}` per action."""
-    view = renderer_context.get("view")
-    messages = getattr(view, "success_messages", None) or {}
-    action = getattr(view, "action", None) or getattr(renderer_context.get("request"), "method", "").lower()
-    return messages.get(action) or getattr(view, "success_message", None) or DEFAULT_SUCCESS_MESSAGE
+def _view_message(renderer_context: Mapping[str, Any], request: Any) -> str:
+    return declared_message(renderer_context.get("view"), request.method) or DEFAULT_SUCCESS_MESSAGE

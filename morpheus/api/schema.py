@@ -1,6 +1,31 @@
-"""OpenAPI post-processing: the schema shows the envelope every response really has."""
+"""OpenAPI: the schema shows the envelope every response really has, with true examples.
 
+Examples in each app's schema.py carry only what varies: a success example's `data`, an
+error's `message` (and `errors`), through `error(status, message)`. The envelope around
+them is added here, with the status of the response it documents and, for a success,
+the message the view declares in `success_messages` (morpheus/api/responses.py), so no
+message is written twice. Standard errors get the message the code really answers.
+"""
+
+import re
 from typing import Any
+
+from drf_spectacular.drainage import warn
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+
+from morpheus.errors import FORBIDDEN_MESSAGE
+
+from .envelope import success_body
+from .exceptions import DEPENDENCY_DOWN_MESSAGE, INTERNAL_ERROR_MESSAGE, NOT_FOUND_MESSAGE, VALIDATION_FAILED_MESSAGE
+from .responses import declared_message
+
+# The id an example 404 names: none of the examples' rows has it.
+MISSING_ID = 999999
+EXAMPLE_IP = "::1"
+SUCCESS_MESSAGE = "x-morpheus-success-message"
+NOT_FOUND = "x-morpheus-not-found"
+BARE_SUCCESS = "x-morpheus-bare-success"
 
 REQUEST_INFO = {
     "type": "object",
@@ -16,9 +41,9 @@ ERROR_ENVELOPE = {
     "type": "object",
     "properties": {
         "success": {"type": "boolean", "enum": [False]},
-        "statusCode": {"type": "integer", "example": 404},
-        "message": {"type": "string", "example": "Resource not found!!"},
-        "data": {"nullable": True, "example": None},
+        "statusCode": {"type": "integer"},
+        "message": {"type": "string"},
+        "data": {"nullable": True},
         "errors": {
             "type": "array",
             "description": "Present on validation errors (message 'Validation failed'); nested fields are dotted.",
@@ -53,13 +78,167 @@ STANDARD_ERRORS = {
 ALWAYS = {"405", "415", "429", "500", "503"}
 
 
-def _success_envelope(data_schema: dict[str, Any] | None) -> dict[str, Any]:
+# The message each standard error really answers with (the exception handler's, DRF's).
+STANDARD_MESSAGES = {
+    "400": VALIDATION_FAILED_MESSAGE,
+    "401": "Authentication credentials were not provided.",
+    "403": FORBIDDEN_MESSAGE,
+    "404": NOT_FOUND_MESSAGE,
+    "405": 'Method "{method}" not allowed.',
+    "409": "Resource already exists",
+    "413": "Request body too large",
+    "415": 'Unsupported media type "text/plain" in request.',
+    "429": "Too many requests. Try again in 30 seconds.",
+    "500": INTERNAL_ERROR_MESSAGE,
+    "503": DEPENDENCY_DOWN_MESSAGE,
+}
+
+
+def error(status: int, message: str, *more: str, description: str = "", data: Any = None) -> OpenApiResponse:
+    """An error an operation documents, with each message the code raises for it:
+    `409: error(409, DUPLICATE_MESSAGE)`. The envelope is added by the hook; `data` is for
+    the one kind of error that carries some (a health report that is down)."""
+    extra = {} if data is None else {"data": data}
+    return OpenApiResponse(
+        description=description or message,
+        examples=[
+            OpenApiExample(text, value={"message": text, **extra}, status_codes=[str(status)], response_only=True)
+            for text in (message, *more)
+        ],
+    )
+
+
+def invalid(field: str, *messages: str, description: str = "") -> OpenApiResponse:
+    """A 400 an operation documents: "Validation failed" with each message its field gets."""
+    return OpenApiResponse(
+        description=description or messages[0],
+        examples=[
+            OpenApiExample(
+                text,
+                value={"message": VALIDATION_FAILED_MESSAGE, "errors": [{"field": field, "message": text}]},
+                status_codes=["400"],
+                response_only=True,
+            )
+            for text in messages
+        ],
+    )
+
+
+class MorpheusAutoSchema(AutoSchema):
+    """Notes on each operation what only the view knows: its declared success message and
+    the 404 message its lookup answers. `wrap_responses_in_envelope` consumes both."""
+
+    def get_operation(self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any) -> Any:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        message = declared_message(self.view, method)
+        if message:
+            operation[SUCCESS_MESSAGE] = message
+        elif not operation.get(BARE_SUCCESS) and any(
+            str(code).startswith("2") and "application/json" in (response.get("content") or {})
+            for code, response in operation["responses"].items()
+        ):
+            warn(f"{method} {path}: declare its message in the view's success_messages")
+        not_found = self._not_found_message(path)
+        if not_found:
+            operation[NOT_FOUND] = not_found
+        return operation
+
+    def _get_response_for_code(
+        self, serializer: Any, status_code: str, media_types: Any = None, direction: str = "response"
+    ) -> Any:
+        if not status_code.startswith(("4", "5")) or not isinstance(serializer, OpenApiResponse):
+            return super()._get_response_for_code(  # type: ignore[no-untyped-call]
+                serializer, status_code, media_types, direction
+            )
+        # An error documented with error(): keep its messages for the hook to envelope.
+        examples = {
+            _example_key(example.name): {"summary": example.name, "value": example.value}
+            for example in serializer.examples or []
+        }
+        content = {"application/json": {"examples": examples}} if examples else {}
+        return {"description": serializer.description or STANDARD_ERRORS.get(status_code, ""), "content": content}
+
+    def _not_found_message(self, path: str) -> str | None:
+        params = re.findall(r"{(\w+)}", path)
+        if not params:
+            return None
+        parent_label = getattr(self.view, "parent_label", None)
+        if parent_label:  # a nested route looks its parent up first (/agents/{agent_id}/...)
+            return f"{parent_label} with ID {MISSING_ID} does not exist"
+        not_found_message = getattr(self.view, "not_found_message", None)
+        if not_found_message is None:
+            return None
+        self.view.kwargs = dict.fromkeys(params, MISSING_ID)
+        return str(not_found_message(MISSING_ID))
+
+
+def _example_key(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "", name.title()) or "Example"
+
+
+def _is_json_success(code: Any, response: dict[str, Any]) -> bool:
+    content = response.get("content")
+    return str(code).startswith("2") and (not content or "application/json" in content)
+
+
+def _example_url(path: str, data: Any) -> str:
+    """The path an example response answers: `{id}` is the example's id."""
+    own_id = data.get("id") if isinstance(data, dict) else None
+
+    def value(match: re.Match[str]) -> str:
+        return str(own_id if own_id is not None and match.group(1) in ("id", "pk") else 1)
+
+    return re.sub(r"{(\w+)}", value, path)
+
+
+def _error_body(code: str, value: dict[str, Any], url: str, method: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": False,
+        "statusCode": int(code),
+        "message": value["message"],
+        "data": value.get("data"),
+    }
+    if "errors" in value:
+        body["errors"] = value["errors"]
+    body["requestInfo"] = {"url": url, "ip": EXAMPLE_IP, "method": method}
+    return body
+
+
+def _standard_error(code: str, operation: dict[str, Any], allowed: set[str], schemas: dict[str, Any]) -> dict[str, Any]:
+    message = STANDARD_MESSAGES.get(code, STANDARD_ERRORS.get(code, ""))
+    if code == "404":
+        message = operation.get(NOT_FOUND, message)
+    if code == "405":
+        refused = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m.lower() not in allowed)
+        message = message.format(method=refused)
+    value: dict[str, Any] = {"message": message}
+    if code == "400":
+        value["errors"] = [_field_error(operation, schemas)]
+    return value
+
+
+def _field_error(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, str]:
+    """What a 400 names: the body's first required field left out, else a query parameter
+    given a value it refuses."""
+    body = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    required = schemas.get(str(body.get("$ref", "")).rsplit("/", 1)[-1], {}).get("required") or []
+    if required:
+        return {"field": str(required[0]), "message": "This field is required."}
+    for parameter in operation.get("parameters") or []:
+        if parameter.get("in") == "query":
+            return {"field": str(parameter["name"]), "message": "Enter a valid value."}
+    return {"field": "nonFieldErrors", "message": "Invalid data. Expected a dictionary, but got list."}
+
+
+def _success_envelope(data_schema: dict[str, Any] | None, code: str, message: str | None) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
             "success": {"type": "boolean", "enum": [True]},
-            "status": {"type": "integer", "example": 200},
-            "message": {"type": "string"},
+            "status": {"type": "integer", "enum": [int(code)]},
+            "message": {"type": "string", **({"example": message} if message else {})},
             "data": data_schema or {"nullable": True},
             "requestInfo": {"$ref": "#/components/schemas/RequestInfo"},
         },
@@ -74,29 +253,14 @@ def wrap_responses_in_envelope(result: dict[str, Any], generator: Any, request: 
     error_ref = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
     for path, operations in result.get("paths", {}).items():
-        for operation in operations.values():
+        allowed = {method for method, operation in operations.items() if isinstance(operation, dict)}
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             # The one operation whose success body is the spec's bare object (DESIGN.md).
-            bare_success = operation.pop("x-morpheus-bare-success", False)
-            for code, response in list(responses.items()):
-                if (
-                    str(code).startswith("2")
-                    and response.get("content")
-                    and "application/json" not in response["content"]
-                ):
-                    continue  # a documented non-JSON success (CSV export) is not enveloped
-                content = response.get("content") or {"application/json": {}}
-                media = content.setdefault("application/json", {})
-                if str(code).startswith("2") and bare_success:
-                    continue
-                if str(code).startswith("2"):
-                    media["schema"] = _success_envelope(media.get("schema"))
-                    others = {k: v for k, v in content.items() if k != "application/json"}
-                    response["content"] = {"application/json": media, **others}
-                else:
-                    response["content"] = {"application/json": {"schema": error_ref}}
+            bare_success = operation.pop(BARE_SUCCESS, False)
+            message = operation.pop(SUCCESS_MESSAGE, None)
             needs = set(ALWAYS)
             # Authenticated operations carry their security inline; public ones (health,
             # webhooks) have none or an empty entry and never answer 401.
@@ -108,9 +272,31 @@ def wrap_responses_in_envelope(result: dict[str, Any], generator: Any, request: 
                 needs.add("413")
             if "{" in path:
                 needs.add("404")
-            for code in sorted(needs):
-                responses.setdefault(
-                    code,
-                    {"description": STANDARD_ERRORS[code], "content": {"application/json": {"schema": error_ref}}},
-                )
+            for code in needs:
+                responses.setdefault(code, {"description": STANDARD_ERRORS[code]})
+            for code, response in list(responses.items()):
+                code = str(code)
+                if code.startswith("2"):
+                    if not _is_json_success(code, response) or bare_success or not message:
+                        continue  # a CSV export or TwiML (no message declared), the bare webhook answer
+                    media = (response.get("content") or {}).get("application/json", {})
+                    media["schema"] = _success_envelope(media.get("schema"), code, message)
+                    for example in (media.get("examples") or {}).values():
+                        data = example["value"]
+                        info = {"url": _example_url(path, data), "ip": EXAMPLE_IP, "method": method.upper()}
+                        example["value"] = success_body(status=int(code), message=message or "", data=data, info=info)
+                    others = {k: v for k, v in (response.get("content") or {}).items() if k != "application/json"}
+                    response["content"] = {"application/json": media, **others}
+                    continue
+                media = (response.get("content") or {}).get("application/json", {})
+                examples = media.get("examples") or {
+                    f"Error{code}": {"value": _standard_error(code, operation, allowed, schemas)}
+                }
+                # A 404 names the missing id the example message does.
+                url = re.sub(r"{\w+}", str(MISSING_ID), path) if code == "404" else _example_url(path, None)
+                for example in examples.values():
+                    example["value"] = _error_body(code, example["value"], url, method.upper())
+                response["content"] = {"application/json": {"schema": error_ref, "examples": examples}}
+            operation.pop(NOT_FOUND, None)
+            operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -166,7 +166,7 @@ def test_the_list_keeps_a_constant_query_count_and_every_page_renders(admin_clie
 def test_the_overview_counts_and_links_to_the_same_rows(admin_client, customer_a, customer_b, platform_admin):
     from tenants.services import customer_suspend
 
-    customer_suspend(customer=customer_b, by=platform_admin)
+    customer_suspend(customer=customer_b, actor=platform_admin)
     agent = AgentFactory(customer=customer_a)
     now = timezone.now()
     CallFactory(agent=agent, status=CallStatus.ACTIVE)

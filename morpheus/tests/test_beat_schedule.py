@@ -8,9 +8,10 @@ from morpheus.celery import app as celery_app
 EXPECTED = {
     "outbox-sweep": ("morpheus.tasks.outbox_sweep", 30.0),
     "outbox-purge": ("morpheus.tasks.outbox_purge", 3600.0),
-    "close-stale-calls": ("calls.tasks.close_stale_calls", 60.0),
+    "end-stale-calls": ("calls.tasks.end_stale_calls", 60.0),
     "purge-expired-tokens": ("accounts.tasks.purge_expired_tokens", 3600.0),
     "sweep-call-leases": ("calls.tasks.sweep_call_leases", 30.0),
+    "redial-queued-calls": ("calls.tasks.redial_queued_calls", 10.0),
     "campaign-dialer-tick": ("campaigns.tasks.dialer_tick", 5.0),
     "webhook-sweep": ("integrations.tasks.webhook_sweep", 60.0),
     "purge-recordings": ("calls.tasks.purge_recordings", 3600.0),

@@ -57,3 +57,15 @@ def test_it_answers_503_unhealthy_when_the_database_is_down(api_client, dead_dat
 def test_it_formats_uptime_and_sizes():
     assert health.format_uptime(2 * 86400 + 4 * 3600 + 12 * 60 + 30.7) == "2d 4h 12m 30s"
     assert health.format_megabytes(int(50.5 * 1024 * 1024)) == "50.5 MB"
+
+
+def test_it_looks_up_the_c_library_once_per_process(api_client, monkeypatch):
+    assert_success(api_client.get("/api/v1/health"))  # the first probe may resolve it
+
+    def no_lookup(name):  # find_library runs `ldconfig -p` in a subprocess
+        raise AssertionError("find_library called on a /health request")
+
+    monkeypatch.setattr(health.ctypes.util, "find_library", no_lookup)
+    for _ in range(2):
+        data = assert_success(api_client.get("/api/v1/health"), 200, "System status retrieved")
+        assert all(MEGABYTES.match(data["memory"][key]) for key in ("rss", "heapTotal", "heapUsed"))

@@ -3,10 +3,11 @@ over Agent, and views that raise each kind of error."""
 
 from django.urls import include, path
 from rest_framework import mixins, serializers
-from rest_framework.decorators import api_view, permission_classes, throttle_classes
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
 
 from agents.models import Agent
 from morpheus.api.exceptions import Conflict, ServiceUnavailable
@@ -46,11 +47,13 @@ class ProbeInput(serializers.Serializer):
     functions = FunctionInput(many=True, required=False)
 
 
-@api_view(["POST"])
-@permission_classes([AllowAny])
-def validate_view(request):
-    ProbeInput(data=request.data).is_valid(raise_exception=True)
-    return created({"ok": True}, "Created")
+class ValidateView(APIView):
+    permission_classes = [AllowAny]
+    success_messages = {"post": "Created"}
+
+    def post(self, request):
+        ProbeInput(data=request.data).is_valid(raise_exception=True)
+        return created({"ok": True})
 
 
 @api_view(["GET"])
@@ -76,22 +79,24 @@ class OnePerMinute(AnonRateThrottle):
     scope = "probe"
 
 
-@api_view(["GET"])
-@permission_classes([AllowAny])
-@throttle_classes([OnePerMinute])
-def throttled_view(request):
-    return created(None, "ok")
+class ThrottledView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [OnePerMinute]
+    success_messages = {"get": "ok"}
+
+    def get(self, request):
+        return created(None)
 
 
 router = SimpleRouter(trailing_slash=False)
 router.register("probe-agents", ProbeAgentViewSet, basename="probe-agent")
 
 probe = [
-    path("validate", validate_view),
+    path("validate", ValidateView.as_view()),
     path("boom", boom_view),
     path("conflict", conflict_view),
     path("unavailable", unavailable_view),
-    path("throttled", throttled_view),
+    path("throttled", ThrottledView.as_view()),
     *router.urls,
 ]
 

@@ -41,38 +41,38 @@ def test_suspending_refuses_every_user_of_the_customer_until_reactivated(
 ):
     assert_success(alice_client.get("/api/v1/customers/me"))
 
-    customer_suspend(customer=customer_a, by=platform_admin)
+    customer_suspend(customer=customer_a, actor=platform_admin)
 
     assert status_of(customer_a) == CustomerStatus.SUSPENDED
     assert_error(alice_client.get("/api/v1/customers/me"), 403, SUSPENDED_MESSAGE)
     assert_error(charlie_client.get("/api/v1/agents"), 403, SUSPENDED_MESSAGE)
     assert_success(bob_client.get("/api/v1/customers/me"))  # another tenant is untouched
 
-    customer_reactivate(customer=customer_a, by=platform_admin)
+    customer_reactivate(customer=customer_a, actor=platform_admin)
     assert_success(alice_client.get("/api/v1/customers/me"))
 
 
 def test_suspending_twice_or_reactivating_an_active_customer_is_refused(customer_a, platform_admin):
     with pytest.raises(Conflict, match="Customer Alice Corp is not suspended"):
-        customer_reactivate(customer=customer_a, by=platform_admin)
-    customer_suspend(customer=customer_a, by=platform_admin)
+        customer_reactivate(customer=customer_a, actor=platform_admin)
+    customer_suspend(customer=customer_a, actor=platform_admin)
     stamp = Customer.objects.get(pk=customer_a.pk).updated_at
     with pytest.raises(Conflict, match="Customer Alice Corp is already suspended"):
-        customer_suspend(customer=customer_a, by=platform_admin)
+        customer_suspend(customer=customer_a, actor=platform_admin)
     assert Customer.objects.get(pk=customer_a.pk).updated_at == stamp
 
 
 def test_a_deleted_customer_is_left_alone(customer_a, platform_admin):
     Customer.objects.filter(pk=customer_a.pk).update(deleted_at=timezone.now())
     with pytest.raises(Conflict, match="Customer Alice Corp has been deleted"):
-        customer_suspend(customer=customer_a, by=platform_admin)
+        customer_suspend(customer=customer_a, actor=platform_admin)
     assert status_of(customer_a) == CustomerStatus.ACTIVE
 
 
 def test_only_a_platform_admin_suspends(customer_a, alice, bob):
     for actor in (alice, bob):
         with pytest.raises(PermissionDenied):
-            customer_suspend(customer=customer_a, by=actor)
+            customer_suspend(customer=customer_a, actor=actor)
     assert status_of(customer_a) == CustomerStatus.ACTIVE
 
 
@@ -80,7 +80,7 @@ def test_only_a_platform_admin_suspends(customer_a, alice, bob):
 
 
 def test_the_suspend_action_names_what_it_did_and_what_it_skipped(admin_client, customer_a, customer_b, platform_admin):
-    customer_suspend(customer=customer_b, by=platform_admin)
+    customer_suspend(customer=customer_b, actor=platform_admin)
 
     response = act(admin_client, "suspend_customers", customer_a, customer_b)
 
@@ -102,7 +102,7 @@ def test_suspending_points_at_calls_still_in_progress(admin_client, customer_a):
 
 
 def test_the_reactivate_action(admin_client, customer_a, customer_b, platform_admin):
-    customer_suspend(customer=customer_a, by=platform_admin)
+    customer_suspend(customer=customer_a, actor=platform_admin)
     Customer.objects.filter(pk=customer_b.pk).update(deleted_at=timezone.now())
 
     response = act(admin_client, "reactivate_customers", customer_a, customer_b)
@@ -137,7 +137,7 @@ def test_the_list_shows_counts_per_customer(admin_client, alice, charlie, bob, c
 
 
 def test_the_status_and_deleted_filters(admin_client, customer_a, customer_b, platform_admin):
-    customer_suspend(customer=customer_b, by=platform_admin)
+    customer_suspend(customer=customer_b, actor=platform_admin)
     page = admin_client.get(CHANGELIST, {"status__exact": "suspended"})
     assert list(page.context["cl"].result_list) == [customer_b]
     Customer.objects.filter(pk=customer_a.pk).update(deleted_at=timezone.now())

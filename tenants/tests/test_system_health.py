@@ -78,7 +78,7 @@ def test_it_reports_database_facts(platform_admin_client, quiet):
     assert database["status"] == "up" and isinstance(database["latencyMs"], float) and database["latencyMs"] >= 0
     assert database["vendor"] == connection.vendor
     assert database["connMaxAge"] == connection.settings_dict["CONN_MAX_AGE"]
-    assert database["connHealthChecks"] is True
+    assert database["connHealthChecks"] is connection.settings_dict["CONN_HEALTH_CHECKS"] is False
     assert database["serverVersion"]
     if connection.vendor == "postgresql":
         assert database["maxConnections"] >= 1

@@ -60,13 +60,19 @@ def test_it_answers_and_stores_the_greeting_the_message_and_the_reply(alice_clie
     assert (greeting["role"], greeting["content"]) == ("assistant", "Hi! Acme Dental, how can I help?")
     assert (message["role"], message["content"]) == ("user", "Can I book a cleaning?")
     assert (reply["role"], reply["content"]) == ("assistant", "We have a slot on Monday at ten.")
-    assert reply["latency"]["llmTtftMs"] >= 0 and reply["latency"]["e2eLatencyMs"] >= reply["latency"]["llmTtftMs"]
-    assert reply["latency"]["ttsTtfbMs"] is None
-    assert reply["usage"] == {"promptTokens": 12, "completionTokens": 5, "ttsCharacters": None, "audioSeconds": None}
+    assert reply["llmTtftMs"] >= 0 and reply["e2eLatencyMs"] >= reply["llmTtftMs"]
+    assert reply["ttsTtfbMs"] is None
+    usage = {k: reply[k] for k in ("promptTokens", "completionTokens", "ttsCharacters", "audioSeconds")}
+    assert usage == {"promptTokens": 12, "completionTokens": 5, "ttsCharacters": None, "audioSeconds": None}
     assert [t["id"] for t in data["turns"]] == list(
         TranscriptTurn.objects.filter(call=call).order_by("id").values_list("id", flat=True)
     )
-    assert set(reply) == {"id", "role", "content", "toolName", "toolPayload", "createdAt", "latency", "usage"}
+    # One turn shape: the exchange's turns are exactly GET /calls/:id's transcript entries.
+    detail = assert_success(alice_client.get(f"/api/v1/calls/{call.pk}"), 200, "Call retrieved successfully")
+    assert data["turns"] == detail["transcript"]
+    # Each turn keeps the time it happened: greeting, then the message, then the reply.
+    times = [datetime.datetime.fromisoformat(t["createdAt"].replace("Z", "+00:00")) for t in data["turns"]]
+    assert times[0] < times[1] < times[2], times
 
     [request] = openai_server.requests
     assert request["messages"][0]["role"] == "system"
@@ -281,3 +287,26 @@ def test_a_simulation_past_its_max_duration_wraps_up(alice_client, simulation, o
     )
     assert openai_server.requests == []
     assert rows(call) == [("user", "Still there?", ""), ("assistant", DEFAULT_MAX_DURATION_MESSAGE, "")]
+
+
+def test_turns_recorded_within_one_millisecond_are_stored_a_millisecond_apart_in_order(simulation):
+    from voice_worker.persistence import simulation_exchange_store
+    from voice_worker.turns import TurnRecord
+
+    call = simulation()
+    at = timezone.now()
+    records = [
+        TurnRecord(role="assistant", content="Hello!", created_at=at),
+        TurnRecord(role="user", content="Hi.", created_at=at),
+        TurnRecord(role="assistant", content="How can I help?", created_at=at + datetime.timedelta(seconds=2)),
+    ]
+
+    turns, _ = simulation_exchange_store(call_id=call.pk, records=records)
+
+    stored = list(TranscriptTurn.objects.filter(call=call).order_by("id").values_list("content", "created_at"))
+    assert [content for content, _ in stored] == ["Hello!", "Hi.", "How can I help?"] == [t.content for t in turns]
+    assert [created for _, created in stored] == [
+        at,
+        at + datetime.timedelta(milliseconds=1),
+        at + datetime.timedelta(seconds=2),  # already apart: kept as it happened
+    ]

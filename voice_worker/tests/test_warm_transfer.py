@@ -61,7 +61,9 @@ async def consultation_of(runner):
 
 
 def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, run_call, livekit_server):
-    call = warm_call()
+    # A short filler delay: the consultation takes longer, and still no filler line reaches
+    # the caller (the caller's session is on hold, in the transfer task, meanwhile).
+    call = warm_call(voice_settings={"fillerAfterSeconds": 0.2})
     llm = FakeLLM(
         [
             ToolCall("transfer_call", {"destination": "Manager"}, text="Let me get my manager."),
@@ -98,10 +100,13 @@ def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, r
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.TRANSFERRED)
     [record] = call.metadata["transfers"]
     assert (record["destination"], record["mode"], record["outcome"]) == ("Manager", "warm", "connected")
+    assert record["summary"] == "Hi Dana, I have a caller who wants a refund of two hundred dollars."
     # The caller and the manager talk in the call's room now: the agent does not delete it.
     assert [m.room for m in livekit_server.messages("DeleteRoom")] == []
     assert livekit_server.messages("TransferSIPParticipant") == []
     assert ("system", "warm transfer to Manager: connected") in [(t.role, t.content) for t in turns(call)]
+    # The caller's transcript holds the caller's conversation only: not the consultation.
+    assert said(call) == [("user", "I want a refund of $200."), ("assistant", "Let me get my manager.")]
 
 
 def test_a_declined_warm_transfer_returns_to_the_caller(warm_call, run_call, livekit_server):
@@ -139,6 +144,7 @@ def test_a_declined_warm_transfer_returns_to_the_caller(warm_call, run_call, liv
     [record] = call.metadata["transfers"]
     assert (record["mode"], record["outcome"]) == ("warm", "declined")
     assert "in a meeting" in record["detail"]
+    assert record["summary"] == "Hi Dana, I have a caller who wants a refund."
 
 
 def test_a_warm_transfer_nobody_answers_returns_to_the_caller(warm_call, run_call, livekit_server):
@@ -164,7 +170,7 @@ def test_a_warm_transfer_nobody_answers_returns_to_the_caller(warm_call, run_cal
     assert is_error and "Manager did not take the call" in output
     call.refresh_from_db()
     [record] = call.metadata["transfers"]
-    assert (record["mode"], record["outcome"]) == ("warm", "no_answer")
+    assert (record["mode"], record["outcome"], record["summary"]) == ("warm", "no_answer", "")
     assert said(call)[-1] == ("assistant", "Nobody is answering, sorry. What else can I do for you?")
     assert Call.objects.get(pk=call.pk).end_reason == EndReason.CALLER_HUNG_UP
 

@@ -163,7 +163,7 @@ def test_twilio_gets_a_503_when_livekit_is_down(api_client, number, livekit_serv
     livekit_server.stop()
     response = twilio_post(api_client, URL, twilio_call_params())
     assert_error(response, 503, "Voice service is unavailable, please try again later")
-    assert Call.objects.count() == 0
+    assert list(Call.objects.values_list("status", "end_reason")) == [("failed", "error")]
 
 
 # --- Telnyx TeXML -----------------------------------------------------------------

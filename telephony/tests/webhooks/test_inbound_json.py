@@ -199,11 +199,26 @@ def test_it_refuses_other_content_types(api_client, number):
     assert Call.objects.count() == 0
 
 
-def test_livekit_down_is_a_503_with_nothing_created(api_client, number, livekit_server):
+def test_livekit_down_is_a_503_and_the_call_fails_with_the_cause(api_client, number, livekit_server):
     livekit_server.stop()
     response = post_json(api_client, {"From": "+15550009999", "To": "+15551234567"})
     assert_error(response, 503, "Voice service is unavailable, please try again later")
-    assert Call.objects.count() == 0
+    # The row commits before the room is made (no LiveKit call inside a transaction), so
+    # the clean state is a failed call saying why, not a ringing one, and nothing else.
+    [call] = Call.objects.all()
+    assert call.status == CallStatus.FAILED and call.end_reason == "error" and call.ended_at is not None
+    assert call.error_message.startswith("LiveKit room creation failed: Voice service is unavailable")
+    assert livekit_server.rooms == {} and livekit_server.dispatches == {}
+
+
+def test_a_caller_after_livekit_recovers_gets_a_new_call(api_client, number, livekit_server):
+    livekit_server.stop()
+    assert_error(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}), 503)
+    livekit_server.start()
+    data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    call = Call.objects.get(pk=data["callId"])
+    assert call.status == CallStatus.RINGING and call.room_name in livekit_server.rooms
+    assert Call.objects.filter(status=CallStatus.FAILED).count() == 1
 
 
 def test_livekit_not_configured_is_a_503(api_client, number, settings):
@@ -250,3 +265,25 @@ def test_it_is_throttled(api_client, number, settings):
     assert_error(response, 429)
     assert 1 <= int(response["Retry-After"]) <= 60
     assert Call.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_room_is_created_after_the_call_row_commits(api_client, number, livekit_server, monkeypatch):
+    """No LiveKit round trip inside a transaction (it would hold the customer's row lock)."""
+    from django.db import transaction
+
+    from calls import livekit_client
+
+    seen = []
+    create_room = livekit_client.create_room
+
+    def spying_create_room(name, **kwargs):
+        seen.append((transaction.get_connection().in_atomic_block, Call.objects.filter(room_name=name).exists()))
+        return create_room(name, **kwargs)
+
+    monkeypatch.setattr(livekit_client, "create_room", spying_create_room)
+    data = assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert seen == [(False, True)]
+    call = Call.objects.get(pk=data["callId"])
+    assert call.status == CallStatus.RINGING and call.room_name in livekit_server.rooms
+    assert len(livekit_server.dispatches_in(call.room_name)) == 1

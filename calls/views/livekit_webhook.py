@@ -8,10 +8,8 @@ Point LiveKit's `webhook.urls` at this endpoint (docs/calls.md).
 import logging
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from google.protobuf.json_format import ParseError
 from livekit import api
-from rest_framework import serializers
 from rest_framework.exceptions import ParseError as DrfParseError
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -20,41 +18,24 @@ from rest_framework.views import APIView
 from morpheus.api.responses import ok
 from morpheus.api.throttling import AtomicScopedRateThrottle
 
-from .livekit_client import livekit_configured
-from .recordings import recording_apply_egress
-from .services import call_apply_room_event
+from .. import schema
+from ..livekit_client import livekit_configured
+from ..recordings import recording_apply_egress
+from ..services import call_apply_room_event
 
 logger = logging.getLogger(__name__)
 
-LiveKitWebhookOutput = inline_serializer(
-    "LiveKitWebhookOutput",
-    {
-        "event": serializers.CharField(),
-        "callId": serializers.IntegerField(allow_null=True, help_text="The call the event changed, if any"),
-    },
-)
-
 
 class LiveKitWebhook(APIView):
+    success_messages = {
+        "post": "Webhook processed",
+    }
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "webhook"
 
-    @extend_schema(
-        tags=["calls"],
-        summary="LiveKit webhook",
-        auth=[],
-        description=(
-            "LiveKit room events (`application/webhook+json`, signed JWT with the body's sha256 in Authorization). "
-            "For phone calls: the caller's SIP participant joining marks the call answered; leaving, or "
-            "`room_finished`, ends it. Other events are acknowledged and ignored."
-        ),
-        request={
-            "application/webhook+json": inline_serializer("LiveKitWebhookEvent", {"event": serializers.CharField()})
-        },
-        responses={200: LiveKitWebhookOutput, 403: OpenApiResponse(description="Missing or invalid signature")},
-    )
+    @schema.live_kit_webhook_post
     def post(self, request):
         if not livekit_configured():
             raise PermissionDenied("LiveKit webhooks are not configured")
@@ -73,7 +54,7 @@ class LiveKitWebhook(APIView):
         if event.event in ("egress_ended", "egress_updated") and event.HasField("egress_info"):
             call = recording_apply_egress(info=event.egress_info)
             logger.info("LiveKit %s for egress %s", event.event, event.egress_info.egress_id)
-            return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")
+            return ok({"event": event.event, "callId": call.id if call else None})
         call = call_apply_room_event(
             event=event.event,
             room_name=event.room.name,
@@ -81,4 +62,4 @@ class LiveKitWebhook(APIView):
             participant=event.participant if event.HasField("participant") else None,
         )
         logger.info("LiveKit %s for room %s: %s", event.event, event.room.name, f"call {call.id}" if call else "no-op")
-        return ok({"event": event.event, "callId": call.id if call else None}, "Webhook processed")
+        return ok({"event": event.event, "callId": call.id if call else None})

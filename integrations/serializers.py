@@ -4,9 +4,9 @@ from rest_framework import serializers
 
 from agents.serializers import PaginationOutput
 
-from ..catalogue import subscribable_event_types
-from ..models import ApiKey, DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from ..scopes import ALL_SCOPES
+from .catalogue import subscribable_event_types
+from .models import ApiKey, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from .scopes import ALL_SCOPES
 
 # --- API keys -------------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class WebhookDeliveryDetailOutput(WebhookDeliveryOutput):
         fields = [*WebhookDeliveryOutput.Meta.fields, "payload"]
 
     def get_payload(self, delivery) -> dict:
-        from ..delivery import payload
+        from .delivery import payload
 
         return payload(delivery.event)
 

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 
 from calls.models import Call
@@ -21,6 +19,8 @@ from calls.selectors import calls_filtered
 from calls.serializers import CallListQuery
 from morpheus.api.json import format_datetime
 from morpheus.api.viewsets import TenantScopedViewSet
+
+from .. import schema
 
 CHUNK_ROWS = 2000
 COLUMNS = [
@@ -102,19 +102,7 @@ class CallExportView(TenantScopedViewSet):
     agent_field = "agent"  # an agent-restricted API key exports only its agents' calls
     content_negotiation_class = FirstRenderer
 
-    @extend_schema(
-        tags=["calls"],
-        summary="Export calls as CSV",
-        description=(
-            "The call history with the same filters as GET /calls, newest first, as `text/csv` streamed row by "
-            "row (any size). Values starting with = + - @ are prefixed with ' so spreadsheets do not run them."
-        ),
-        parameters=[CallListQuery],
-        responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row"),
-            400: OpenApiResponse(description="Validation failed (same rules as GET /calls)"),
-        },
-    )
+    @schema.call_export_export
     def export(self, request):
         query = CallListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)

@@ -297,3 +297,28 @@ class SystemHealth(serializers.Serializer):
 
 class SystemHealthOutput(serializers.Serializer):
     health = SystemHealth()
+
+
+class ProviderKeyOutput(serializers.Serializer):
+    """Write-only secret: only its last four characters are ever shown."""
+
+    vendor = serializers.CharField()
+    keyLast4 = serializers.CharField(source="key_last4")
+    baseUrl = serializers.CharField(source="base_url")
+    checkedAt = serializers.DateTimeField(source="checked_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class ProviderKeyInput(serializers.Serializer):
+    apiKey = serializers.CharField(max_length=500, trim_whitespace=True)
+    baseUrl = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class VoiceOutput(serializers.Serializer):
+    voiceId = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+
+
+class ProviderKeyListOutput(serializers.Serializer):
+    credentials = ProviderKeyOutput(many=True)

@@ -1,22 +1,18 @@
 """/sip-trunks: a customer's outbound carrier trunks (owners and admins only)."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedViewSet
 
-from . import trunks
-from .models import PhoneNumber, SipTrunk
-from .trunk_serializers import SipTrunkInput, SipTrunkOutput, SipTrunkPageOutput
-
-REFUSED = OpenApiResponse(description="Validation failed, or 'LiveKit refused the request: ...'. Nothing is created.")
-VOICE_DOWN = OpenApiResponse(description="LiveKit is not configured or unreachable; nothing is changed.")
+from .. import schema, trunks
+from ..models import PhoneNumber, SipTrunk
+from ..trunk_serializers import SipTrunkInput, SipTrunkOutput
 
 
-@extend_schema(tags=["SIP trunks"])
+@schema.sip_trunk
 class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     queryset = SipTrunk.objects.all()
     serializer_class = SipTrunkOutput
@@ -30,53 +26,46 @@ class SipTrunkViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         "partial_update": MANAGER_ROLES,
         "destroy": MANAGER_ROLES,
     }
-    success_messages = {"list": "SIP trunks retrieved successfully"}
+    success_messages = {
+        "list": "SIP trunks retrieved successfully",
+        "create": "SIP trunk created successfully",
+        "retrieve": "SIP trunk retrieved successfully",
+        "partial_update": "SIP trunk updated successfully",
+        "destroy": "SIP trunk deleted successfully",
+    }
 
     def safely_get_queryset(self, queryset):
         return queryset.prefetch_related(Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("id")))
 
-    @extend_schema(summary="List outbound SIP trunks", responses=SipTrunkPageOutput)
+    @schema.sip_trunk_list
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(
-        summary="Add an outbound SIP trunk",
-        description="Creates the trunk in LiveKit (CreateSIPOutboundTrunk), then here. Calls from the phone "
-        "numbers in `phoneNumberIds` dial out through it.",
-        request=SipTrunkInput,
-        responses={201: SipTrunkOutput, 400: REFUSED, 503: VOICE_DOWN},
-    )
+    @schema.sip_trunk_create
     def create(self, request):
         body = SipTrunkInput(data=request.data)
         body.is_valid(raise_exception=True)
         trunk = trunks.sip_trunk_create(customer=request.user.customer, data=body.validated_data)
-        return created(SipTrunkOutput(self._reload(trunk)).data, "SIP trunk created successfully")
+        return created(SipTrunkOutput(self._reload(trunk)).data)
 
-    @extend_schema(summary="Get an outbound SIP trunk", responses=SipTrunkOutput)
+    @schema.sip_trunk_retrieve
     def retrieve(self, request, pk=None):
-        return ok(SipTrunkOutput(self.get_object()).data, "SIP trunk retrieved successfully")
+        return ok(SipTrunkOutput(self.get_object()).data)
 
-    @extend_schema(
-        summary="Update an outbound SIP trunk (partial)",
-        request=SipTrunkInput,
-        responses={200: SipTrunkOutput, 400: REFUSED, 503: VOICE_DOWN},
-    )
+    @schema.sip_trunk_partial_update
     def partial_update(self, request, pk=None):
         trunk = self.get_object()
         body = SipTrunkInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         trunk = trunks.sip_trunk_update(trunk=trunk, data=body.validated_data)
-        return ok(SipTrunkOutput(self._reload(trunk)).data, "SIP trunk updated successfully")
+        return ok(SipTrunkOutput(self._reload(trunk)).data)
 
-    @extend_schema(
-        summary="Delete an outbound SIP trunk",
-        responses={200: OpenApiResponse(description="{id}"), 409: OpenApiResponse(description="Calls in progress")},
-    )
+    @schema.sip_trunk_destroy
     def destroy(self, request, pk=None):
         trunk = self.get_object()
         trunk_id = trunk.pk
         trunks.sip_trunk_delete(trunk=trunk)
-        return ok({"id": trunk_id}, "SIP trunk deleted successfully")
+        return ok({"id": trunk_id})
 
     def _reload(self, trunk):
         return self.get_queryset().get(pk=trunk.pk)

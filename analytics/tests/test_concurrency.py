@@ -1,0 +1,99 @@
+"""Rollups under concurrent call writes (PostgreSQL: real row and advisory locks)."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from agents.tests.factories import AgentFactory
+from analytics.models import ALL_AGENTS, ALL_DIRECTIONS, CallDayRollup, CallHourRollup, CallRollup
+from analytics.rollups import call_changed, rollups_rebuild_bulk
+from calls import services
+from calls.models import CallStatus, EndReason
+from calls.tests.factories import CallFactory
+
+from .helpers import utc
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row and advisory locks need PostgreSQL"),
+]
+
+
+def _in_threads(actions):
+    barrier = threading.Barrier(len(actions))
+    errors = []
+
+    def run(action):
+        barrier.wait()
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def _end(call):
+    services.call_end(call=call, reason=EndReason.AGENT_ENDED, teardown=services.TEARDOWN_NONE)
+
+
+def _figures():
+    rows = []
+    for model in (CallRollup, CallDayRollup, CallHourRollup):
+        for row in model.objects.order_by("pk"):
+            key = tuple(getattr(row, name) for name in ("bucket", "day", "phase", "hour") if hasattr(row, name))
+            rows.append((model.__name__, key, row.agent_id, row.direction, row.calls, row.status_completed))
+    return sorted(rows)
+
+
+def _open_calls(customer, count):
+    agents = [AgentFactory(customer=customer), AgentFactory(customer=customer)]
+    calls = []
+    for index in range(count):
+        call = CallFactory(
+            agent=agents[index % 2],
+            customer=customer,
+            status=CallStatus.ACTIVE,
+            started_at=utc(f"2026-03-10T10:{index * 5:02d}:00Z"),
+            answered_at=utc(f"2026-03-10T10:{index * 5:02d}:05Z"),
+        )
+        call_changed(call)
+        calls.append(call)
+    return calls
+
+
+def test_calls_ending_at_once_in_one_hour_count_once_each(customer_a):
+    calls = _open_calls(customer_a, 8)
+    _in_threads(
+        [
+            lambda call=call: services.call_end(
+                call=call, reason=EndReason.AGENT_ENDED, teardown=services.TEARDOWN_NONE
+            )
+            for call in calls
+        ]
+    )
+    everyone = CallHourRollup.objects.get(phase=0, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
+    assert (everyone.calls, everyone.status_completed, everyone.status_open) == (8, 8, 0)
+    kept = _figures()
+    rollups_rebuild_bulk(customer_id=customer_a.id)
+    assert _figures() == kept
+
+
+def test_writes_during_a_bulk_rebuild_wait_for_it_and_count_once(customer_a):
+    calls = _open_calls(customer_a, 6)
+    actions = [lambda: rollups_rebuild_bulk(customer_id=customer_a.id)]
+    actions += [lambda call=call: _end(call) for call in calls]
+    _in_threads(actions)
+    everyone = CallHourRollup.objects.get(phase=30, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
+    assert (everyone.calls, everyone.status_completed, everyone.status_open) == (6, 6, 0)
+    kept = _figures()
+    rollups_rebuild_bulk(customer_id=customer_a.id)
+    assert _figures() == kept
