@@ -18,7 +18,7 @@ from accounts.services.sessions import ClientInfo, session_create
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from agents.models import Agent, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
-from calls.models import Call, CallCapacity, CallStatus
+from calls.models import Call, CallCapacity, CallStatus, PriceItem, UnitPrice
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
 from campaigns.models import Campaign, Contact, DoNotCall
 from evaluations.models import TestCase, TestRun
@@ -128,6 +128,9 @@ ROW_MAKERS = {
     ApiKey: _api_key,
     WebhookEndpoint: lambda: WebhookEndpointFactory(),
     WebhookDelivery: lambda: WebhookDeliveryFactory(),
+    UnitPrice: lambda: UnitPrice.objects.create(
+        item=PriceItem.LLM_PROMPT, vendor="openai", model=f"model-{UnitPrice.objects.count()}", price=1
+    ),
 }
 
 
