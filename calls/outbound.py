@@ -201,7 +201,7 @@ class OutboundRequest:
 
 
 @transaction.atomic
-def call_create_outbound(*, customer_id, request: OutboundRequest, user=None, extra_metadata=None) -> Call:
+def call_create_outbound(*, customer_id, request: OutboundRequest, actor=None, extra_metadata=None) -> Call:
     """Validates everything (ValidationFailed naming each bad field; nothing is created),
     creates the queued call and enqueues its dial for `scheduled_at` (or now)."""
     errors: dict[str, list[str]] = {}
@@ -230,13 +230,13 @@ def call_create_outbound(*, customer_id, request: OutboundRequest, user=None, ex
         to=to,
         variables=variables,
         scheduled_at=scheduled_at,
-        user=user,
+        actor=actor,
         extra_metadata=extra_metadata,
     )
 
 
 def _queue_call(
-    *, customer_id, agent, number, to, variables, scheduled_at, user=None, extra_metadata=None, count=True
+    *, customer_id, agent, number, to, variables, scheduled_at, actor=None, extra_metadata=None, count=True
 ) -> Call:
     """The queued call row and its dial task (the caller holds the transaction). count=False:
     the caller counts it in the analytics rollups itself (rollups.calls_added, in batches)."""
@@ -256,7 +256,7 @@ def _queue_call(
         started_at=scheduled_at or now,
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
         metadata=metadata,
-        created_by=user,
+        created_by=actor,
     )
     if count:
         rollups_call_changed(call)  # analytics: rollups in this transaction

@@ -114,8 +114,8 @@ def _apply(
 
 
 @transaction.atomic
-def campaign_create(*, user: Any, data: dict[str, Any]) -> Campaign:
-    campaign = Campaign(customer_id=user.customer_id, created_by=user)
+def campaign_create(*, actor: Any, data: dict[str, Any]) -> Campaign:
+    campaign = Campaign(customer_id=actor.customer_id, created_by=actor)
     errors, numbers = _apply(campaign, data, creating=True)
     if errors:
         raise ValidationFailed(errors)

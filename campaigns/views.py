@@ -84,7 +84,7 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     def create(self, request):
         body = CampaignInput(data=request.data)
         body.is_valid(raise_exception=True)
-        campaign = services.campaign_create(user=request.user, data=body.validated_data)
+        campaign = services.campaign_create(actor=request.user, data=body.validated_data)
         return created(self._render(campaign))
 
     @schema.campaign_retrieve

@@ -57,7 +57,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda key: services.api_key_revoke(api_key=key, revoked_by=request.user),
+            lambda key: services.api_key_revoke(api_key=key, actor=request.user),
             done="Revoked",
         )
 

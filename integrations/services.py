@@ -97,7 +97,7 @@ def _validate_agent_ids(customer: Customer, agent_ids: list[int] | None, field: 
 def webhook_endpoint_create(
     *,
     customer: Customer,
-    created_by: User | None,
+    actor: User | None,
     url: str,
     events: list[str],
     agent_ids: list[int] | None = None,
@@ -108,7 +108,7 @@ def webhook_endpoint_create(
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
         customer=customer,
-        created_by=created_by,
+        created_by=actor,
         url=_validate_url(url),
         events=_validate_events(events),
         agent_ids=_validate_agent_ids(customer, agent_ids),
@@ -209,7 +209,7 @@ def _validate_scopes(scopes: list[str]) -> list[str]:
 def api_key_create(
     *,
     customer: Customer,
-    created_by: User,
+    actor: User,
     name: str,
     scopes: list[str],
     agent_ids: list[int] | None = None,
@@ -221,7 +221,7 @@ def api_key_create(
     new = keys.generate()
     api_key = ApiKey.objects.create(
         customer=customer,
-        created_by=created_by,
+        created_by=actor,
         name=name,
         key_id=new.key_id,
         secret_hash=new.secret_hash,
@@ -231,18 +231,18 @@ def api_key_create(
     )
     audit.info(
         "api key created",
-        extra={"api_key": api_key.pk, "prefix": api_key.prefix, "customer": str(customer.pk), "by": str(created_by.pk)},
+        extra={"api_key": api_key.pk, "prefix": api_key.prefix, "customer": str(customer.pk), "by": str(actor.pk)},
     )
     return api_key, new.plaintext
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, revoked_by: User | None) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: User | None) -> ApiKey:
     """Revokes at once (the next request with the key is refused); revoking twice is a no-op."""
     locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
-        locked.revoked_by = revoked_by
+        locked.revoked_by = actor
         locked.save(update_fields=["revoked_at", "revoked_by"])
         audit.info(
             "api key revoked",
@@ -250,7 +250,7 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by: User | None) -> ApiKey:
                 "api_key": locked.pk,
                 "prefix": locked.prefix,
                 "customer": str(locked.customer_id),
-                "by": str(revoked_by.pk) if revoked_by else None,
+                "by": str(actor.pk) if actor else None,
             },
         )
     return locked

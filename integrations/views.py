@@ -56,7 +56,7 @@ class ApiKeyViewSet(TenantScopedViewSet):
         data = body.validated_data
         api_key, plaintext = services.api_key_create(
             customer=request.user.customer,
-            created_by=request.user,
+            actor=request.user,
             name=data["name"],
             scopes=data["scopes"],
             agent_ids=data.get("agentIds"),
@@ -70,7 +70,7 @@ class ApiKeyViewSet(TenantScopedViewSet):
 
     @schema.api_key_destroy
     def destroy(self, request, pk=None):
-        api_key = services.api_key_revoke(api_key=self.get_object(), revoked_by=request.user)
+        api_key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
         return ok(ApiKeyOutput(api_key).data)
 
 
@@ -105,7 +105,7 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         data = body.validated_data
         endpoint, secret = services.webhook_endpoint_create(
             customer=request.user.customer,
-            created_by=request.user,
+            actor=request.user,
             url=data["url"],
             events=data["events"],
             agent_ids=data["agentIds"],

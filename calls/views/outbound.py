@@ -23,7 +23,7 @@ class OutboundCallView(TenantScopedAPIView):
         data = body.validated_data
         call = call_create_outbound(
             customer_id=request.user.customer_id,
-            user=request.user,
+            actor=request.user,
             request=OutboundRequest(
                 agent_id=data["agentId"],
                 to=data["to"],

@@ -38,7 +38,7 @@ def make_campaign(alice, outbound):
             "calls_per_minute": 60,
             **overrides,
         }
-        return services.campaign_create(user=alice, data=data)
+        return services.campaign_create(actor=alice, data=data)
 
     return make
 

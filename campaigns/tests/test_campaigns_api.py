@@ -275,7 +275,7 @@ class TestCampaignsMatrix(ResourceMatrix):
 
         def make_b():
             data = {"name": "B", "agent_id": agent.id, "from_number_ids": [number.id], "schedule": ALWAYS}
-            return services.campaign_create(user=bob, data=data)
+            return services.campaign_create(actor=bob, data=data)
 
         self._makers = {customer_a.pk: make_campaign, customer_b.pk: make_b}
 

@@ -42,6 +42,6 @@ def make_api_key(customer, created_by, *, scopes=("write",), agent_ids=None, **e
     from integrations import services
 
     api_key, plaintext = services.api_key_create(
-        customer=customer, created_by=created_by, name="Test key", scopes=list(scopes), agent_ids=agent_ids, **extra
+        customer=customer, actor=created_by, name="Test key", scopes=list(scopes), agent_ids=agent_ids, **extra
     )
     return api_key, plaintext

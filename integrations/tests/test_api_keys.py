@@ -89,7 +89,7 @@ class TestApiKeysMatrix(ResourceMatrix):
         if index % 2:
             from integrations import services
 
-            services.api_key_revoke(api_key=api_key, revoked_by=customer.created_by)
+            services.api_key_revoke(api_key=api_key, actor=customer.created_by)
         return api_key
 
     def check_data(self, name, data, obj, customer):
