@@ -1,6 +1,6 @@
 """OpenAPI documentation of /api-keys, /webhook-endpoints and /webhook-deliveries, kept out of the views."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from .serializers import (
     ApiKeyCreatedOutput,
@@ -20,7 +20,19 @@ from .serializers import (
     WebhookEndpointWithSecretOutput,
 )
 
-api_key = extend_schema(tags=["integrations"])
+TAG = "integrations"
+
+
+def _integrations_views(**mixin_actions):
+    """The class decorator of an integrations viewset: its tag on every operation, and the
+    documentation of the actions DRF's mixins implement (list, retrieve), which have no
+    method in the view to decorate."""
+
+    def decorate(view):
+        return extend_schema(tags=[TAG])(extend_schema_view(**mixin_actions)(view))
+
+    return decorate
+
 
 api_key_list = extend_schema(summary="List API keys (revoked ones included)", responses=ApiKeyPageOutput)
 
@@ -33,9 +45,9 @@ api_key_create = extend_schema(
 
 api_key_retrieve = extend_schema(summary="Get an API key", responses=ApiKeyOutput)
 
-api_key_destroy = extend_schema(summary="Revoke an API key (at once)", responses=ApiKeyOutput)
+api_key = _integrations_views(list=api_key_list, retrieve=api_key_retrieve)
 
-webhook_endpoint = extend_schema(tags=["integrations"])
+api_key_destroy = extend_schema(summary="Revoke an API key (at once)", responses=ApiKeyOutput)
 
 webhook_endpoint_list = extend_schema(summary="List webhook endpoints", responses=WebhookEndpointPageOutput)
 
@@ -47,6 +59,8 @@ webhook_endpoint_create = extend_schema(
 )
 
 webhook_endpoint_retrieve = extend_schema(summary="Get a webhook endpoint", responses=WebhookEndpointOutput)
+
+webhook_endpoint = _integrations_views(list=webhook_endpoint_list, retrieve=webhook_endpoint_retrieve)
 
 webhook_endpoint_partial_update = extend_schema(
     summary="Update a webhook endpoint", request=WebhookEndpointUpdateInput, responses=WebhookEndpointOutput
@@ -67,7 +81,7 @@ webhook_endpoint_events = extend_schema(
     summary="The event catalogue: every event an endpoint may subscribe to", responses=EventTypeOutput(many=True)
 )
 
-webhook_delivery = extend_schema(tags=["integrations"])
+webhook_delivery = extend_schema(tags=[TAG])
 
 webhook_delivery_list = extend_schema(
     summary="List deliveries, newest first",
@@ -87,7 +101,7 @@ webhook_delivery_redeliver = extend_schema(
 )
 
 function_secret_rotate = extend_schema(
-    tags=["integrations"],
+    tags=[TAG],
     summary="Rotate the custom-function signing secret",
     description=(
         "The new secret is in this response only. For 24 h the previous one keeps signing too: "

@@ -2,6 +2,7 @@
 parse, call a service or selector, render. Owners and admins only: these are company
 settings and credentials."""
 
+from rest_framework import mixins
 from rest_framework.decorators import action
 
 from accounts.models import MANAGER_ROLES
@@ -27,7 +28,7 @@ from .serializers import (
 
 
 @schema.api_key
-class ApiKeyViewSet(TenantScopedViewSet):
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = ApiKey.objects.all()
     serializer_class = ApiKeyOutput
@@ -44,11 +45,6 @@ class ApiKeyViewSet(TenantScopedViewSet):
     def safely_get_queryset(self, queryset):
         return queryset.select_related("created_by", "revoked_by")
 
-    @schema.api_key_list
-    def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(ApiKeyOutput(page, many=True).data)
-
     @schema.api_key_create
     def create(self, request):
         body = ApiKeyCreateInput(data=request.data)
@@ -64,10 +60,6 @@ class ApiKeyViewSet(TenantScopedViewSet):
         )
         return created(ApiKeyCreatedOutput(api_key, context={"plaintext": plaintext}).data)
 
-    @schema.api_key_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(ApiKeyOutput(self.get_object()).data)
-
     @schema.api_key_destroy
     def destroy(self, request, pk=None):
         api_key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
@@ -75,7 +67,7 @@ class ApiKeyViewSet(TenantScopedViewSet):
 
 
 @schema.webhook_endpoint
-class WebhookEndpointViewSet(TenantScopedViewSet):
+class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointOutput
@@ -93,11 +85,6 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         "events": "Event types retrieved successfully",
     }
 
-    @schema.webhook_endpoint_list
-    def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(WebhookEndpointOutput(page, many=True).data)
-
     @schema.webhook_endpoint_create
     def create(self, request):
         body = WebhookEndpointCreateInput(data=request.data)
@@ -114,10 +101,6 @@ class WebhookEndpointViewSet(TenantScopedViewSet):
         )
         output = WebhookEndpointWithSecretOutput(endpoint, context={"secret": secret}).data
         return created(output)
-
-    @schema.webhook_endpoint_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(WebhookEndpointOutput(self.get_object()).data)
 
     @schema.webhook_endpoint_partial_update
     def partial_update(self, request, pk=None):
