@@ -12,6 +12,7 @@ from typing import Any
 
 from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_lib_doc_excludes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from morpheus.errors import FORBIDDEN_MESSAGE
@@ -122,6 +123,26 @@ def invalid(field: str, *messages: str, description: str = "") -> OpenApiRespons
             for text in messages
         ],
     )
+
+
+def doc_excludes() -> list[type]:
+    """Classes whose docstrings never describe an operation (SPECTACULAR_SETTINGS
+    GET_LIB_DOC_EXCLUDES): drf-spectacular's own list plus our scoped bases, whose notes
+    on permission classes are for developers. Without them every viewset without a
+    docstring of its own published TenantAccessMixin's docstring as its description."""
+    from . import viewsets
+
+    return [
+        *get_lib_doc_excludes(),  # type: ignore[no-untyped-call]
+        viewsets.ProtectedAccessMixin,
+        viewsets.TenantAccessMixin,
+        viewsets.PlatformAdminAccessMixin,
+        viewsets.ListKeyMixin,
+        viewsets.TenantScopedAPIView,
+        viewsets.PlatformAdminAPIView,
+        viewsets.TenantScopedViewSet,
+        viewsets.PlatformAdminViewSet,
+    ]
 
 
 class MorpheusAutoSchema(AutoSchema):

@@ -166,3 +166,23 @@ def test_tags_have_one_casing(schema):
 def test_a_simulation_starts_active(schema):
     [example] = _examples(schema["paths"]["/api/v1/calls/simulate"]["post"]["responses"]["200"])
     assert example["data"]["status"] == "active"
+
+
+def test_no_operation_is_described_by_a_base_classs_developer_notes(schema):
+    """A viewset without a docstring of its own used to publish the scoped base's notes on
+    its permission classes ("Signed in, member of an active customer, ...") as the
+    operation's description (drf-spectacular inherits class docstrings)."""
+    from morpheus.api import viewsets
+
+    base_docs = {
+        " ".join(cls.__doc__.split())
+        for cls in vars(viewsets).values()
+        if isinstance(cls, type) and cls.__module__ == viewsets.__name__ and cls.__doc__
+    }
+    assert base_docs, "the bases have no docstrings: this check would check nothing"
+    leaked = [
+        f"{method.upper()} {path}"
+        for path, method, operation in _operations(schema)
+        if " ".join((operation.get("description") or "").split()) in base_docs
+    ]
+    assert not leaked, f"described by a base class's docstring: {leaked}"
