@@ -400,6 +400,32 @@ def test_without_a_broker_a_call_queued_for_capacity_is_dialed_once_a_slot_frees
     assert run(calls_redial_queued, now=later + datetime.timedelta(minutes=2)) == 0
 
 
+def test_the_sweep_leaves_alone_a_call_whose_dial_task_is_still_retrying(
+    alice_client, setup, customer_a, livekit_server
+):
+    """A dial task that is waiting for capacity stamps dialWaitingAt each time it retries:
+    the sweep must not enqueue a second dial beside it, however old the call is."""
+    import datetime
+
+    from calls.outbound import REDIAL_AFTER_SECONDS, calls_redial_queued
+
+    CallCapacity.objects.create(customer=customer_a, concurrency_limit=1, reserved_inbound_concurrency=0)
+    place(alice_client, setup)
+    queued = Call.objects.get(pk=place(alice_client, setup)["id"])
+    assert queued.status == CallStatus.QUEUED
+    now = queued.created_at + datetime.timedelta(minutes=10)  # the call is old
+    retried = now - datetime.timedelta(seconds=REDIAL_AFTER_SECONDS / 2)  # its task retried just now
+    Call.objects.filter(pk=queued.pk).update(metadata={**queued.metadata, "dialWaitingAt": retried.isoformat()})
+
+    assert run(calls_redial_queued, now=now) == 0
+    assert len(livekit_server.messages("CreateSIPParticipant")) == 1  # only the first call was dialed
+
+    # The task stopped retrying (its stamp is older than REDIAL_AFTER_SECONDS): the sweep takes over.
+    stale = now - datetime.timedelta(seconds=REDIAL_AFTER_SECONDS + 1)
+    Call.objects.filter(pk=queued.pk).update(metadata={**queued.metadata, "dialWaitingAt": stale.isoformat()})
+    assert run(calls_redial_queued, now=now) == 1
+
+
 def test_the_redial_command_is_the_sweep_for_cron(alice_client, setup, customer_a, livekit_server):
     import datetime
     import io
