@@ -1,11 +1,32 @@
 """Abstract bases shared by the apps' models."""
 
+from typing import Any
+
 from django.db import models
 
 
+class UpdatedAtField(models.DateTimeField):
+    """`auto_now`, except that a new row's value is its `created_at`: the two auto fields
+    read the clock one after the other, so a row created on a millisecond boundary showed
+    `updatedAt` 1 ms after `createdAt` (the API promises them equal on create)."""
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        created_at = getattr(model_instance, "created_at", None)
+        if add and created_at is not None:
+            setattr(model_instance, self.attname, created_at)
+            return created_at
+        return super().pre_save(model_instance, add)
+
+    def deconstruct(self) -> Any:
+        # Only pre_save differs: migrations keep seeing a DateTimeField (no schema change).
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs
+
+
 class TimestampedModel(models.Model):
+    # created_at is declared first, so Django sets it (pre_save) before updated_at.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = UpdatedAtField(auto_now=True)
 
     class Meta:
         abstract = True
