@@ -4,7 +4,9 @@ anything without a line the settings (defaults below, PRICE_TABLE overrides any 
 
 The lines are read once per process and kept until one is saved or deleted: the save
 bumps a version in the shared cache, and every process reloads when it sees a new one
-(a cache read, no query, per priced call).
+(a cache read, no query, per priced call). A bump lost while the cache was down would
+leave other processes on old prices, so the lines are also read again once they are
+LINES_MAX_AGE_SECONDS old: a missed change prices at most that long.
 
     cost_breakdown = {
       "total": 0.0213, "currency": "USD",
@@ -17,6 +19,7 @@ bumps a version in the shared cache, and every process reloads when it sees a ne
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,7 +43,8 @@ logger = logging.getLogger(__name__)
 # The analysis model's prices (the LLM items, looked up for the analysis model).
 ANALYSIS_PROMPT, ANALYSIS_COMPLETION = "analysisPromptPerMillionTokens", "analysisCompletionPerMillionTokens"
 VERSION_KEY = "calls:price-table-version"
-_loaded: dict = {"version": None, "lines": {}}
+LINES_MAX_AGE_SECONDS = 300
+_loaded: dict = {"version": None, "lines": {}, "at": 0.0}
 
 
 def price_table() -> dict:
@@ -69,9 +73,11 @@ def _lines() -> dict[tuple[str, str, str], Decimal]:
         version = cache.get(VERSION_KEY) or "initial"
     except Exception:  # noqa: BLE001 - cache down: read the table every time rather than price stale
         version = None
-    if version is None or version != _loaded["version"]:
+    now = time.monotonic()
+    if version is None or version != _loaded["version"] or now - _loaded["at"] >= LINES_MAX_AGE_SECONDS:
         _loaded["lines"] = {(line.item, line.vendor, line.model): line.price for line in UnitPrice.objects.all()}
         _loaded["version"] = version
+        _loaded["at"] = now
     return _loaded["lines"]
 
 

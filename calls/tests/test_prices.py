@@ -91,6 +91,18 @@ def test_another_process_sees_a_change_through_the_shared_version(agent):
     assert priced_call(agent).cost_breakdown["breakdown"]["platform"] == 0.1
 
 
+def test_a_change_whose_version_bump_was_lost_prices_calls_after_the_lines_max_age(agent, monkeypatch):
+    UnitPrice.objects.create(item=PriceItem.PLATFORM, price="0.10")
+    assert priced_call(agent).cost_breakdown["breakdown"]["platform"] == 0.2
+    # Another process changed a line while the shared cache was down: no version bump arrives.
+    UnitPrice.objects.filter(item=PriceItem.PLATFORM).update(price="0.05")
+    loaded_at = cost._loaded["at"]
+    monkeypatch.setattr(cost.time, "monotonic", lambda: loaded_at + cost.LINES_MAX_AGE_SECONDS - 1)
+    assert priced_call(agent).cost_breakdown["breakdown"]["platform"] == 0.2  # still within the max age
+    monkeypatch.setattr(cost.time, "monotonic", lambda: loaded_at + cost.LINES_MAX_AGE_SECONDS)
+    assert priced_call(agent).cost_breakdown["breakdown"]["platform"] == 0.1
+
+
 def test_the_admin_edits_the_table(platform_admin, agent):
     client = Client()
     client.force_login(platform_admin)
