@@ -74,6 +74,13 @@ class SipCallFailed(Exception):
         self.message = message
 
 
+class MoveNotSupported(LiveKitUnavailable):
+    """The server has no RoomService.MoveParticipant: it only works on LiveKit Cloud and
+    private cloud. Self-hosted livekit-server answers HTTP 500 `unknown` "not implemented"
+    (a stub in pkg/service/roommanager.go, relayed through psrpc; livekit/livekit#4203), a
+    server older than the API answers `bad_route`, and Twirp's own word is `unimplemented`."""
+
+
 # Twirp codes meaning "your request is wrong", not "LiveKit is down".
 REFUSAL_CODES = frozenset({"invalid_argument", "malformed", "failed_precondition", "already_exists", "out_of_range"})
 
@@ -264,14 +271,33 @@ def transfer_sip_participant(room_name: str, participant_identity: str, transfer
     return _run(atransfer_sip_participant(room_name, participant_identity, transfer_to, play_dialtone=play_dialtone))
 
 
+def _move_not_supported(exc: api.TwirpError) -> bool:
+    if exc.code in (api.TwirpErrorCode.UNIMPLEMENTED, api.TwirpErrorCode.BAD_ROUTE):
+        return True
+    # A plain Go error from livekit-server's stub reaches us as `unknown` (psrpc's code for
+    # a non-psrpc error); its message is the only thing that tells it from a real failure.
+    return exc.code in (api.TwirpErrorCode.UNKNOWN, api.TwirpErrorCode.INTERNAL) and (
+        "not implemented" in (exc.message or "").lower()
+    )
+
+
 async def amove_participant(room_name: str, identity: str, destination_room: str) -> None:
     request = api.MoveParticipantRequest(room=room_name, identity=identity, destination_room=destination_room)
-    await _with_api(lambda lk: lk.room.move_participant(request))
+    try:
+        await _with_api(lambda lk: lk.room.move_participant(request))
+    except LiveKitUnavailable as exc:
+        cause = exc.__cause__
+        if isinstance(cause, api.TwirpError) and _move_not_supported(cause):
+            raise MoveNotSupported(
+                code=cause.code, reason=f"HTTP {cause.status}: {cause.message}", server_message=cause.message or ""
+            ) from cause
+        raise
 
 
 def move_participant(room_name: str, identity: str, destination_room: str) -> None:
     """Moves a participant (with its media) into another room: a warm transfer's human,
-    from the consultation room into the caller's."""
+    from the consultation room into the caller's. MoveNotSupported when the server has no
+    such API (self-hosted livekit-server), LiveKitUnavailable for any other failure."""
     _run(amove_participant(room_name, identity, destination_room))
 
 

@@ -390,6 +390,15 @@ LIVEKIT_API_SECRET = env("LIVEKIT_API_SECRET", default="")
 LIVEKIT_SIP_URI = env("LIVEKIT_SIP_URI", default="")
 LIVEKIT_TIMEOUT_SECONDS = env.float("LIVEKIT_TIMEOUT_SECONDS", default=5.0)
 VOICE_AGENT_NAME = env("VOICE_AGENT_NAME", default="morpheus-voice-agent")
+# How a warm transfer connects the person who accepted to the caller (docs/voice-worker.md):
+# "move" = RoomService.MoveParticipant (LiveKit Cloud only), "bridge" = the worker carries the
+# audio between the two rooms (any LiveKit server), "auto" = move, and the bridge from the
+# first "not implemented" answer on (self-hosted livekit-server).
+LIVEKIT_WARM_TRANSFER_CONNECT = env("LIVEKIT_WARM_TRANSFER_CONNECT", default="auto")
+if LIVEKIT_WARM_TRANSFER_CONNECT not in ("auto", "move", "bridge"):
+    raise ImproperlyConfigured(
+        f"LIVEKIT_WARM_TRANSFER_CONNECT must be auto, move or bridge, not {LIVEKIT_WARM_TRANSFER_CONNECT!r}."
+    )
 # Agents' custom functions (voice_worker/functions.py): HTTPS POSTs with this timeout;
 # private/loopback targets are refused unless explicitly allowed (SSRF guard).
 VOICE_FUNCTION_TIMEOUT_SECONDS = env.float("VOICE_FUNCTION_TIMEOUT_SECONDS", default=8.0)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import shutil
 import subprocess
@@ -223,3 +224,64 @@ class RoomlessAudio:
 
     async def wait_for_caller(self) -> None:
         await self._joined.wait()
+
+
+class PhoneLine:
+    """One party of a warm transfer's bridged call, without a room: what they `say()` is their
+    voice until they `hang_up()`; what the bridge plays to them is kept in `heard`."""
+
+    def __init__(self) -> None:
+        self._said: asyncio.Queue[rtc.AudioFrame | None] = asyncio.Queue()
+        self.heard: list[rtc.AudioFrame] = []
+
+    def say(self, *frames: rtc.AudioFrame) -> None:
+        for frame in frames:
+            self._said.put_nowait(frame)
+
+    def hang_up(self) -> None:
+        self._said.put_nowait(None)
+
+    def __aiter__(self):
+        return self._frames()
+
+    async def _frames(self):
+        while (frame := await self._said.get()) is not None:
+            yield frame
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        self.heard.append(frame)
+
+
+class RoomlessBridge:
+    """The two parties of a bridged warm transfer (`voice_worker.bridge.BridgeMedia`) as
+    `PhoneLine`s: the caller and the person who took the transfer."""
+
+    def __init__(self) -> None:
+        self.caller = PhoneLine()
+        self.destination = PhoneLine()
+        self.opened = asyncio.Event()
+        self.closed = False
+
+    @contextlib.asynccontextmanager
+    async def parties(self):
+        from voice_worker.bridge import Party
+
+        self.opened.set()
+        try:
+            yield Party("caller", self.caller, self.caller), Party("destination", self.destination, self.destination)
+        finally:
+            self.closed = True
+
+
+def numbered_frames(first: int, count: int, *, sample_rate: int = 48000) -> list[rtc.AudioFrame]:
+    """`count` 10 ms frames whose samples all hold their number (`first`, `first + 1`, ...),
+    so the order they arrive in can be read back with `frame_numbers`."""
+    samples = sample_rate // 100
+    return [
+        rtc.AudioFrame(numpy.full(samples, n, dtype="<i2").tobytes(), sample_rate, 1, samples)
+        for n in range(first, first + count)
+    ]
+
+
+def frame_numbers(frames: list[rtc.AudioFrame]) -> list[int]:
+    return [int(numpy.frombuffer(bytes(frame.data), dtype="<i2")[0]) for frame in frames]

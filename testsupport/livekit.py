@@ -11,7 +11,9 @@ grants each method needs, records every request for assertions and keeps a littl
 (rooms, participants, agent dispatches, SIP trunks and dispatch rules, transfers) so a flow
 can be followed end to end. Failures: `fail_next()` answers the next matching request with a
 Twirp error, `stall_next()` delays it (to exercise client timeouts), `stop()` makes the port
-refuse connections (and cuts the open keep-alive ones). `connections` counts the TCP
+refuse connections (and cuts the open keep-alive ones). `self_hosted = True` makes it answer
+what self-hosted livekit-server answers where it differs from LiveKit Cloud:
+RoomService.MoveParticipant is not implemented there. `connections` counts the TCP
 connections clients opened, to check that a client pools them.
 
 Use the `livekit_server` fixture (import it into a conftest) to start one per test with the
@@ -147,9 +149,11 @@ class _QuietServer(ThreadingHTTPServer):
 class LiveKitServer:
     """The fake LiveKit server. Thread-safe: handlers run on the server's threads."""
 
-    def __init__(self, api_key: str = "lk-test-key", api_secret: str | None = None):
+    def __init__(self, api_key: str = "lk-test-key", api_secret: str | None = None, *, self_hosted: bool = False):
         self.api_key = api_key
         self.api_secret = api_secret or secrets.token_urlsafe(32)
+        # Self-hosted livekit-server rather than LiveKit Cloud (MoveParticipant unimplemented).
+        self.self_hosted = self_hosted
         self._lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -404,6 +408,13 @@ class LiveKitServer:
         return proto_room.RemoveParticipantResponse()
 
     def _RoomService_MoveParticipant(self, req: proto_room.MoveParticipantRequest):
+        if req.room == req.destination_room:
+            raise TwirpError("invalid_argument", "destination room cannot be the same as source room")
+        if self.self_hosted:
+            # livekit-server's RoomManager.MoveParticipant is `return nil, errors.New("not
+            # implemented")`; psrpc relays a plain Go error with code "unknown", which Twirp
+            # sends as HTTP 500 (pkg/service/roommanager.go, livekit/psrpc pkg/server/rpc.go).
+            raise TwirpError("unknown", "not implemented")
         participant = self.participants.get(req.room, {}).pop(req.identity, None)
         if participant is None:
             raise TwirpError("not_found", "participant does not exist")

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -24,15 +24,26 @@ from calls import livekit_client
 from calls.models import EndReason, TurnRole
 
 from . import outbound, providers
+from .bridge import BridgeEnd, BridgeMedia
 from .closing import delete_room, end_reason_for
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent, TransferFailed, transfer_address
-from .persistence import acall_end_if_open, acall_mark_active, acall_record_transfer, release_stale_connections
+from .persistence import (
+    acall_end_if_open,
+    acall_mark_active,
+    acall_record_transfer,
+    acall_record_transfer_end,
+    aturn_append,
+    release_stale_connections,
+)
 from .selectors import atransfer_origin
 from .session_options import session_kwargs
 from .transcript import TurnCollector
 from .transcript_writer import TranscriptWriter
 from .turns import TurnRecord
+
+if TYPE_CHECKING:
+    from .warm_transfer import MorpheusWarmTransfer
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +83,12 @@ class CallRunner:
         text_mode: bool = False,
         caller_identity: str | None = None,
         audio: CallAudio | None = None,
+        bridge: BridgeMedia | None = None,
     ) -> None:
         self.ctx = ctx
         self.audio = audio
+        # Without a room (tests): the two parties a bridged warm transfer connects.
+        self._roomless_bridge = bridge
         self.call = call
         self.config = config
         self.models = models
@@ -95,13 +109,16 @@ class CallRunner:
         self.background_audio = None
         # A warm transfer in progress (its consultation, in tests), and whether it connected
         # the caller to a person in this room, which must then outlive the agent.
-        self.warm_transfer = None
+        self.warm_transfer: MorpheusWarmTransfer | None = None
         self._transfer_summary = ""
+        self._connected_by = ""
         self._keep_room = False
         # Outbound (voice_worker/outbound.py): the agent's voicemail settings, the lease heartbeat.
         self.voicemail: dict | None = None
         self._heartbeat: outbound.LeaseHeartbeat | None = None
         self.agent: MorpheusAgent | None = None
+        # How a bridged warm transfer's call ended, once it has.
+        self.bridge_ended: BridgeEnd | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -253,7 +270,12 @@ class CallRunner:
         except TransferFailed as exc:
             await self._record_transfer(destination, exc.outcome, str(exc), summary=exc.summary)
             raise
-        await self._record_transfer(destination, "connected", "", summary=self._transfer_summary)
+        await self._record_transfer(
+            destination, "connected", "", summary=self._transfer_summary, connected_by=self._connected_by
+        )
+        if self.warm_transfer is not None and self.warm_transfer.bridge is not None:
+            # After the record above: the end of the bridged call completes it.
+            self._spawn(self._when_bridge_ends(destination, self.warm_transfer.bridge))
         logger.info("call %s transferred to %s (%s)", self.call.call_id, destination.name, destination.mode)
 
     async def _cold_transfer(self, destination: TransferDestination) -> None:
@@ -276,7 +298,7 @@ class CallRunner:
 
         from .warm_transfer import MorpheusWarmTransfer, Origin, outcome_of
 
-        self._caller_sip_identity()  # only phone callers can be handed over
+        caller_identity = self._caller_sip_identity()  # only phone callers can be handed over
         trunk_id, number = await atransfer_origin(self.call.call_id)
         if not trunk_id:
             raise TransferFailed("there is no outbound SIP trunk to call the destination from.")
@@ -286,6 +308,8 @@ class CallRunner:
             origin=Origin(trunk_id=trunk_id, number=number),
             chat_ctx=self.session.history.copy() if self.session is not None else None,
             in_room=not (self.text_mode or self.audio is not None),
+            caller_identity=caller_identity,
+            roomless_bridge=self._roomless_bridge,
         )
         self.warm_transfer = task
         try:
@@ -298,12 +322,39 @@ class CallRunner:
             ) from exc
         finally:
             self._transfer_summary = task.summary
-        # The destination is in the caller's room now: the agent leaves them talking, and the
-        # room is deleted when either hangs up (not when the agent's session closes).
+        # The destination is connected to the caller now (in the caller's room, or bridged by
+        # this job): the agent leaves them talking, and the rooms are deleted when either hangs
+        # up (not when the agent's session closes).
         self._keep_room = True
+        self._connected_by = task.connected_by
+
+    async def _when_bridge_ends(self, destination: TransferDestination, bridge: asyncio.Task[BridgeEnd]) -> None:
+        """A bridged call ended (both sides are hung up by then): recorded on the call, then
+        the job, which carried the audio until now, can go."""
+        end = await bridge
+        who = {"caller": "the caller hung up", "destination": f"{destination.name} hung up"}.get(
+            end.left, "the voice worker stopped the call"
+        )
+        fields = {
+            "endedBy": end.left or "worker",
+            "endedAt": timezone.now().isoformat(),
+            "bridgeSeconds": round(end.seconds, 1),
+        }
+        if end.error:
+            fields["bridgeError"] = end.error[:500]
+            who = f"the bridge failed carrying {end.left}'s audio ({end.error})"
+        note = f"warm transfer to {destination.name}: bridge ended after {end.seconds:.0f} s, {who}"
+        try:
+            await acall_record_transfer_end(call_id=self.call.call_id, fields=fields)
+            await aturn_append(call_id=self.call.call_id, record=TurnRecord(role=TurnRole.SYSTEM, content=note[:2000]))
+        except Exception:
+            logger.exception("call %s: could not record the end of the bridged call", self.call.call_id)
+        logger.info("call %s: %s", self.call.call_id, note)
+        self.bridge_ended = end
+        self.ctx.shutdown(reason="the transferred call ended")
 
     async def _record_transfer(
-        self, destination: TransferDestination, outcome: str, detail: str, *, summary: str = ""
+        self, destination: TransferDestination, outcome: str, detail: str, *, summary: str = "", connected_by: str = ""
     ) -> None:
         record = {
             "destination": destination.name,
@@ -315,9 +366,14 @@ class CallRunner:
         if destination.mode == "warm":
             # What the agent told the person it consulted (empty: nobody answered).
             record["summary"] = summary[:1000]
+        if connected_by:
+            # How the person was connected: moved into the caller's room, or bridged by the worker.
+            record["connectedBy"] = connected_by
         await acall_record_transfer(call_id=self.call.call_id, record=record)
         if self.writer is not None:
-            note = f"{destination.mode} transfer to {destination.name}: {outcome}" + (f" ({detail})" if detail else "")
+            note = f"{destination.mode} transfer to {destination.name}: {outcome}" + (
+                f" ({detail or connected_by})" if detail or connected_by else ""
+            )
             self.writer.put(TurnRecord(role=TurnRole.SYSTEM, content=note[:2000]))
 
     # --- internals -------------------------------------------------------------------
@@ -451,6 +507,13 @@ class CallRunner:
         """The job is going away (room deleted, worker stopping): let the bookkeeping finish."""
         if self.session is not None and not self._finishing:
             await self.session.aclose()
+        transfer = self.warm_transfer
+        bridge = transfer.bridge if transfer is not None else None
+        if transfer is not None and bridge is not None and not bridge.done():
+            # A bridged call lives in this job: hang both sides up rather than leave them in silence.
+            transfer.stop_bridge()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(bridge), SHUTDOWN_WAIT_SECONDS)
         try:
             await asyncio.wait_for(self._closed.wait(), SHUTDOWN_WAIT_SECONDS)
         except TimeoutError:

@@ -83,6 +83,21 @@ def call_record_transfer(*, call_id: int, record: dict) -> None:
 acall_record_transfer = sync_to_async(call_record_transfer)
 
 
+@transaction.atomic
+def call_record_transfer_end(*, call_id: int, fields: dict) -> None:
+    """The call a transfer connected has ended (a bridged warm transfer: who hung up, when):
+    its record, the last of `metadata.transfers`, gets `fields`."""
+    call = Call.objects.select_for_update().filter(pk=call_id).first()
+    if call is None or not isinstance(call.metadata, dict) or not call.metadata.get("transfers"):
+        return
+    *earlier, last = call.metadata["transfers"]
+    call.metadata = {**call.metadata, "transfers": [*earlier, {**last, **fields}]}
+    call.save(update_fields=["metadata", "updated_at"])
+
+
+acall_record_transfer_end = sync_to_async(call_record_transfer_end)
+
+
 # The API shows times to the millisecond (morpheus/api/json.py).
 TURN_TIME_RESOLUTION = datetime.timedelta(milliseconds=1)
 

@@ -18,6 +18,7 @@ from agents import voice_settings
 from calls.models import EndReason
 
 from . import outbound, providers
+from .bridge import BridgeMedia
 from .call_runner import CallAudio, CallRunner
 from .closing import delete_room
 from .config import AgentConfig, CallInfo, call_info
@@ -37,10 +38,12 @@ async def run_job(
     text_mode: bool = False,
     caller_identity: str | None = None,
     audio: CallAudio | None = None,
+    bridge: BridgeMedia | None = None,
 ) -> CallRunner | None:
     """The job: returns the running call, or None when the dispatch was refused or the
-    call could not start (and was closed). `build_models`, `text_mode`, `caller_identity`
-    and `audio` let tests run the real thing without a room or real providers."""
+    call could not start (and was closed). `build_models`, `text_mode`, `caller_identity`,
+    `audio` and `bridge` (a warm transfer's bridged parties) let tests run the real thing
+    without a room or real providers."""
     await sync_to_async(release_stale_connections)()
     try:
         dispatch = parse_dispatch(ctx.job.metadata)
@@ -95,6 +98,7 @@ async def run_job(
         text_mode=text_mode,
         caller_identity=caller_identity,
         audio=audio,
+        bridge=bridge,
     )
     runner.voicemail = voice_settings.complete(call.agent.voice_settings).get("voicemail")
     try:

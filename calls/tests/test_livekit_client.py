@@ -305,3 +305,43 @@ def test_a_forked_child_gets_its_own_loop(livekit_server):
     assert outcome == "ok"
     assert "from-child" in livekit_server.rooms
     livekit_client.list_rooms()  # the parent's loop still works
+
+
+def test_it_moves_a_participant_between_rooms_on_livekit_cloud(livekit_server):
+    livekit_server.add_participant("call-x-human-agent", "human-agent-sip", kind=api.ParticipantInfo.Kind.SIP)
+    livekit_client.move_participant("call-x-human-agent", "human-agent-sip", "call-x")
+    assert list(livekit_server.participants["call-x"]) == ["human-agent-sip"]
+    assert livekit_server.participants["call-x-human-agent"] == {}
+    [request] = livekit_server.requests_for("MoveParticipant", service="RoomService")
+    assert request.claims.video.room == "call-x-human-agent" and request.claims.video.destination_room == "call-x"
+
+
+def test_self_hosted_livekit_server_cannot_move_participants(livekit_server):
+    """livekit-server answers HTTP 500 `unknown` "not implemented": MoveNotSupported, which
+    the warm transfer falls back on (a plain LiveKitUnavailable would fail the transfer)."""
+    livekit_server.self_hosted = True
+    livekit_server.add_participant("call-x-human-agent", "human-agent-sip", kind=api.ParticipantInfo.Kind.SIP)
+    with pytest.raises(livekit_client.MoveNotSupported) as caught:
+        livekit_client.move_participant("call-x-human-agent", "human-agent-sip", "call-x")
+    assert (caught.value.twirp_code, caught.value.server_message) == ("unknown", "not implemented")
+    assert "HTTP 500" in caught.value.reason
+    assert list(livekit_server.participants["call-x-human-agent"]) == ["human-agent-sip"]
+
+
+@pytest.mark.parametrize(
+    ("code", "msg", "unsupported"),
+    [
+        ("unimplemented", "MoveParticipant is not available", True),  # Twirp's own code for it
+        ("bad_route", "no handler for RoomService/MoveParticipant", True),  # a server older than the API
+        ("unknown", "participant client version does not support moving", False),  # Cloud: the client's fault
+        ("internal", "boom", False),
+        ("not_found", "participant does not exist", False),
+    ],
+)
+def test_only_a_missing_move_api_counts_as_not_supported(livekit_server, code, msg, unsupported):
+    livekit_server.add_participant("a", "human", kind=api.ParticipantInfo.Kind.SIP)
+    livekit_server.fail_next("MoveParticipant", code=code, msg=msg)
+    with pytest.raises(LiveKitUnavailable) as caught:
+        livekit_client.move_participant("a", "human", "b")
+    assert isinstance(caught.value, livekit_client.MoveNotSupported) is unsupported
+    assert caught.value.twirp_code == code

@@ -13,6 +13,7 @@ from agents.tests.factories import AgentFactory
 from calls import livekit_client
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory
+from voice_worker import warm_transfer
 from voice_worker.providers import PipelineModels
 from voice_worker.runner import run_job
 
@@ -21,6 +22,15 @@ from .servers import OpenAICompatibleServer
 # fake_job_context names the job's room "fake-room"; a dispatch is only accepted for the
 # call taking place in the job's room.
 FAKE_ROOM = "fake-room"
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_process():
+    """Each test is a fresh job process: what the last one learnt about its LiveKit server
+    (that it cannot move participants) is forgotten."""
+    warm_transfer.remember_server_cannot_move(False)
+    yield
+    warm_transfer.remember_server_cannot_move(False)
 
 
 @pytest.fixture
@@ -73,7 +83,7 @@ def run_call(livekit_server):
     `scenario(runner)` and waits for the call to close (closing it if the scenario left it
     running)."""
 
-    def run(call, llm, scenario=None, *, metadata=None, caller_identity=None, timeout=30.0):
+    def run(call, llm, scenario=None, *, metadata=None, caller_identity=None, timeout=30.0, bridge=None):
         if caller_identity:  # the phone caller, as LiveKit SIP would have put them in the room
             livekit_server.add_participant(call.room_name, caller_identity, kind=ParticipantInfo.Kind.SIP)
 
@@ -85,6 +95,7 @@ def run_call(livekit_server):
                         build_models=lambda config: PipelineModels(llm=llm(config) if callable(llm) else llm),
                         text_mode=True,
                         caller_identity=caller_identity,
+                        bridge=bridge,
                     )
                     if runner is None:
                         return None

@@ -14,8 +14,11 @@ from calls import livekit_client
 from calls.models import Call, CallStatus, EndReason, TurnRole
 from telephony.models import SipTrunk
 from telephony.tests.factories import PhoneNumberFactory
+from testsupport.audio import RoomlessBridge, frame_numbers, numbered_frames
+from voice_worker import warm_transfer
 from voice_worker.testing import FakeLLM, ToolCall
 
+from .conftest import deleted_rooms
 from .test_worker_calls import said, turns
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +85,8 @@ def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, r
         await caller_turn
         await runner.wait_closed()
 
-    run_call(call, llm, scenario, caller_identity=CALLER)
+    bridge = RoomlessBridge()  # there if needed: LiveKit Cloud moves the person instead
+    run_call(call, llm, scenario, caller_identity=CALLER, bridge=bridge)
 
     [dial] = livekit_server.messages("CreateSIPParticipant")
     assert (dial.sip_call_to, dial.room_name) == ("+14155550124", f"{call.room_name}-human-agent")
@@ -100,11 +104,13 @@ def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, r
     assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.TRANSFERRED)
     [record] = call.metadata["transfers"]
     assert (record["destination"], record["mode"], record["outcome"]) == ("Manager", "warm", "connected")
+    assert record["connectedBy"] == "move"
     assert record["summary"] == "Hi Dana, I have a caller who wants a refund of two hundred dollars."
     # The caller and the manager talk in the call's room now: the agent does not delete it.
     assert [m.room for m in livekit_server.messages("DeleteRoom")] == []
     assert livekit_server.messages("TransferSIPParticipant") == []
-    assert ("system", "warm transfer to Manager: connected") in [(t.role, t.content) for t in turns(call)]
+    assert not bridge.opened.is_set()
+    assert ("system", "warm transfer to Manager: connected (move)") in [(t.role, t.content) for t in turns(call)]
     # The caller's transcript holds the caller's conversation only: not the consultation.
     assert said(call) == [("user", "I want a refund of $200."), ("assistant", "Let me get my manager.")]
 
@@ -234,3 +240,160 @@ def test_a_slow_transfer_is_covered_by_the_filler_line(make_call, run_call, live
     ]
     call.refresh_from_db()
     assert call.end_reason == EndReason.TRANSFERRED
+
+
+def accepting_llm():
+    return FakeLLM(
+        [
+            ToolCall("transfer_call", {"destination": "Manager"}, text="Let me get my manager."),
+            "Hi Dana, I have a caller who wants a refund.",
+            ToolCall("connect_to_caller", {}),
+        ]
+    )
+
+
+def accept_then(bridged_call):
+    """A scenario: the caller asks for the manager, who accepts; then `bridged_call(runner)`."""
+
+    async def scenario(runner):
+        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
+        consultation = await consultation_of(runner)
+        await consultation.run(user_input="Dana here.")
+        await consultation.run(user_input="Sure, put them through.")
+        await caller_turn
+        await runner.wait_closed()
+        await bridged_call(runner)
+
+    return scenario
+
+
+async def bridge_ended(runner):
+    for _ in range(500):
+        if runner.bridge_ended is not None:
+            return runner.bridge_ended
+        await asyncio.sleep(0.01)
+    raise AssertionError("the bridged call never ended")
+
+
+async def until(predicate):
+    async with asyncio.timeout(5):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def test_on_a_self_hosted_livekit_server_the_worker_bridges_the_caller_and_the_person(
+    warm_call, run_call, livekit_server
+):
+    """MoveParticipant is not implemented on self-hosted livekit-server: the worker carries
+    the audio between the two rooms itself, both ways, until one side hangs up."""
+    livekit_server.self_hosted = True
+    call = warm_call()
+    bridge = RoomlessBridge()
+
+    async def talk_then_the_manager_hangs_up(runner):
+        await asyncio.wait_for(bridge.opened.wait(), 5)
+        bridge.caller.say(*numbered_frames(1, 100))
+        bridge.destination.say(*numbered_frames(500, 80))
+        await until(lambda: len(bridge.destination.heard) == 100 and len(bridge.caller.heard) == 80)
+        assert runner.bridge_ended is None  # the call goes on, bridged, after the agent left
+        bridge.destination.hang_up()
+        await bridge_ended(runner)
+
+    run_call(call, accepting_llm(), accept_then(talk_then_the_manager_hangs_up), caller_identity=CALLER, bridge=bridge)
+
+    # One MoveParticipant, answered as livekit-server answers it; then the bridge.
+    [move] = livekit_server.messages("MoveParticipant")
+    assert (move.room, move.destination_room) == (f"{call.room_name}-human-agent", call.room_name)
+    assert frame_numbers(bridge.destination.heard) == list(range(1, 101))
+    assert frame_numbers(bridge.caller.heard) == list(range(500, 580))
+    assert bridge.closed
+    # The manager hung up: the caller is hung up too (both rooms go), the call is recorded.
+    assert set(deleted_rooms(livekit_server)) == {call.room_name, f"{call.room_name}-human-agent"}
+    call.refresh_from_db()
+    assert (call.status, call.end_reason) == (CallStatus.COMPLETED, EndReason.TRANSFERRED)
+    [record] = call.metadata["transfers"]
+    assert (record["outcome"], record["connectedBy"], record["endedBy"]) == ("connected", "bridge", "destination")
+    assert record["bridgeSeconds"] >= 0 and record["endedAt"] >= record["at"]
+    notes = [t.content for t in turns(call) if t.role == TurnRole.SYSTEM]
+    assert "warm transfer to Manager: connected (bridge)" in notes
+    assert any(n.startswith("warm transfer to Manager: bridge ended after") and "Manager hung up" in n for n in notes)
+
+
+def test_auto_remembers_a_self_hosted_server_for_the_rest_of_the_process(warm_call, run_call, livekit_server):
+    livekit_server.self_hosted = True
+    for number in (1, 2):
+        call = warm_call()
+        bridge = RoomlessBridge()
+
+        async def the_caller_hangs_up(runner, bridge=bridge):
+            await asyncio.wait_for(bridge.opened.wait(), 5)
+            bridge.caller.hang_up()
+            await bridge_ended(runner)
+
+        run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
+        call.refresh_from_db()
+        [record] = call.metadata["transfers"]
+        assert (record["connectedBy"], record["endedBy"]) == ("bridge", "caller"), number
+        # The next call takes place in the job's room (fake_job_context has one room name).
+        Call.objects.filter(pk=call.pk).update(room_name=f"done-{number}")
+    # Only the first call asked LiveKit to move the person.
+    assert len(livekit_server.messages("MoveParticipant")) == 1
+
+
+def test_bridge_setting_never_asks_livekit_to_move(warm_call, run_call, livekit_server, settings):
+    settings.LIVEKIT_WARM_TRANSFER_CONNECT = "bridge"
+    call = warm_call()
+    bridge = RoomlessBridge()
+
+    async def the_caller_hangs_up(runner):
+        await asyncio.wait_for(bridge.opened.wait(), 5)
+        bridge.caller.say(*numbered_frames(1, 3))
+        await until(lambda: len(bridge.destination.heard) == 3)
+        bridge.caller.hang_up()
+        await bridge_ended(runner)
+
+    run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
+
+    assert livekit_server.messages("MoveParticipant") == []
+    call.refresh_from_db()
+    [record] = call.metadata["transfers"]
+    assert (record["connectedBy"], record["endedBy"]) == ("bridge", "caller")
+    assert any("bridge ended after" in t.content and "the caller hung up" in t.content for t in turns(call))
+
+
+def test_move_setting_on_a_self_hosted_server_returns_to_the_caller(warm_call, run_call, livekit_server, settings):
+    """`move` is for LiveKit Cloud only: on livekit-server the transfer fails, and the
+    caller is back with the agent instead of left on hold."""
+    settings.LIVEKIT_WARM_TRANSFER_CONNECT = "move"
+    livekit_server.self_hosted = True
+    call = warm_call()
+    bridge = RoomlessBridge()
+    llm = FakeLLM(
+        [
+            ToolCall("transfer_call", {"destination": "Manager"}, text="Let me get my manager."),
+            "Hi Dana, I have a caller who wants a refund.",
+            ToolCall("connect_to_caller", {}),
+            "I couldn't put you through, sorry. Anything else?",
+        ]
+    )
+
+    async def scenario(runner):
+        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
+        consultation = await consultation_of(runner)
+        await consultation.run(user_input="Dana here.")
+        await settled(consultation.run(user_input="Sure, put them through."))
+        await settled(caller_turn)
+        await runner.session.wait_for_idle()
+        await runner.flush()
+
+    run_call(call, llm, scenario, caller_identity=CALLER, bridge=bridge)
+
+    assert len(livekit_server.messages("MoveParticipant")) == 1
+    assert not bridge.opened.is_set()
+    assert said(call)[-1] == ("assistant", "I couldn't put you through, sorry. Anything else?")
+    call.refresh_from_db()
+    assert call.end_reason == EndReason.CALLER_HUNG_UP
+    [record] = call.metadata["transfers"]
+    assert (record["mode"], record["outcome"]) == ("warm", "failed")
+    assert "cannot move participants" in record["detail"] and "connectedBy" not in record
+    assert warm_transfer.connect_method() == "move"  # nothing remembered: the setting says move
