@@ -10,6 +10,9 @@
 - `BackgroundTrack`: where the agent's background audio (the thinking sound) plays, as a
   second track of a room would: paced in real time, the loudness of every frame recorded.
 - `RoomlessAudio`: all together, with the caller's arrival, for `run_job(audio=...)`.
+- `PhoneLine`, `RoomlessBridge`: the two parties of a warm transfer the worker bridges
+  (`voice_worker/bridge.py`), for `run_job(bridge=...)`: what each says and what each hears,
+  as `rtc.AudioFrame`s (`numbered_frames` / `frame_numbers` tell their order).
 """
 
 from __future__ import annotations

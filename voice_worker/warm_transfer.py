@@ -211,10 +211,7 @@ class MorpheusWarmTransfer(WarmTransferTask):
     async def _start_bridge(self, consult_room: rtc.Room | None) -> None:
         """Publishes the worker's track in both rooms and starts carrying the audio."""
         media: BridgeMedia
-        if consult_room is not None and self._caller_room is not None and self._human_agent_sess is not None:
-            # The library closes the consultation session once connected, and that session
-            # deletes its room on close (its RoomOptions): the person is still in it here.
-            self._human_agent_sess.room_io._options.delete_room_on_close = False
+        if consult_room is not None and self._caller_room is not None:
             media = RoomBridgeMedia(self._caller_room, self._caller_identity, consult_room, self._human_agent_identity)
         elif self._roomless_bridge is not None:
             media = self._roomless_bridge
@@ -226,6 +223,11 @@ class MorpheusWarmTransfer(WarmTransferTask):
         except Exception as exc:
             await stack.aclose()
             raise ConnectFailed(f"the bridge could not start: {exc}") from exc
+        if consult_room is not None and self._human_agent_sess is not None:
+            # The library closes the consultation session once connected, and that session
+            # deletes its room on close (its RoomOptions): the person is still in it here.
+            # (Only once bridged: a failed connection does hang them up with the room.)
+            self._human_agent_sess.room_io._options.delete_room_on_close = False
         self.bridge = asyncio.get_running_loop().create_task(self._run_bridge(stack, parties, consult_room))
 
     async def _run_bridge(

@@ -397,3 +397,25 @@ def test_move_setting_on_a_self_hosted_server_returns_to_the_caller(warm_call, r
     assert (record["mode"], record["outcome"]) == ("warm", "failed")
     assert "cannot move participants" in record["detail"] and "connectedBy" not in record
     assert warm_transfer.connect_method() == "move"  # nothing remembered: the setting says move
+
+
+def test_a_worker_shutting_down_hangs_up_a_bridged_call(warm_call, run_call, livekit_server, settings):
+    """The bridged call lives in the job: when the job is shut down (the worker stopping),
+    both sides are hung up rather than left in two silent rooms, and the record says so."""
+    settings.LIVEKIT_WARM_TRANSFER_CONNECT = "bridge"
+    call = warm_call()
+    bridge = RoomlessBridge()
+
+    async def the_worker_stops(runner):
+        await asyncio.wait_for(bridge.opened.wait(), 5)
+        await runner._on_job_shutdown("worker draining")  # what the job runs on shutdown
+        await bridge_ended(runner)
+
+    run_call(call, accepting_llm(), accept_then(the_worker_stops), caller_identity=CALLER, bridge=bridge)
+
+    assert bridge.closed
+    assert set(deleted_rooms(livekit_server)) == {call.room_name, f"{call.room_name}-human-agent"}
+    call.refresh_from_db()
+    [record] = call.metadata["transfers"]
+    assert (record["connectedBy"], record["endedBy"]) == ("bridge", "worker")
+    assert any("the voice worker stopped the call" in t.content for t in turns(call))
