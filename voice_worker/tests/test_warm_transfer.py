@@ -63,6 +63,22 @@ async def consultation_of(runner):
     raise AssertionError("the destination was never called")
 
 
+def accept_then(bridged_call=None, *, caller_says="Get me your manager.", person_says="Dana here."):
+    """A scenario: the caller asks for the manager, who accepts; then `bridged_call(runner)`."""
+
+    async def scenario(runner):
+        caller_turn = asyncio.ensure_future(runner.session.run(user_input=caller_says))
+        consultation = await consultation_of(runner)
+        await consultation.run(user_input=person_says)
+        await consultation.run(user_input="Sure, put them through.")
+        await caller_turn
+        await runner.wait_closed()
+        if bridged_call is not None:
+            await bridged_call(runner)
+
+    return scenario
+
+
 def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, run_call, livekit_server):
     # A short filler delay: the consultation takes longer, and still no filler line reaches
     # the caller (the caller's session is on hold, in the transfer task, meanwhile).
@@ -77,14 +93,7 @@ def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, r
         ]
     )
 
-    async def scenario(runner):
-        caller_turn = asyncio.ensure_future(runner.session.run(user_input="I want a refund of $200."))
-        consultation = await consultation_of(runner)
-        await consultation.run(user_input="Hello, Dana speaking.")
-        await consultation.run(user_input="Sure, put them through.")
-        await caller_turn
-        await runner.wait_closed()
-
+    scenario = accept_then(caller_says="I want a refund of $200.", person_says="Hello, Dana speaking.")
     bridge = RoomlessBridge()  # there if needed: LiveKit Cloud moves the person instead
     run_call(call, llm, scenario, caller_identity=CALLER, bridge=bridge)
 
@@ -115,6 +124,22 @@ def test_a_warm_transfer_briefs_the_person_then_connects_the_caller(warm_call, r
     assert said(call) == [("user", "I want a refund of $200."), ("assistant", "Let me get my manager.")]
 
 
+def back_with_the_caller_after(answer):
+    """A scenario: the caller asks for the manager, Dana answers `answer`, and the transfer
+    does not connect: the agent is back with the caller, who hears its next line."""
+
+    async def scenario(runner):
+        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
+        consultation = await consultation_of(runner)
+        await consultation.run(user_input="Dana here.")
+        await settled(consultation.run(user_input=answer))
+        await settled(caller_turn)
+        await runner.session.wait_for_idle()
+        await runner.flush()
+
+    return scenario
+
+
 def test_a_declined_warm_transfer_returns_to_the_caller(warm_call, run_call, livekit_server):
     call = warm_call()
     llm = FakeLLM(
@@ -126,16 +151,7 @@ def test_a_declined_warm_transfer_returns_to_the_caller(warm_call, run_call, liv
         ]
     )
 
-    async def scenario(runner):
-        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
-        consultation = await consultation_of(runner)
-        await consultation.run(user_input="Dana here.")
-        await settled(consultation.run(user_input="I'm in a meeting, sorry."))
-        await settled(caller_turn)
-        await runner.session.wait_for_idle()
-        await runner.flush()
-
-    run_call(call, llm, scenario, caller_identity=CALLER)
+    run_call(call, llm, back_with_the_caller_after("I'm in a meeting, sorry."), caller_identity=CALLER)
 
     assert livekit_server.messages("MoveParticipant") == []
     [(name, output, is_error)] = llm.requests[3].tool_outputs()
@@ -252,21 +268,6 @@ def accepting_llm():
     )
 
 
-def accept_then(bridged_call):
-    """A scenario: the caller asks for the manager, who accepts; then `bridged_call(runner)`."""
-
-    async def scenario(runner):
-        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
-        consultation = await consultation_of(runner)
-        await consultation.run(user_input="Dana here.")
-        await consultation.run(user_input="Sure, put them through.")
-        await caller_turn
-        await runner.wait_closed()
-        await bridged_call(runner)
-
-    return scenario
-
-
 async def bridge_ended(runner):
     for _ in range(500):
         if runner.bridge_ended is not None:
@@ -377,16 +378,7 @@ def test_move_setting_on_a_self_hosted_server_returns_to_the_caller(warm_call, r
         ]
     )
 
-    async def scenario(runner):
-        caller_turn = asyncio.ensure_future(runner.session.run(user_input="Get me your manager."))
-        consultation = await consultation_of(runner)
-        await consultation.run(user_input="Dana here.")
-        await settled(consultation.run(user_input="Sure, put them through."))
-        await settled(caller_turn)
-        await runner.session.wait_for_idle()
-        await runner.flush()
-
-    run_call(call, llm, scenario, caller_identity=CALLER, bridge=bridge)
+    run_call(call, llm, back_with_the_caller_after("Sure, put them through."), caller_identity=CALLER, bridge=bridge)
 
     assert len(livekit_server.messages("MoveParticipant")) == 1
     assert not bridge.opened.is_set()
