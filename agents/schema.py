@@ -5,7 +5,7 @@ envelope with the message each view declares."""
 
 from drf_spectacular.utils import extend_schema
 
-from morpheus.api.schema import error
+from morpheus.api.schema import error, resource_views
 
 from . import examples
 from .serializers import (
@@ -29,7 +29,7 @@ CONFLICT = error(
     description="In use: assigned to phone numbers, or on a ringing/active call",
 )
 
-agent = extend_schema(tags=["agents"])
+agent = resource_views("agents", globals(), "agent_")
 
 agent_list = extend_schema(
     summary="List agents",
@@ -69,7 +69,7 @@ agent_destroy = extend_schema(
     examples=[examples.AGENT_DELETE_RESPONSE],
 )
 
-agent_version = extend_schema(tags=["agent-versions"])
+agent_version = resource_views("agent-versions", globals(), "agent_version_")
 
 agent_version_list = extend_schema(summary="List an agent's versions (newest first)", responses=AgentVersionPageOutput)
 

@@ -1,5 +1,6 @@
 """/agents and /providers: parse, call a service or selector, render."""
 
+from rest_framework import mixins
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -7,7 +8,7 @@ from rest_framework.views import APIView
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
 from morpheus.api.rows import rows, values_for
-from morpheus.api.viewsets import TenantScopedViewSet
+from morpheus.api.viewsets import CreateMixin, ListMixin, NestedMixin, PartialUpdateMixin, TenantScopedViewSet
 
 from . import schema, selectors, services
 from .models import Agent, AgentVersion
@@ -25,12 +26,14 @@ from .serializers import (
 
 
 @schema.agent
-class AgentViewSet(TenantScopedViewSet):
+class AgentViewSet(CreateMixin, mixins.RetrieveModelMixin, PartialUpdateMixin, TenantScopedViewSet):
     # Members build and test agents, so every tenant role may create, edit and delete
     # them; detaching phone numbers on delete is a phone-number write (owners/admins).
 
     queryset = Agent.objects.all()
     serializer_class = AgentOutput
+    create_serializer_class = AgentCreateInput
+    update_serializer_class = AgentUpdateInput
     list_key = "agents"
     not_found_label = "Agent"
     agent_field = "pk"  # agent-restricted API keys see only their agents' rows
@@ -46,7 +49,6 @@ class AgentViewSet(TenantScopedViewSet):
     def safely_get_queryset(self, queryset):
         return selectors.agent_with_providers(queryset)
 
-    @schema.agent_list
     def list(self, request):
         query = AgentListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -56,26 +58,12 @@ class AgentViewSet(TenantScopedViewSet):
         page = self.paginate_queryset(values_for(agents, AgentListItemOutput))
         return self.get_paginated_response(rows(page, AgentListItemOutput))
 
-    @schema.agent_create
-    def create(self, request):
-        body = AgentCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        agent = services.agent_create(customer=request.user.customer, data=body.validated_data, actor=request.user)
-        return created(AgentOutput(agent).data)
+    def create_object(self, data):
+        return services.agent_create(customer=self.request.user.customer, data=data, actor=self.request.user)
 
-    @schema.agent_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(AgentOutput(self.get_object()).data)
+    def update_object(self, agent, data):
+        return services.agent_update(agent=agent, data=data, actor=self.request.user)
 
-    @schema.agent_partial_update
-    def partial_update(self, request, pk=None):
-        agent = self.get_object()
-        body = AgentUpdateInput(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        agent = services.agent_update(agent=agent, data=body.validated_data, actor=request.user)
-        return ok(AgentOutput(agent).data)
-
-    @schema.agent_destroy
     def destroy(self, request, pk=None):
         query = AgentDeleteQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -89,7 +77,7 @@ class AgentViewSet(TenantScopedViewSet):
 
 
 @schema.agent_version
-class AgentVersionViewSet(TenantScopedViewSet):
+class AgentVersionViewSet(NestedMixin, ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """/agents/{agentId}/versions: an agent's immutable configuration snapshots. Every
     change to its behaviour (prompt, first message, models, voice, tools, settings) made
     through the API or the admin records the next version."""
@@ -97,6 +85,7 @@ class AgentVersionViewSet(TenantScopedViewSet):
     queryset = AgentVersion.objects.all()
     agent_field = "agent"  # agent-restricted API keys see only their agents' versions
     serializer_class = AgentVersionOutput
+    serializer_classes = {"list": AgentVersionListItemOutput}
     list_key = "versions"
     success_messages = {
         "list": "Agent versions retrieved successfully",
@@ -105,34 +94,18 @@ class AgentVersionViewSet(TenantScopedViewSet):
     }
     lookup_field = "number"
     lookup_url_kwarg = "number"
+    parent_queryset = selectors.agent_with_providers(Agent.objects.all())
+    parent_label = "Agent"  # 404 "Agent with ID 7 does not exist", also in the schema's examples
 
     def safely_get_queryset(self, queryset):
         return queryset.filter(agent_id=self.kwargs["agent_id"]).select_related("created_by").order_by("-number")
 
-    parent_label = "Agent"  # 404 "Agent with ID 7 does not exist", also in the schema's examples
-
-    def _agent(self) -> Agent:
-        queryset = selectors.agent_with_providers(Agent.objects.all())
-        return self.get_parent_object(queryset, self.kwargs["agent_id"], label=self.parent_label)
-
     def not_found_message(self, value) -> str:
         return f"Version {value} of agent {self.kwargs['agent_id']} does not exist"
 
-    @schema.agent_version_list
-    def list(self, request, agent_id=None):
-        self._agent()
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(AgentVersionListItemOutput(page, many=True).data)
-
-    @schema.agent_version_retrieve
-    def retrieve(self, request, agent_id=None, number=None):
-        self._agent()
-        return ok(AgentVersionOutput(self.get_object()).data)
-
     @schema.agent_version_restore
     def restore(self, request, agent_id=None, number=None):
-        agent = self._agent()
-        version = services.agent_version_restore(agent=agent, number=int(number), actor=request.user)
+        version = services.agent_version_restore(agent=self.parent, number=int(number), actor=request.user)
         return created(AgentVersionOutput(version).data)
 
 

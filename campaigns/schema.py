@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from morpheus.api.schema import error
+from morpheus.api.schema import error, resource_views
 
 from .serializers import (
     CampaignInput,
@@ -25,7 +25,7 @@ def _conflict(message: str) -> OpenApiResponse:
     return error(409, message, description="The campaign's status does not allow it")
 
 
-campaign = extend_schema(tags=["campaigns"])
+campaign = resource_views("campaigns", globals(), "campaign_")
 
 campaign_list = extend_schema(summary="List campaigns", responses=CampaignPageOutput)
 
@@ -91,7 +91,7 @@ campaign_results = extend_schema(
     responses={(200, "text/csv"): OpenApiResponse(description="CSV with a header row")},
 )
 
-do_not_call = extend_schema(tags=["campaigns"])
+do_not_call = resource_views("campaigns", globals(), "do_not_call_")
 
 do_not_call_list = extend_schema(summary="The do-not-call list", parameters=[DncListQuery], responses=DncPageOutput)
 

@@ -13,7 +13,7 @@ from accounts.models import MANAGER_ROLES
 from morpheus.api.pagination import PagePagination
 from morpheus.api.parsers import JSONParser
 from morpheus.api.responses import created, ok
-from morpheus.api.viewsets import TenantScopedViewSet
+from morpheus.api.viewsets import CreateMixin, DestroyMixin, ListMixin, TenantScopedViewSet
 from morpheus.errors import ValidationFailed
 
 from . import schema, selectors, services
@@ -37,9 +37,10 @@ class ContactsPagination(PagePagination):
 
 
 @schema.campaign
-class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+class CampaignViewSet(ListMixin, CreateMixin, mixins.RetrieveModelMixin, DestroyMixin, TenantScopedViewSet):
     queryset = Campaign.objects.all()
     serializer_class = CampaignOutput
+    create_serializer_class = CampaignInput
     list_key = "campaigns"
     not_found_label = "Campaign"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -76,34 +77,19 @@ class CampaignViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     def _render(self, campaign):
         return CampaignOutput(selectors.campaign_with_progress(self.request.user.customer_id, campaign.pk)).data
 
-    @schema.campaign_list
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    def create_object(self, data):
+        campaign = services.campaign_create(actor=self.request.user, data=data)
+        return selectors.campaign_with_progress(self.request.user.customer_id, campaign.pk)
 
-    @schema.campaign_create
-    def create(self, request):
-        body = CampaignInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        campaign = services.campaign_create(actor=request.user, data=body.validated_data)
-        return created(self._render(campaign))
-
-    @schema.campaign_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(CampaignOutput(self.get_object()).data)
-
-    @schema.campaign_partial_update
+    # The body is parsed before the row is looked up (PartialUpdateMixin does the reverse).
     def partial_update(self, request, pk=None):
         body = CampaignInput(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         campaign = services.campaign_update(campaign=self.get_object(), data=body.validated_data)
         return ok(self._render(campaign))
 
-    @schema.campaign_destroy
-    def destroy(self, request, pk=None):
-        campaign = self.get_object()
-        campaign_id = campaign.pk
+    def destroy_object(self, campaign):
         services.campaign_delete(campaign=campaign)
-        return ok({"id": campaign_id})
 
     def _lifecycle(self, operation):
         campaign = operation(campaign=self.get_object())
@@ -187,9 +173,11 @@ def _result_lines(rows):
 
 
 @schema.do_not_call
-class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+class DoNotCallViewSet(ListMixin, CreateMixin, DestroyMixin, TenantScopedViewSet):
     queryset = DoNotCall.objects.all()
     serializer_class = DncOutput
+    list_query_class = DncListQuery
+    create_serializer_class = DncInput
     list_key = "doNotCall"
     not_found_label = "Do-not-call entry"
     http_method_names = ["get", "post", "delete", "head", "options"]
@@ -200,27 +188,12 @@ class DoNotCallViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         "destroy": "Number removed from the do-not-call list",
     }
 
-    @schema.do_not_call_list
-    def list(self, request, *args, **kwargs):
-        query = DncListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        search = (query.validated_data.get("search") or "").strip()
-        entries = self.get_queryset()
-        if search:
-            entries = entries.filter(phone_number__contains=search)
-        page = self.paginate_queryset(entries)
-        return self.get_paginated_response(DncOutput(page, many=True).data)
+    def filter_list(self, queryset, search=None):
+        search = (search or "").strip()
+        return queryset.filter(phone_number__contains=search) if search else queryset
 
-    @schema.do_not_call_create
-    def create(self, request):
-        body = DncInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        entry = services.dnc_add(customer_id=request.user.customer_id, **body.validated_data)
-        return created(DncOutput(entry).data)
+    def create_object(self, data):
+        return services.dnc_add(customer_id=self.request.user.customer_id, **data)
 
-    @schema.do_not_call_destroy
-    def destroy(self, request, pk=None):
-        entry = self.get_object()
-        entry_id = entry.pk
+    def destroy_object(self, entry):
         services.dnc_remove(entry=entry)
-        return ok({"id": entry_id})

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from calls.schema import NO_LLM_EXAMPLE
-from morpheus.api.schema import error
+from morpheus.api.schema import error, resource_views
 
 from .serializers import (
     TestCaseInput,
@@ -21,7 +21,7 @@ NO_LLM = error(
     description="The agent version's language model has no credentials (names the variable).",
 )
 
-agent_test_case = extend_schema(tags=["agent-testing"])
+agent_test_case = resource_views("agent-testing", globals(), "agent_test_case_")
 
 agent_test_case_list = extend_schema(summary="List an agent's test cases", responses=TestCasePageOutput)
 
@@ -39,7 +39,7 @@ agent_test_case_create = extend_schema(
     responses={201: TestCaseOutput},
 )
 
-test_case = extend_schema(tags=["agent-testing"])
+test_case = resource_views("agent-testing", globals(), "test_case_")
 
 test_case_retrieve = extend_schema(summary="Get a test case")
 
@@ -49,7 +49,7 @@ test_case_partial_update = extend_schema(
 
 test_case_destroy = extend_schema(summary="Delete a test case (past results keep their copy)", responses={200: None})
 
-agent_test_run = extend_schema(tags=["agent-testing"])
+agent_test_run = resource_views("agent-testing", globals(), "agent_test_run_")
 
 agent_test_run_list = extend_schema(summary="List an agent's test runs (newest first)", responses=TestRunPageOutput)
 
@@ -69,7 +69,7 @@ agent_test_run_create = extend_schema(
     },
 )
 
-test_run = extend_schema(tags=["agent-testing"])
+test_run = resource_views("agent-testing", globals(), "test_run_")
 
 test_run_retrieve = extend_schema(
     summary="Get a test run with every case's verdict",

@@ -1,6 +1,8 @@
 """OpenAPI documentation of /api-keys, /webhook-endpoints and /webhook-deliveries, kept out of the views."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
+
+from morpheus.api.schema import resource_views
 
 from .serializers import (
     ApiKeyCreatedOutput,
@@ -23,16 +25,9 @@ from .serializers import (
 TAG = "integrations"
 
 
-def _integrations_views(**mixin_actions):
-    """The class decorator of an integrations viewset: its tag on every operation, and the
-    documentation of the actions DRF's mixins implement (list, retrieve), which have no
-    method in the view to decorate."""
-
-    def decorate(view):
-        return extend_schema(tags=[TAG])(extend_schema_view(**mixin_actions)(view))
-
-    return decorate
-
+api_key = resource_views(TAG, globals(), "api_key_")
+webhook_endpoint = resource_views(TAG, globals(), "webhook_endpoint_")
+webhook_delivery = resource_views(TAG, globals(), "webhook_delivery_")
 
 api_key_list = extend_schema(summary="List API keys (revoked ones included)", responses=ApiKeyPageOutput)
 
@@ -44,8 +39,6 @@ api_key_create = extend_schema(
 )
 
 api_key_retrieve = extend_schema(summary="Get an API key", responses=ApiKeyOutput)
-
-api_key = _integrations_views(list=api_key_list, retrieve=api_key_retrieve)
 
 api_key_destroy = extend_schema(summary="Revoke an API key (at once)", responses=ApiKeyOutput)
 
@@ -59,8 +52,6 @@ webhook_endpoint_create = extend_schema(
 )
 
 webhook_endpoint_retrieve = extend_schema(summary="Get a webhook endpoint", responses=WebhookEndpointOutput)
-
-webhook_endpoint = _integrations_views(list=webhook_endpoint_list, retrieve=webhook_endpoint_retrieve)
 
 webhook_endpoint_partial_update = extend_schema(
     summary="Update a webhook endpoint", request=WebhookEndpointUpdateInput, responses=WebhookEndpointOutput
@@ -80,8 +71,6 @@ webhook_endpoint_test = extend_schema(summary="Send a ping event", request=None,
 webhook_endpoint_events = extend_schema(
     summary="The event catalogue: every event an endpoint may subscribe to", responses=EventTypeOutput(many=True)
 )
-
-webhook_delivery = extend_schema(tags=[TAG])
 
 webhook_delivery_list = extend_schema(
     summary="List deliveries, newest first",

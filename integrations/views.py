@@ -7,7 +7,13 @@ from rest_framework.decorators import action
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.responses import created, ok
-from morpheus.api.viewsets import TenantScopedAPIView, TenantScopedViewSet
+from morpheus.api.viewsets import (
+    DestroyMixin,
+    ListMixin,
+    PartialUpdateMixin,
+    TenantScopedAPIView,
+    TenantScopedViewSet,
+)
 
 from . import schema, selectors, services
 from .models import ApiKey, WebhookDelivery, WebhookEndpoint
@@ -45,7 +51,6 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def safely_get_queryset(self, queryset):
         return queryset.select_related("created_by", "revoked_by")
 
-    @schema.api_key_create
     def create(self, request):
         body = ApiKeyCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -60,17 +65,19 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         )
         return created(ApiKeyCreatedOutput(api_key, context={"plaintext": plaintext}).data)
 
-    @schema.api_key_destroy
     def destroy(self, request, pk=None):
         api_key = services.api_key_revoke(api_key=self.get_object(), actor=request.user)
         return ok(ApiKeyOutput(api_key).data)
 
 
 @schema.webhook_endpoint
-class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class WebhookEndpointViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, PartialUpdateMixin, DestroyMixin, TenantScopedViewSet
+):
     default_roles = MANAGER_ROLES
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointOutput
+    update_serializer_class = WebhookEndpointUpdateInput
     list_key = "webhookEndpoints"
     not_found_label = "Webhook endpoint"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -85,7 +92,6 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         "events": "Event types retrieved successfully",
     }
 
-    @schema.webhook_endpoint_create
     def create(self, request):
         body = WebhookEndpointCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -102,20 +108,11 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         output = WebhookEndpointWithSecretOutput(endpoint, context={"secret": secret}).data
         return created(output)
 
-    @schema.webhook_endpoint_partial_update
-    def partial_update(self, request, pk=None):
-        endpoint = self.get_object()
-        body = WebhookEndpointUpdateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_update(endpoint=endpoint, data=body.validated_data)
-        return ok(WebhookEndpointOutput(endpoint).data)
+    def update_object(self, endpoint, data):
+        return services.webhook_endpoint_update(endpoint=endpoint, data=data)
 
-    @schema.webhook_endpoint_destroy
-    def destroy(self, request, pk=None):
-        endpoint = self.get_object()
-        endpoint_id = endpoint.pk
+    def destroy_object(self, endpoint):
         services.webhook_endpoint_delete(endpoint=endpoint)
-        return ok({"id": endpoint_id})
 
     @schema.webhook_endpoint_rotate_secret
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -138,10 +135,12 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
 
 @schema.webhook_delivery
-class WebhookDeliveryViewSet(TenantScopedViewSet):
+class WebhookDeliveryViewSet(ListMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     default_roles = MANAGER_ROLES
     queryset = WebhookDelivery.objects.all()
     serializer_class = WebhookDeliveryOutput
+    serializer_classes = {"retrieve": WebhookDeliveryDetailOutput}
+    list_query_class = DeliveryListQuery
     list_key = "webhookDeliveries"
     not_found_label = "Webhook delivery"
     http_method_names = ["get", "post", "head", "options"]
@@ -154,17 +153,8 @@ class WebhookDeliveryViewSet(TenantScopedViewSet):
     def safely_get_queryset(self, queryset):
         return queryset.select_related("event")
 
-    @schema.webhook_delivery_list
-    def list(self, request):
-        query = DeliveryListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        deliveries = selectors.webhook_delivery_filter(self.get_queryset(), **query.validated_data)
-        page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(WebhookDeliveryOutput(page, many=True).data)
-
-    @schema.webhook_delivery_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(WebhookDeliveryDetailOutput(self.get_object()).data)
+    def filter_list(self, queryset, **query):
+        return selectors.webhook_delivery_filter(queryset, **query)
 
     @schema.webhook_delivery_redeliver
     @action(detail=True, methods=["post"])

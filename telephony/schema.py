@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
-from morpheus.api.schema import error
+from morpheus.api.schema import error, resource_views
 
 from . import examples, services, trunks
 from .serializers import (
@@ -14,8 +14,6 @@ from .serializers import (
     PhoneNumberUpdateInput,
 )
 from .trunk_serializers import SipTrunkInput, SipTrunkOutput, SipTrunkPageOutput
-
-phone_number = extend_schema(tags=["phone-numbers"])
 
 phone_number_list = extend_schema(
     summary="List phone numbers",
@@ -68,12 +66,12 @@ phone_number_destroy = extend_schema(
     examples=[examples.PHONE_NUMBER_DELETE_RESPONSE],
 )
 
+phone_number = resource_views("phone-numbers", globals(), "phone_number_")
+
 
 REFUSED = OpenApiResponse(description="Validation failed, or 'LiveKit refused the request: ...'. Nothing is created.")
 
 VOICE_DOWN = OpenApiResponse(description="LiveKit is not configured or unreachable; nothing is changed.")
-
-sip_trunk = extend_schema(tags=["sip-trunks"])
 
 sip_trunk_list = extend_schema(summary="List outbound SIP trunks", responses=SipTrunkPageOutput)
 
@@ -100,3 +98,5 @@ sip_trunk_destroy = extend_schema(
         409: error(409, trunks.CALLS_IN_PROGRESS_MESSAGE.format(id=1)),
     },
 )
+
+sip_trunk = resource_views("sip-trunks", globals(), "sip_trunk_")

@@ -8,12 +8,13 @@ message is written twice. Standard errors get the message the code really answer
 """
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_lib_doc_excludes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 
 from morpheus.errors import FORBIDDEN_MESSAGE
 
@@ -142,7 +143,38 @@ def doc_excludes() -> list[type]:
         viewsets.PlatformAdminAPIView,
         viewsets.TenantScopedViewSet,
         viewsets.PlatformAdminViewSet,
+        viewsets.ListMixin,
+        viewsets.CreateMixin,
+        viewsets.PartialUpdateMixin,
+        viewsets.DestroyMixin,
+        viewsets.NestedMixin,
     ]
+
+
+STANDARD_ACTIONS = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+
+
+def resource_views(tag: str, namespace: Mapping[str, Any], prefix: str) -> Any:
+    """The class decorator of a viewset: `tag` on every operation, and the documentation of
+    its standard actions, which the view may inherit from DRF's or our mixins
+    (morpheus/api/viewsets.py) and so has no method to decorate. Each is found in the app's
+    schema module by name:
+
+        phone_number = resource_views("phone-numbers", globals(), "phone_number_")
+
+    documents the view's `list` with the module's `phone_number_list`, `create` with
+    `phone_number_create`, and so on; they are looked up when the view class is decorated,
+    so they may be defined below this line. Other actions keep their own `@schema.<name>`."""
+
+    def decorate(view: Any) -> Any:
+        found = {
+            action: namespace[f"{prefix}{action}"]
+            for action in STANDARD_ACTIONS
+            if f"{prefix}{action}" in namespace and hasattr(view, action)
+        }
+        return extend_schema(tags=[tag])(extend_schema_view(**found)(view))
+
+    return decorate
 
 
 class MorpheusAutoSchema(AutoSchema):

@@ -15,14 +15,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import Model, QuerySet
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated, OperandHolder, SingleOperandHolder
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from .pagination import PagePagination
 from .permissions import HasActionRole, IsPlatformAdmin, IsTenantMember
+from .responses import created, ok
 
 if TYPE_CHECKING:  # a stub-only protocol
     from rest_framework.permissions import _SupportsHasPermission
@@ -114,6 +118,8 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
     # credentials are limited to some agents (an agent-restricted API key: `request.auth`
     # has `agent_ids`) sees only their rows, and nothing where this is None.
     agent_field: str | None = None
+    # {action: output serializer} where it is not `serializer_class`.
+    serializer_classes: ClassVar[dict[str, type[BaseSerializer[Any]]]] = {}
 
     def safely_get_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Narrow, annotate or select_related here; the tenant filter is applied after."""
@@ -141,6 +147,11 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
             queryset = queryset.filter(**{f"{agent_field}__in": agent_ids})
         return queryset
 
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        """`serializer_classes` names the output of an action whose rows render differently
+        ({"retrieve": CallDetail}); every other action renders with `serializer_class`."""
+        return self.serializer_classes.get(self.action or "") or super().get_serializer_class()
+
     def get_parent_object(
         self, queryset: QuerySet[Any], value: object, *, label: str, agent_field: str | None = "pk"
     ) -> Any:
@@ -165,3 +176,115 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
     def not_found_message(self, value: object) -> str:
         label = self.not_found_label or str(self._base_queryset().model._meta.verbose_name).title()
         return f"{label} with ID {value} does not exist"
+
+
+# --- The actions of a thin resource ---------------------------------------------------
+#
+# A resource whose actions are "parse, call one service, render" declares its serializers
+# and services instead of writing the actions (docs/contributing.md, Views):
+#
+#     class PhoneNumberViewSet(ListMixin, CreateMixin, mixins.RetrieveModelMixin,
+#                              PartialUpdateMixin, DestroyMixin, TenantScopedViewSet):
+#         serializer_class = PhoneNumberOutput
+#         list_query_class = PhoneNumberListQuery
+#         create_serializer_class = PhoneNumberCreateInput
+#         update_serializer_class = PhoneNumberUpdateInput
+#
+#         def filter_list(self, queryset, **query):
+#             return selectors.phone_number_filter(queryset, **query)
+#
+#         def create_object(self, data):
+#             return services.phone_number_create(customer=self.request.user.customer, data=data)
+#         ...
+#
+# Retrieve is DRF's RetrieveModelMixin; the others keep the order the hand-written actions
+# had (the row is looked up before its body is parsed), so errors are answered as before.
+# Their OpenAPI documentation is the app's schema.py, `resource_views(...)` (morpheus/api/schema.py).
+
+if TYPE_CHECKING:  # what the mixins use of the viewset they are mixed into
+    _ViewSet = TenantScopedViewSet
+else:
+    _ViewSet = object
+
+
+class ListMixin(mixins.ListModelMixin, _ViewSet):
+    """GET the collection, through DRF's list: the query string is validated by
+    `list_query_class` (a serializer) and its data handed to `filter_list` (a selector);
+    the rows render with `serializer_classes["list"]` or `serializer_class`."""
+
+    list_query_class: type[BaseSerializer[Any]] | None = None
+
+    def filter_list(self, queryset: QuerySet[Any], **query: Any) -> QuerySet[Any]:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        queryset = super().filter_queryset(queryset)
+        if self.action != "list" or self.list_query_class is None:
+            return queryset
+        query = self.list_query_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return self.filter_list(queryset, **query.validated_data)
+
+
+class CreateMixin(_ViewSet):
+    """POST the collection: `create_serializer_class` parses the body, `create_object`
+    (the service) writes the row, and the answer is 201 with the row rendered."""
+
+    create_serializer_class: type[BaseSerializer[Any]]
+
+    def create_object(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} calls its create service in create_object")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.create_serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        return created(self.get_serializer(self.create_object(dict(body.validated_data))).data)
+
+
+class PartialUpdateMixin(_ViewSet):
+    """PATCH a row: it is looked up (404 first), `update_serializer_class` parses the
+    body as a partial update and `update_object` (the service) applies it."""
+
+    update_serializer_class: type[BaseSerializer[Any]]
+
+    def update_object(self, obj: Any, data: dict[str, Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} calls its update service in update_object")
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        obj = self.get_object()
+        body = self.update_serializer_class(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        return ok(self.get_serializer(self.update_object(obj, dict(body.validated_data))).data)
+
+
+class DestroyMixin(_ViewSet):
+    """DELETE a row through `destroy_object` (the service); the answer is `{"id": ...}`."""
+
+    def destroy_object(self, obj: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} calls its delete service in destroy_object")
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        obj = self.get_object()
+        obj_id = obj.pk
+        self.destroy_object(obj)
+        return ok({"id": obj_id})
+
+
+class NestedMixin(_ViewSet):
+    """A collection under another row of the tenant (/agents/{agent_id}/versions): before
+    any action runs, the parent named by `parent_kwarg` is looked up in `parent_queryset`,
+    scoped like the view's own rows, as `self.parent`; a missing one, or another tenant's,
+    is `parent_label`'s 404 ("Agent with ID 7 does not exist", also in the schema)."""
+
+    parent_queryset: QuerySet[Any]
+    parent_kwarg = "agent_id"
+    parent_label = ""
+    parent: Any = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Not for OPTIONS ("metadata") nor a method the route refuses (no action: its 405).
+        if self.action not in (None, "metadata"):
+            self.parent = self.get_parent_object(
+                self.parent_queryset, self.kwargs[self.parent_kwarg], label=self.parent_label
+            )

@@ -1,8 +1,9 @@
 """/phone-numbers: the inventory of numbers a tenant owns and the agent each reaches."""
 
+from rest_framework import mixins
+
 from accounts.models import MANAGER_ROLES
-from morpheus.api.responses import created, ok
-from morpheus.api.viewsets import TenantScopedViewSet
+from morpheus.api.viewsets import CreateMixin, DestroyMixin, ListMixin, PartialUpdateMixin, TenantScopedViewSet
 
 from .. import schema, selectors, services
 from ..models import PhoneNumber
@@ -15,11 +16,16 @@ from ..serializers import (
 
 
 @schema.phone_number
-class PhoneNumberViewSet(TenantScopedViewSet):
+class PhoneNumberViewSet(
+    ListMixin, CreateMixin, mixins.RetrieveModelMixin, PartialUpdateMixin, DestroyMixin, TenantScopedViewSet
+):
     # Every tenant role reads the inventory; owners and admins change it (DESIGN.md).
 
     queryset = PhoneNumber.objects.all()
     serializer_class = PhoneNumberOutput
+    list_query_class = PhoneNumberListQuery
+    create_serializer_class = PhoneNumberCreateInput
+    update_serializer_class = PhoneNumberUpdateInput
     list_key = "phoneNumbers"
     not_found_label = "Phone number"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -35,36 +41,14 @@ class PhoneNumberViewSet(TenantScopedViewSet):
     def safely_get_queryset(self, queryset):
         return selectors.phone_number_with_agent(queryset)
 
-    @schema.phone_number_list
-    def list(self, request):
-        query = PhoneNumberListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        numbers = selectors.phone_number_filter(self.get_queryset(), **query.validated_data)
-        page = self.paginate_queryset(numbers)
-        return self.get_paginated_response(PhoneNumberOutput(page, many=True).data)
+    def filter_list(self, queryset, **query):
+        return selectors.phone_number_filter(queryset, **query)
 
-    @schema.phone_number_create
-    def create(self, request):
-        body = PhoneNumberCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        number = services.phone_number_create(customer=request.user.customer, data=body.validated_data)
-        return created(PhoneNumberOutput(number).data)
+    def create_object(self, data):
+        return services.phone_number_create(customer=self.request.user.customer, data=data)
 
-    @schema.phone_number_retrieve
-    def retrieve(self, request, pk=None):
-        return ok(PhoneNumberOutput(self.get_object()).data)
+    def update_object(self, number, data):
+        return services.phone_number_update(phone_number=number, data=data)
 
-    @schema.phone_number_partial_update
-    def partial_update(self, request, pk=None):
-        number = self.get_object()
-        body = PhoneNumberUpdateInput(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        number = services.phone_number_update(phone_number=number, data=body.validated_data)
-        return ok(PhoneNumberOutput(number).data)
-
-    @schema.phone_number_destroy
-    def destroy(self, request, pk=None):
-        number = self.get_object()
-        number_id = number.pk
+    def destroy_object(self, number):
         services.phone_number_delete(phone_number=number)
-        return ok({"id": number_id})
