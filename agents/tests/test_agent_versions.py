@@ -1,12 +1,13 @@
 """Agent versions: every behaviour change is an immutable snapshot; list, get, restore."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from agents.models import AgentVersion, LLMProvider
+from agents.services import agent_version_record
 from agents.tests.factories import AgentFactory
-from tenants.tests.cross_tenant import CrossTenantMatrix
+from morpheus.services import model_save_changed
+from tenants.tests.cross_tenant import Action, ResourceMatrix
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -102,63 +103,58 @@ def test_an_admin_edit_is_a_version_too(agent_id):
     assert agent_version_record(agent=agent).number == 2
 
 
-def test_the_list_costs_the_same_queries_however_many_versions(alice_client, agent_id):
-    def count() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            assert_success(alice_client.get(versions_url(agent_id)))
-        return len(queries)
+class TestAgentVersionsMatrix(ResourceMatrix):
+    """An agent's versions. The agent is the tenant's row: another tenant's agent is the
+    agent's 404 for its list, each version and restore alike."""
 
-    few = count()
-    for n in range(5):
-        alice_client.patch(f"{URL}/{agent_id}", {"systemPrompt": f"Prompt {n}"}, format="json")
-    assert count() == few
-
-
-class TestAgentVersionsCrossTenant(CrossTenantMatrix):
-    # The agent is the tenant's object here: its versions answer exactly like the agent.
-    list_url = URL
+    list_key = "versions"
     not_found_label = "Agent"
-    detail_requests = {"get": None}
+    actions = {
+        "list": Action("get", on="list", message="Agent versions retrieved successfully"),
+        # The same list, addressed through the agent, for the cross-tenant checks.
+        "agent_list": Action("get", suffix="/versions", message="Agent versions retrieved successfully"),
+        "retrieve": Action("get", suffix="/versions/1", message="Agent version retrieved successfully"),
+        "restore": Action(
+            "post", suffix="/versions/1/restore", status=201, message="Agent version restored successfully"
+        ),
+    }
+    # Every role restores a version, as every role edits agents.
 
     def make_object(self, customer):
-        return AgentFactory(customer=customer)
+        AgentFactory(customer=customer)  # a sibling, whose versions the list must not show
+        agents = self.__dict__.setdefault("_agents", {})
+        agents[customer.pk] = AgentFactory(customer=customer)
+        return agents[customer.pk]
 
-    def detail_url(self, obj, agent_id=None) -> str:
-        return f"{versions_url(agent_id or obj.pk)}/1"
+    def detail_url(self, agent) -> str:
+        return f"{URL}/{agent.pk}"
 
-    def test_an_unknown_id_gets_the_same_404(self, method, bob_client, alice, customer_a):
-        victim = self.make_object(customer_a)
-        missing = self.missing_id(victim)
-        response = self.send(bob_client, method, self.detail_url(victim, agent_id=missing))
-        assert_error(response, 404, f"Agent with ID {missing} does not exist")
+    def list_path(self, customer) -> str:
+        return versions_url(self._agents[customer.pk].pk)
 
+    def list_id(self, obj):
+        return (obj.agent_id, obj.number) if isinstance(obj, AgentVersion) else (obj.pk, 1)
 
-class TestAgentVersionListCrossTenant(TestAgentVersionsCrossTenant):
-    def detail_url(self, obj, agent_id=None) -> str:
-        return versions_url(agent_id or obj.pk)
+    def row_id(self, row: dict):
+        return (row["agentId"], row["number"])
 
+    def make_row(self, customer, index):
+        """Version 1 of a new agent, then versions of it by alternating authors."""
+        if index == 0:
+            return self.make_object(customer).versions.get(number=1)
+        agent = self._agents[customer.pk]
+        agent.system_prompt = f"Prompt {index}"
+        model_save_changed(agent, ["system_prompt"])
+        author = UserFactory(customer=customer) if index % 2 else None
+        return agent_version_record(agent=agent, actor=author)
 
-class TestAgentVersionRestoreCrossTenant(TestAgentVersionsCrossTenant):
-    detail_requests = {"post": None}
-    owner_statuses = {"post": 201}
+    def tenant_rows(self, obj, customer) -> list[dict]:
+        versions = AgentVersion.objects.filter(customer=customer).order_by("pk").values()
+        return [*super().tenant_rows(obj, customer), *versions]
 
-    def detail_url(self, obj, agent_id=None) -> str:
-        return f"{versions_url(agent_id or obj.pk)}/1/restore"
-
-    def tenant_rows(self, obj, customer):
-        return [*super().tenant_rows(obj, customer), AgentVersion.objects.filter(customer=customer).count()]
-
-
-def test_calls_record_the_version_they_ran(alice_client, agent_id, livekit_server, customer_a):
-    from calls.services import call_start_inbound
-    from telephony.tests.factories import PhoneNumberFactory
-
-    assert_success(alice_client.patch(f"{URL}/{agent_id}", {"systemPrompt": "v2"}, format="json"))
-    number = PhoneNumberFactory(customer=customer_a, agent_id=agent_id)
-
-    call, created = call_start_inbound(
-        phone_number=number, carrier="twilio", carrier_call_id="CA1", from_number="+15550001", to_number="+15550002"
-    )
-
-    assert created and call.agent_version.number == 2
-    assert assert_success(alice_client.get(f"/api/v1/calls/{call.pk}"))["agentVersion"] == 2
+    def check_data(self, name, data, obj, customer) -> None:
+        super().check_data(name, data, obj, customer)
+        if name in ("list", "agent_list"):
+            assert {row["agentId"] for row in data["versions"]} == {obj.pk}, data
+        if name == "restore":
+            assert (data["agentId"], data["number"], data["restoredFrom"]) == (obj.pk, 2, 1), data

@@ -3,10 +3,13 @@ tenant isolation and constant-query lists."""
 
 import pytest
 
+from agents.selectors import agent_version_current
+from agents.services import agent_version_record
 from agents.tests.factories import AgentFactory
 from evaluations import services
 from evaluations.models import TestCase, TestRun
-from tenants.tests.cross_tenant import CrossTenantMatrix, ResourceMatrix, crud_actions
+from morpheus.services import model_save_changed
+from tenants.tests.cross_tenant import Action, CrossTenantMatrix, ResourceMatrix, crud_actions
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -180,16 +183,50 @@ class TestTestCasesMatrix(ResourceMatrix):
             assert data["name"] == "Hijacked"
 
 
-class TestTestRunsCrossTenant(CrossTenantMatrix):
-    list_url = "/api/v1/test-runs"
+class TestTestRunsMatrix(ResourceMatrix):
+    """Runs are listed under their agent (newest first) and read by their own id; starting
+    one needs a language model, so test_runs.py sends that."""
+
+    list_key = "testRuns"
     not_found_label = "Test run"
-    detail_requests = {"get": None}
+    actions = {
+        "list": Action("get", on="list", message="Test runs retrieved successfully"),
+        "retrieve": Action("get", message="Test run retrieved successfully"),
+    }
+
+    def agent_of(self, customer):
+        agents = self.__dict__.setdefault("_agents", {})
+        if customer.pk not in agents:
+            sibling = make_agent_with_tools(customer)  # its runs must not be listed
+            TestRun.objects.create(customer=customer, agent=sibling, version=agent_version_current(agent_id=sibling.pk))
+            agents[customer.pk] = make_agent_with_tools(customer)
+        return agents[customer.pk]
+
+    def list_path(self, customer):
+        return f"/api/v1/agents/{self.agent_of(customer).pk}/test-runs"
+
+    def detail_url(self, obj):
+        return f"/api/v1/test-runs/{obj.pk}"
 
     def make_object(self, customer):
-        from agents.selectors import agent_version_current
-
-        agent = make_agent_with_tools(customer)
+        agent = self.agent_of(customer)
         return TestRun.objects.create(customer=customer, agent=agent, version=agent_version_current(agent_id=agent.pk))
+
+    def make_row(self, customer, index):
+        """Runs of a new version every other row (the list shows each run's version)."""
+        agent = self.agent_of(customer)
+        if index % 2:
+            agent.system_prompt = f"Prompt {index}"
+            model_save_changed(agent, ["system_prompt"])
+            agent_version_record(agent=agent)
+        return self.make_object(customer)
+
+    def check_data(self, name, data, obj, customer):
+        super().check_data(name, data, obj, customer)
+        if name == "list":
+            ids = [row["id"] for row in data["testRuns"]]
+            assert ids == sorted(ids, reverse=True), ids
+            assert {row["agentId"] for row in data["testRuns"]} == {obj.agent_id}, data
 
 
 class TestAgentTestCasesCrossTenant(CrossTenantMatrix):

@@ -6,7 +6,7 @@ import pytest
 
 from agents.models import AgentVersion
 from evaluations import services
-from evaluations.models import TestCase, TestRun
+from evaluations.models import TestRun
 from testsupport.api import assert_error, assert_success
 from voice_worker.tests.servers import ChatReply
 
@@ -313,33 +313,6 @@ def test_a_new_version_runs_the_suite_when_the_agent_asks_and_keeps_the_verdict(
     with django_capture_on_commit_callbacks(execute=True):
         assert_success(alice_client.patch(url, {"systemPrompt": "Be cold."}, format="json"))
     assert AgentVersion.objects.get(agent=agent, number=3).test_verdict == "failed"
-
-
-def test_the_runs_list_is_newest_first_with_constant_queries(
-    alice_client, agent, llm_server, django_assert_max_num_queries, django_capture_on_commit_callbacks
-):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    case = services.test_case_create(agent=agent, data={"name": "x", "turns": [{"user": "hi"}]})
-    url = f"/api/v1/agents/{agent.pk}/test-runs"
-
-    def count() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            data = assert_success(alice_client.get(url), 200, "Test runs retrieved successfully")
-        return len(queries), data
-
-    with django_capture_on_commit_callbacks(execute=True):
-        alice_client.post(url, {"testCaseIds": [case.pk]}, format="json")
-    few, _ = count()
-    with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(4):
-            alice_client.post(url, {"testCaseIds": [case.pk]}, format="json")
-    many, data = count()
-    assert many == few
-    ids = [r["id"] for r in data["testRuns"]]
-    assert ids == sorted(ids, reverse=True) and len(ids) == 5
-    assert TestCase.objects.count() == 1
 
 
 def test_a_reachable_custom_function_is_never_called_in_a_run(
