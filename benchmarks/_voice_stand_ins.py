@@ -5,12 +5,14 @@ OpenAI (streamed chat completions, each answering after `--ttft-ms`), Deepgram (
 websocket) and ElevenLabs (multi-context websocket) from testsupport/voice_providers.py.
 Prints one JSON line with their URLs and keys, serves until stdin closes. Their own
 timings (monotonic clock, shared by every process on the machine) are read with
-`GET <openai>/bench/stats`; `POST <openai>/bench/reset` forgets them.
+`GET <openai>/bench/stats`; `POST <openai>/bench/reset` forgets them. It also holds the
+barriers that line up the benchmark's job processes (`POST <openai>/bench/barrier/<name>`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -61,8 +63,21 @@ def main() -> None:
         deepgram.utterances.clear()
         return web.json_response({"ok": True})
 
+    # Named barriers across processes: `POST /bench/barrier/<name>?parties=N` answers once N
+    # requests have arrived for <name> (the job processes' "every call is live").
+    barriers: dict[str, tuple[list[int], asyncio.Event]] = {}
+
+    async def barrier(request: web.Request) -> web.Response:
+        count, event = barriers.setdefault(request.match_info["name"], ([0], asyncio.Event()))
+        count[0] += 1
+        if count[0] >= int(request.query["parties"]):
+            event.set()
+        await event.wait()
+        return web.json_response({"ok": True})
+
     openai.app.router.add_get("/bench/stats", stats)
     openai.app.router.add_post("/bench/reset", reset)
+    openai.app.router.add_post("/bench/barrier/{name}", barrier)
     with openai, deepgram, elevenlabs:
         print(
             json.dumps(

@@ -197,19 +197,29 @@ def build_pipeline(config: AgentConfig, *, vad: lk_vad.VAD | None, resolved: Res
     FallbackAdapter with the agent's stall budget, even with a single candidate: a model
     that stalls fails within the budget instead of leaving the caller in silence."""
     resolved = resolved or resolve(config)
-    llms, stts, ttss = (resolved.pairs[kind] for kind in ("llm", "stt", "tts"))
-    from livekit.agents import llm as lk_llm_module
+    stts, ttss = (resolved.pairs[kind] for kind in ("stt", "tts"))
     from livekit.agents import stt as lk_stt_module
     from livekit.agents import tts as lk_tts_module
 
     budget = config.voice.provider_timeout_seconds
-    llm = lk_llm_module.FallbackAdapter(
-        [_llm(config, c, k) for c, k in llms], attempt_timeout=budget, max_retry_per_llm=0, retry_interval=0.2
-    )
+    llm = fallback_llm(config, resolved)
     stt_models = [_stt(config, c, k) for c, k in stts]
     stt = lk_stt_module.FallbackAdapter(stt_models, vad=vad, attempt_timeout=budget, max_retry_per_stt=0)
     tts = lk_tts_module.FallbackAdapter([_tts(config, c, k) for c, k in ttss], max_retry_per_tts=0)
     return PipelineModels(llm=llm, stt=stt, tts=tts, vad=vad, notes=list(resolved.notes))
+
+
+def fallback_llm(config: AgentConfig, resolved: Resolved) -> lk_llm.LLM:
+    """The call's language model: a FallbackAdapter over the agent's LLM candidates, each
+    attempt bounded by the agent's stall budget (also what the text benchmark runs)."""
+    from livekit.agents import llm as lk_llm_module
+
+    return lk_llm_module.FallbackAdapter(
+        [_llm(config, c, k) for c, k in resolved.pairs["llm"]],
+        attempt_timeout=config.voice.provider_timeout_seconds,
+        max_retry_per_llm=0,
+        retry_interval=0.2,
+    )
 
 
 def load_vad():
