@@ -222,6 +222,70 @@ def fallback_llm(config: AgentConfig, resolved: Resolved) -> lk_llm.LLM:
     )
 
 
+# A streamed chat completion chunk as the OpenAI API sends it, and a request body with
+# every kind of message the worker sends: what `warm_openai_sdk` runs through the SDK.
+_SAMPLE_CHUNK = {
+    "id": "chatcmpl-preload",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": "preload",
+    "choices": [
+        {
+            "index": 0,
+            "delta": {
+                "role": "assistant",
+                "content": "Hello",
+                "tool_calls": [
+                    {"index": 0, "id": "call_0", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
+            },
+            "finish_reason": None,
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "total_tokens": 2,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    },
+}
+_SAMPLE_REQUEST = {
+    "model": "preload",
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "messages": [
+        {"role": "system", "content": "You are a receptionist."},
+        {"role": "user", "content": "Hello?"},
+        {
+            "role": "assistant",
+            "content": "Hello.",
+            "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "call_0", "content": "{}"},
+    ],
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}],
+}
+
+
+def warm_openai_sdk() -> None:
+    """Does once, in the worker's forkserver (`voice_worker/preload.py`), what the OpenAI SDK
+    otherwise does lazily on each job process's first request, that is on the first turn of
+    every call: importing the chat resources (`client.chat`), building the pydantic models
+    of a streamed chunk, and resolving the type hints its request transform walks. About
+    half a second of CPU on a busy machine, paid once instead of in every call's first
+    answer. No network, no event loop (fork-safe)."""
+    import openai
+    from openai._models import construct_type
+    from openai._utils import maybe_transform
+    from openai.types.chat import ChatCompletionChunk, completion_create_params
+
+    client = openai.AsyncOpenAI(api_key="preload", base_url="http://127.0.0.1:9/v1")
+    client.chat.completions  # noqa: B018 - the lazily imported resources
+    construct_type(type_=ChatCompletionChunk, value=_SAMPLE_CHUNK)
+    maybe_transform(_SAMPLE_REQUEST, completion_create_params.CompletionCreateParamsStreaming)
+
+
 def load_vad():
     """Silero VAD, loaded once per worker process (prewarm); blocking, a few hundred ms."""
     silero = import_plugin("silero")

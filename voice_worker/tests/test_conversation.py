@@ -93,6 +93,22 @@ def test_the_agent_offers_end_call_transfers_and_usable_custom_functions():
     assert transfer.info.raw_schema["parameters"]["properties"]["destination"]["enum"] == ["Sales"]
 
 
+def test_every_tool_is_sent_from_a_schema_built_once_per_call():
+    """LiveKit derives a Python-signature tool's schema (a pydantic model) anew for every
+    request, a cost on every turn; a raw schema is sent as it is. So every tool the agent
+    offers, `end_call` included, is a raw-schema tool whose schema each request reuses."""
+    from livekit.agents.llm import RawFunctionTool, ToolContext
+
+    agent = AgentFactory(
+        transfers=[{"name": "Sales", "destination": "+14155550123"}],
+        functions=[{"name": "check_stock", "url": "https://example.com/a", "parameters": {"type": "object"}}],
+    )
+    morpheus = MorpheusAgent(AgentConfig.from_agent(agent), call=_call_info(agent), control=NoControl())
+    assert all(isinstance(tool, RawFunctionTool) for tool in morpheus.tools)
+    first, second = (ToolContext(morpheus.tools).parse_function_tools("openai", strict=True) for _ in range(2))
+    assert [a["function"] is b["function"] for a, b in zip(first, second, strict=True)] == [True, True, True]
+
+
 def test_config_reads_malformed_json_fields_defensively():
     agent = AgentFactory(
         end_call_phrases=["bye", "", 3, "  see you  "],

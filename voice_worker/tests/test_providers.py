@@ -127,3 +127,42 @@ def test_plugins_can_be_imported_off_the_main_thread():
     assert result.returncode == 0, result.stderr
     # Imported and registered; the library's main-thread check is back in place afterwards.
     assert result.stdout.split() == ["livekit.plugins.deepgram", "True", "True"]
+
+
+def test_the_worker_forkserver_preload_does_the_openai_sdks_first_request_work():
+    """Each call runs in a fresh job process forked from the worker's forkserver: whatever
+    the OpenAI SDK builds lazily on a process's first request (the chat resources' import,
+    the streamed chunk's pydantic models) would be paid in every call's first answer unless
+    the preload did it. Checked in a fresh interpreter importing the preload as the
+    forkserver does."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["DJANGO_SETTINGS_MODULE"] = "morpheus.test_settings"
+        before = "openai.resources.chat.completions.completions" in sys.modules
+        import voice_worker.preload
+        from openai.types.chat import ChatCompletionChunk
+        from pydantic._internal._mock_val_ser import MockValSer
+        print(before, "openai.resources.chat.completions.completions" in sys.modules,
+              isinstance(ChatCompletionChunk.__pydantic_validator__, MockValSer))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=settings.BASE_DIR
+    )
+    assert result.returncode == 0, result.stderr
+    # Not imported before the preload; imported, and the chunk model built, after it.
+    assert result.stdout.split() == ["False", "True", "False"]
+
+
+def test_warming_the_openai_sdk_parses_a_chunk_as_the_plugin_does():
+    """The sample run through the SDK is a valid chunk (a malformed one would warm nothing)."""
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletionChunk
+
+    providers.warm_openai_sdk()
+    chunk = construct_type(type_=ChatCompletionChunk, value=providers._SAMPLE_CHUNK)
+    assert isinstance(chunk, ChatCompletionChunk)
+    assert chunk.choices[0].delta.content == "Hello"
+    assert chunk.choices[0].delta.tool_calls[0].function.name == "f"
+    assert chunk.usage.total_tokens == 2

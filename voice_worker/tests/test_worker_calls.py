@@ -105,6 +105,22 @@ def test_end_call_says_goodbye_closes_the_call_and_deletes_the_room(
     assert deleted_rooms(livekit_server) == [call.room_name]
 
 
+@pytest.mark.parametrize("arguments", [{"goodbye_message": None}, {"goodbye_message": "  "}, {}])
+def test_end_call_without_a_goodbye_says_the_agents_own(make_call, run_call, arguments):
+    # Strict mode lets the model send null for the goodbye; the agent's goodbye is said then.
+    call = make_call(first_message="", metadata={"goodbyeMessage": "Bye, take care!"})
+
+    async def scenario(runner):
+        await runner.session.run(user_input="That's all, thanks.")
+        await runner.wait_closed()
+
+    run_call(call, FakeLLM([ToolCall("end_call", arguments)]), scenario)
+
+    call.refresh_from_db()
+    assert call.end_reason == EndReason.AGENT_ENDED
+    assert [(t.role, t.content) for t in turns(call)][-1] == ("assistant", "Bye, take care!")
+
+
 def test_transfer_call_asks_livekit_to_transfer_the_caller(make_call, run_call, livekit_server):
     call = make_call(
         transfers=[

@@ -4,6 +4,7 @@ import pytest
 
 from calls.models import CallStatus, EndReason, TranscriptTurn
 from voice_worker import providers
+from voice_worker.conversation import END_CALL_SCHEMA
 
 from .servers import ChatReply
 
@@ -28,7 +29,9 @@ def test_the_worker_talks_to_an_openai_compatible_server(make_call, run_call, op
     first, second = openai_server.requests
     assert first["model"] == "gpt-4o-mini"  # the provider's default model
     assert first["temperature"] == 0.3 and first["stream"] is True
-    assert [t["function"]["name"] for t in first["tools"]] == ["end_call"]
+    # end_call as OpenAI's strict mode wants it (every property required, null allowed).
+    assert first["tools"] == [{"type": "function", "function": END_CALL_SCHEMA}]
+    assert END_CALL_SCHEMA["strict"] is True and END_CALL_SCHEMA["parameters"]["required"] == ["goodbye_message"]
     assert [(m["role"], m.get("content")) for m in first["messages"][1:]] == [
         ("assistant", "Hello, Acme here."),
         ("user", "When are you open?"),
