@@ -143,24 +143,27 @@ class _UserFields(serializers.ModelSerializer):
         fields = []
 
 
+PROFILE_FIELDS = [
+    "id",
+    "email",
+    "name",
+    "customerId",
+    "role",
+    "status",
+    "provider",
+    "providerId",
+    "emailVerified",
+    "lastLoginAt",
+    "needsOnboarding",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+]
+
+
 class ProfileOutput(_UserFields):
     class Meta(_UserFields.Meta):
-        fields = [
-            "id",
-            "email",
-            "name",
-            "customerId",
-            "role",
-            "status",
-            "provider",
-            "providerId",
-            "emailVerified",
-            "lastLoginAt",
-            "needsOnboarding",
-            "createdAt",
-            "updatedAt",
-            "deletedAt",
-        ]
+        fields = PROFILE_FIELDS
 
 
 class AuthUserOutput(_UserFields):
@@ -188,23 +191,8 @@ class RegisteredUserOutput(_UserFields):
     tokens = serializers.SerializerMethodField()
 
     class Meta(_UserFields.Meta):
-        fields = [
-            "id",
-            "email",
-            "name",
-            "customerId",
-            "role",
-            "status",
-            "provider",
-            "providerId",
-            "emailVerified",
-            "lastLoginAt",
-            "needsOnboarding",
-            "tokens",
-            "createdAt",
-            "updatedAt",
-            "deletedAt",
-        ]
+        # The profile, with the tokens before its timestamps.
+        fields = [*PROFILE_FIELDS[:-3], "tokens", *PROFILE_FIELDS[-3:]]
 
     @extend_schema_field(TokenPairOutput)
     def get_tokens(self, user):
