@@ -11,7 +11,7 @@ from morpheus.api.rows import columns
 from .analysis import public_analysis
 from .models import Call, CallDirection, CallMode, CallStatus, TranscriptTurn
 from .recordings import recording_details, recording_url
-from .selectors import call_transcript_rows, turns_summary
+from .selectors import LATENCY_FIELDS, USAGE_FIELDS, call_transcript_rows, turns_summary
 
 # --- Inputs ---------------------------------------------------------------------------
 
@@ -128,6 +128,7 @@ class TranscriptTurnOutput(serializers.ModelSerializer):
 
     class Meta:
         model = TranscriptTurn
+        # The measured columns are the selectors' (calls/selectors.py), which also average them.
         fields = [
             "id",
             "role",
@@ -135,14 +136,8 @@ class TranscriptTurnOutput(serializers.ModelSerializer):
             "toolName",
             "toolPayload",
             "createdAt",
-            "endOfTurnDelayMs",
-            "llmTtftMs",
-            "ttsTtfbMs",
-            "e2eLatencyMs",
-            "promptTokens",
-            "completionTokens",
-            "ttsCharacters",
-            "audioSeconds",
+            *LATENCY_FIELDS,
+            *USAGE_FIELDS,
             "interrupted",
         ]
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from agents import examples
 from agents.models import Agent, TTSProvider
 from agents.tests.factories import AgentFactory
 from testsupport.api import assert_error
@@ -9,14 +10,7 @@ from testsupport.api import assert_error
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/agents"
-VALID = {
-    "name": "Support Bot",
-    "voiceId": "echo",
-    "systemPrompt": "You are a helpful assistant.",
-    "llmProviderId": 1,
-    "ttsProviderId": 1,
-    "sttProviderId": 1,
-}
+VALID = examples.AGENT_CREATE_REQUEST.value  # the spec's create body
 TOOL = {"name": "lookup", "description": "Looks things up", "url": "https://api.example.com/lookup"}
 TRANSFER = {"name": "Desk", "destination": "+14155550123"}
 

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from accounts.tests.factories import UserFactory
+from agents import examples
 from agents.models import Agent, AgentStatus, LLMProvider, STTProvider, TTSProvider
 from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
@@ -31,58 +32,9 @@ SPEC_UPDATE_BODY = """{
     "name": "Advanced Support Bot"
   }"""
 
-FULL_KEYS = {
-    "voiceSettings",
-    "id",
-    "name",
-    "description",
-    "systemPrompt",
-    "firstMessage",
-    "voiceId",
-    "language",
-    "llmProviderId",
-    "llmProviderName",
-    "llmModel",
-    "llmTemperature",
-    "sttProviderId",
-    "sttProviderName",
-    "sttModel",
-    "ttsProviderId",
-    "ttsProviderName",
-    "ttsModel",
-    "status",
-    "allowInterruptions",
-    "interruptionMinDuration",
-    "silenceTimeoutSeconds",
-    "maxDurationSeconds",
-    "endCallPhrases",
-    "transfers",
-    "functions",
-    "metadata",
-    "recordingEnabled",
-    "analysisPlan",
-    "autoRunTests",
-    "customerId",
-    "createdAt",
-    "updatedAt",
-}
-LIST_KEYS = FULL_KEYS - {
-    "autoRunTests",
-    "systemPrompt",
-    "firstMessage",
-    "llmTemperature",
-    "allowInterruptions",
-    "interruptionMinDuration",
-    "silenceTimeoutSeconds",
-    "maxDurationSeconds",
-    "endCallPhrases",
-    "transfers",
-    "functions",
-    "metadata",
-    "recordingEnabled",
-    "analysisPlan",
-    "voiceSettings",
-}
+# The spec's agent (the OpenAPI example) and the settings Morpheus adds to it.
+FULL_KEYS = set(examples.AGENT) | {"voiceSettings", "recordingEnabled", "analysisPlan", "autoRunTests"}
+LIST_KEYS = set(examples.LIST_ITEM)
 
 
 def post_json(client, url, raw_body):

@@ -7,6 +7,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from agents import examples
+
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
@@ -47,14 +49,7 @@ def test_every_operation_is_documented_with_examples(schema):
 def test_examples_are_the_spec_bodies_in_the_real_envelope(schema):
     agents = schema["schema"]["paths"]["/api/v1/agents"]
     request = agents["post"]["requestBody"]["content"]["application/json"]["examples"]
-    assert {
-        "name": "Support Bot",
-        "voiceId": "echo",
-        "systemPrompt": "You are a helpful assistant.",
-        "llmProviderId": 1,
-        "ttsProviderId": 1,
-        "sttProviderId": 1,
-    } in [example["value"] for example in request.values()]
+    assert examples.AGENT_CREATE_REQUEST.value in [example["value"] for example in request.values()]
     [listed] = agents["get"]["responses"]["200"]["content"]["application/json"]["examples"].values()
     assert set(listed["value"]) == {"success", "status", "message", "data", "requestInfo"}
     assert listed["value"]["message"] == "Agents retrieved successfully"
