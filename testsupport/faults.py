@@ -1,13 +1,38 @@
 """Dependencies taken down for fault tests: real clients dialling addresses nothing serves."""
 
 import contextlib
+import copy
+import socket
 
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 
 from morpheus.celery import app as celery_app
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dead_database():
+    """A real connection to a database that is not there (a closed port, or a missing
+    SQLite file), for the code under test to use instead of `connection`."""
+    settings_dict = copy.deepcopy(connection.settings_dict)
+    if connection.vendor == "sqlite":
+        settings_dict["NAME"] = "/nonexistent-dir/morpheus/db.sqlite3"
+    else:
+        settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+    dead = connections["default"].__class__(settings_dict, alias="dead")
+    try:
+        yield dead
+    finally:
+        dead.close()
 
 
 @contextlib.contextmanager

@@ -1,7 +1,6 @@
 """`manage.py end_stale_calls`: the beat job on demand, with a clear count and clear failures."""
 
 import datetime
-import socket
 from io import StringIO
 
 import pytest
@@ -12,6 +11,7 @@ from django.utils import timezone
 from calls.models import CallStatus, EndReason
 from calls.tests.factories import CallFactory
 from morpheus.celery import app as celery_app
+from testsupport.faults import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,6 @@ def test_it_ends_stale_calls_and_says_how_many(livekit_server, django_capture_on
     assert fresh.status == CallStatus.ACTIVE
     assert stale.room_name not in livekit_server.rooms  # the teardown task ran after commit
     assert run() == "Ended 0 stale call(s).\n"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-import copy
 import os
 import re
 
 import pytest
-from django.db import connection, connections
 
 from morpheus import health
+from testsupport import faults
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
@@ -34,16 +33,9 @@ def test_it_needs_no_token(api_client):
 
 @pytest.fixture
 def dead_database(monkeypatch):
-    """A real connection to a database that is not there (closed port / missing file)."""
-    settings_dict = copy.deepcopy(connection.settings_dict)
-    if connection.vendor == "sqlite":
-        settings_dict["NAME"] = "/nonexistent-dir/morpheus/db.sqlite3"
-    else:
-        settings_dict.update(HOST="127.0.0.1", PORT="1")
-    dead = connections["default"].__class__(settings_dict, alias="dead")
-    monkeypatch.setattr(health, "connection", dead)
-    yield dead
-    dead.close()
+    with faults.dead_database() as dead:
+        monkeypatch.setattr(health, "connection", dead)
+        yield dead
 
 
 def test_it_answers_503_unhealthy_when_the_database_is_down(api_client, dead_database):

@@ -7,7 +7,6 @@ closed ports for the ones that are down, and a real process for the exit status.
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from io import StringIO
@@ -19,16 +18,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from morpheus.celery import app as celery_app
+from testsupport.faults import closed_port
 from testsupport.livekit import LiveKitServer
 
 pytestmark = pytest.mark.django_db
 needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real Redis)")
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(*args) -> str:

@@ -1,9 +1,7 @@
 """GET /admin/system/health: each dependency checked for real, with status and latency."""
 
-import copy
 import os
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -11,12 +9,14 @@ import uuid
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import override_settings
 
 from morpheus.celery import app as celery_app
 from tenants import system_health
+from testsupport import faults
 from testsupport.api import assert_error, assert_success
+from testsupport.faults import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,6 @@ def broker_celery():
     celery_app.conf.task_always_eager = False
     yield celery_app
     celery_app.conf.task_always_eager = previous
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def health(client, status=200, message=None):
@@ -90,16 +84,9 @@ def test_it_reports_database_facts(platform_admin_client, quiet):
 
 @pytest.fixture
 def dead_database(monkeypatch):
-    """A real connection to a database that is not there (closed port / missing file)."""
-    settings_dict = copy.deepcopy(connection.settings_dict)
-    if connection.vendor == "sqlite":
-        settings_dict["NAME"] = "/nonexistent-dir/morpheus/db.sqlite3"
-    else:
-        settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
-    dead = connections["default"].__class__(settings_dict, alias="dead")
-    monkeypatch.setattr(system_health, "connection", dead)
-    yield dead
-    dead.close()
+    with faults.dead_database() as dead:
+        monkeypatch.setattr(system_health, "connection", dead)
+        yield dead
 
 
 def test_a_dead_database_is_unhealthy_and_503(platform_admin_client, dead_database, quiet):
