@@ -13,7 +13,7 @@ into the caller's room (`RoomService.MoveParticipant`, LiveKit Cloud only); `bri
 them in the consultation room and the worker carries the audio between the two rooms
 (voice_worker/bridge.py, any LiveKit server); `auto` tries the move and bridges when the
 server answers that it cannot move participants (self-hosted livekit-server), and from then
-on for the rest of the process. Which one connected the call is `connected_by`.
+on for the rest of the process (any other failure of the move: this call only). Which one connected the call is `connected_by`.
 
 Without a LiveKit room (text mode and the audio harness: tests and the benchmark) the
 consultation is a text-mode session of the same agent (`consultation`), which a test talks
@@ -204,7 +204,11 @@ class MorpheusWarmTransfer(WarmTransferTask):
                 remember_server_cannot_move()
                 logger.info("warm transfer: this LiveKit server cannot move participants (%s): bridging", exc)
             except livekit_client.LiveKitUnavailable as exc:
-                raise ConnectFailed(str(exc))
+                if method == "move":
+                    raise ConnectFailed(str(exc))
+                # The bridge needs no server API, only the two room connections the worker
+                # already has: better than hanging up on someone who just said yes.
+                logger.warning("warm transfer: the move failed (%s): bridging this call", exc)
         await self._start_bridge(consult_room)
         return "bridge"
 

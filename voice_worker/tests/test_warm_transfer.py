@@ -411,3 +411,23 @@ def test_a_worker_shutting_down_hangs_up_a_bridged_call(warm_call, run_call, liv
     [record] = call.metadata["transfers"]
     assert (record["connectedBy"], record["endedBy"]) == ("bridge", "worker")
     assert any("the voice worker stopped the call" in t.content for t in turns(call))
+
+
+def test_auto_bridges_a_call_whose_move_failed_but_keeps_moving_the_next(warm_call, run_call, livekit_server):
+    """LiveKit Cloud failing one MoveParticipant (unavailable): that call is bridged rather
+    than the person hung up on, and the next call is moved again (nothing remembered)."""
+    livekit_server.fail_next("MoveParticipant", code="unavailable", msg="node draining")
+    call = warm_call()
+    bridge = RoomlessBridge()
+
+    async def the_caller_hangs_up(runner):
+        await asyncio.wait_for(bridge.opened.wait(), 5)
+        bridge.caller.hang_up()
+        await bridge_ended(runner)
+
+    run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
+
+    call.refresh_from_db()
+    [record] = call.metadata["transfers"]
+    assert (record["outcome"], record["connectedBy"], record["endedBy"]) == ("connected", "bridge", "caller")
+    assert warm_transfer.connect_method() == "auto"
