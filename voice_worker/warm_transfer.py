@@ -13,7 +13,8 @@ into the caller's room (`RoomService.MoveParticipant`, LiveKit Cloud only); `bri
 them in the consultation room and the worker carries the audio between the two rooms
 (voice_worker/bridge.py, any LiveKit server); `auto` tries the move and bridges when the
 server answers that it cannot move participants (self-hosted livekit-server), and from then
-on for the rest of the process (any other failure of the move: this call only). Which one connected the call is `connected_by`.
+on for the rest of the process (any other failure of the move: this call only). Which one
+connected the call is `connected_by`.
 
 Without a LiveKit room (text mode and the audio harness: tests and the benchmark) the
 consultation is a text-mode session of the same agent (`consultation`), which a test talks
