@@ -53,6 +53,17 @@ def empty_lease_pool():
 
 
 @pytest.fixture
+def rates(settings):
+    """Throttle rates for one test, by scope: `rates(login_email="3/min")`; the others keep theirs."""
+
+    def set_rates(**scopes):
+        merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **scopes}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
+
+    return set_rates
+
+
+@pytest.fixture
 def api_client():
     return client_for(None)
 

@@ -65,3 +65,11 @@ def all_keys(value) -> set[str]:
     if isinstance(value, list):
         return {key for item in value for key in all_keys(item)}
     return set()
+
+
+def as_example(example: dict, user, answer: dict, **own) -> dict:
+    """The spec's example user (accounts/schema.py) as `user` answers it: its own id,
+    email, name and customer, the answer's timestamps, and any other value in `own`."""
+    customer_id = str(user.customer_id) if user.customer_id else None
+    mine = {"id": str(user.id), "email": user.email, "name": user.name, "customerId": customer_id}
+    return {**example, **mine, "createdAt": answer["createdAt"], "updatedAt": answer["updatedAt"], **own}

@@ -15,7 +15,7 @@ from accounts.tokens import make_email_verification_token
 from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import UserFactory
-from .helpers import all_keys
+from .helpers import all_keys, as_example
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +31,7 @@ def with_header(client, value):
 def test_it_returns_the_profile(alice_client, alice, customer_a):
     data = assert_success(alice_client.get(URL), 200, "Profile retrieved successfully")
     assert list(data) == list(schema.PROFILE)
-    assert data == {
-        **schema.PROFILE,  # the spec's example, with alice's own values
-        "id": str(alice.id),
-        "email": "alice@example.com",
-        "name": "Alice",
-        "customerId": str(customer_a.id),
-        "lastLoginAt": None,
-        "createdAt": data["createdAt"],
-        "updatedAt": data["updatedAt"],
-    }
+    assert data == as_example(schema.PROFILE, alice, data, lastLoginAt=None)
     assert not {key for key in all_keys(data) if "password" in key.lower()}
 
 

@@ -8,7 +8,7 @@ from accounts.models import RefreshToken, User, UserStatus
 from testsupport.api import assert_error, assert_success
 
 from .factories import TEST_PASSWORD, UserFactory
-from .helpers import all_keys
+from .helpers import all_keys, as_example
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,7 @@ def test_it_signs_in_with_the_spec_shape(api_client, alice, customer_a):
     assert list(data["auth"]) == ["user", "tokens"]
     user = data["auth"]["user"]
     assert list(user) == list(schema.LOGIN_USER)
-    assert user == {
-        **schema.LOGIN_USER,  # the spec's example, with alice's own values
-        "id": str(alice.id),
-        "email": "alice@example.com",
-        "name": "Alice",
-        "customerId": str(customer_a.id),
-        "createdAt": user["createdAt"],
-        "updatedAt": user["updatedAt"],
-    }
+    assert user == as_example(schema.LOGIN_USER, alice, user)
     assert set(data["auth"]["tokens"]) == {"accessToken", "refreshToken"}
 
     alice.refresh_from_db()
@@ -148,17 +140,6 @@ def test_the_answer_never_contains_a_password(api_client, alice):
 
 
 # --- Throttling -------------------------------------------------------------------
-
-
-@pytest.fixture
-def rates(settings):
-    def set_rates(**rates):
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-        }
-
-    return set_rates
 
 
 def test_it_throttles_attempts_per_email(api_client, alice, rates):

@@ -168,17 +168,6 @@ def test_reset_refuses_weak_or_missing_passwords_and_the_link_survives(api_clien
 # --- Throttling the mails ---------------------------------------------------------
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**rates):
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-        }
-
-    return set_rates
-
-
 def test_mails_are_throttled_per_email(forgot, alice, mailoutbox, rates):
     rates(mail_email="2/hour", mail_ip="100/hour")
     for _ in range(2):

@@ -208,11 +208,8 @@ def test_last_used_is_written_at_most_once_a_minute(alice, customer_a, django_as
     assert api_key.last_used_at > first
 
 
-def test_each_key_has_its_own_rate_limit(alice, customer_a, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_key": "2/min"},
-    }
+def test_each_key_has_its_own_rate_limit(alice, customer_a, rates):
+    rates(api_key="2/min")
     _, one = make_api_key(customer_a, alice)
     _, two = make_api_key(customer_a, alice)
     for _ in range(2):

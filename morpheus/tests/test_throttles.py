@@ -97,15 +97,6 @@ def parallel_posts(live_server, path: str, body, n: int) -> list[int]:
         return list(pool.map(client, range(n)))
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**scopes):
-        merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **scopes}
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
-
-    return set_rates
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_login_checks_exactly_the_limit_of_passwords_with_40_parallel_clients(live_server, rates, backend):
     rates(login_email="10/min", login_ip="1000/min")

@@ -25,6 +25,15 @@ pytestmark = pytest.mark.django_db
 needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real Redis)")
 
 
+def check_services_process(**env) -> subprocess.CompletedProcess:
+    """`manage.py check_services` in its own process, without Redis or LiveKit configured."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "morpheus.test_settings", **env}
+    env.pop("REDIS_URL", None)
+    env.pop("LIVEKIT_URL", None)
+    command = [sys.executable, "manage.py", "check_services", "--no-color"]
+    return subprocess.run(command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+
+
 def run(*args) -> str:
     out = StringIO()
     call_command("check_services", *args, stdout=out, no_color=True)
@@ -136,17 +145,7 @@ def test_the_process_exits_1_when_the_database_is_down():
         database_url = "sqlite:////nonexistent-dir/morpheus/db.sqlite3"
     else:
         database_url = f"postgres://postgres@127.0.0.1:{closed_port()}/morpheus"
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "morpheus.test_settings"}
-    env.pop("REDIS_URL", None)
-    env.pop("LIVEKIT_URL", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check_services", "--no-color"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = check_services_process(DATABASE_URL=database_url)
     assert result.returncode == 1, result
     assert re.match(r"database\s+DOWN\s+-\s+OperationalError", result.stdout)
     assert "CommandError: database is down" in result.stderr
@@ -154,17 +153,7 @@ def test_the_process_exits_1_when_the_database_is_down():
 
 @pytest.mark.slow
 def test_the_process_exits_0_when_all_is_well(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "morpheus.test_settings", "CELERY_TASK_ALWAYS_EAGER": "true"}
-    env.pop("REDIS_URL", None)
-    env.pop("LIVEKIT_URL", None)
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"  # any database that opens
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check_services", "--no-color"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    any_database = f"sqlite:///{tmp_path / 'db.sqlite3'}"  # one that opens
+    result = check_services_process(DATABASE_URL=any_database, CELERY_TASK_ALWAYS_EAGER="true")
     assert result.returncode == 0, result
     assert "All required services are available." in result.stdout
