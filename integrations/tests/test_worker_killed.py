@@ -6,12 +6,9 @@ test_delivery.py.)"""
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -22,11 +19,11 @@ from standardwebhooks.webhooks import Webhook
 from integrations.models import DeliveryStatus, WebhookDelivery
 from integrations.tasks import deliver_webhook
 from morpheus.celery import app as celery_app
+from testsupport import worker
 from testsupport.webhooks import Reply, WebhookReceiver
 
 from .factories import EventFactory, WebhookEndpointFactory
 
-ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 3
 
 pytestmark = [
@@ -35,37 +32,14 @@ pytestmark = [
 ]
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker(queue: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "morpheus.settings",
-        "SECRET_KEY": settings.SECRET_KEY,  # the same key decrypts the endpoint's secret
-        "DEBUG": "false",
-        "DATABASE_URL": database_url(),
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
-        "WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on 127.0.0.1
-        "WEBHOOK_TIMEOUT_SECONDS": "60",  # the hung request outlives the worker
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "morpheus", "worker", "-Q", queue, "--pool=prefork"]
-    argv += ["--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+def start_worker(queue: str):
+    return worker.start_worker(
+        queue,
+        SECRET_KEY=settings.SECRET_KEY,  # the same key decrypts the endpoint's secret
+        CELERY_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_TIMEOUT),
+        WEBHOOKS_ALLOW_PRIVATE_NETWORKS="true",  # the receiver is on 127.0.0.1
+        WEBHOOK_TIMEOUT_SECONDS="60",  # the hung request outlives the worker
     )
-
-
-def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=30)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker process shares the test database")
@@ -115,5 +89,5 @@ def test_a_worker_killed_mid_delivery_is_redelivered_not_lost(customer_a, eager_
             assert first.headers["webhook-id"] == second.headers["webhook-id"] == event.message_id
             Webhook(endpoint.secret).verify(second.body, second.headers)
         finally:
-            for worker in workers:
-                stop(worker)
+            for process in workers:
+                worker.stop(process)

@@ -9,24 +9,20 @@ import asyncio
 import email
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from email.policy import default as default_policy
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.db import connection
 
 from accounts.tasks import send_password_reset_email
 from accounts.tests.smtp import _free_port as free_port
 from morpheus.celery import app as celery_app
+from testsupport import worker
 
-ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 3
 
 pytestmark = [
@@ -52,36 +48,13 @@ class StallFirstDelivery:
         return "250 Message accepted for delivery"
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker(queue: str, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "morpheus.settings",
-        "SECRET_KEY": "worker-killed-test-secret-key-0123456789-abcdefghijklmnop",
-        "DEBUG": "false",
-        "DATABASE_URL": database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "morpheus", "worker", "-Q", queue, "--pool=prefork"]
-    argv += ["--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
-    return subprocess.Popen(
-        argv, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+def start_worker(queue: str, smtp_port: int):
+    return worker.start_worker(
+        queue,
+        SECRET_KEY="worker-killed-test-secret-key-0123456789-abcdefghijklmnop",
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        CELERY_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_TIMEOUT),
     )
-
-
-def stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=30)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -115,6 +88,6 @@ def test_a_worker_killed_mid_task_hands_it_to_another_worker_which_does_it_once(
         [message] = handler.delivered
         assert message["To"] == alice.email and "reset" in message["Subject"].lower()
     finally:
-        for worker in workers:
-            stop(worker)
+        for process in workers:
+            worker.stop(process)
         controller.stop()
