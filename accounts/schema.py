@@ -4,9 +4,9 @@ Examples here are the `data` of each answer; morpheus.api.schema wraps them in t
 envelope with the message the view declares.
 """
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
-from morpheus.api.schema import error
+from morpheus.api.schema import error, request_example, response_example
 
 from .exceptions import (
     ACCOUNT_SUSPENDED_MESSAGE,
@@ -41,14 +41,6 @@ USER_ID = "550e8400-e29b-41d4-a716-446655440000"
 CUSTOMER_ID = "880e8400-e29b-41d4-a716-446655440000"
 TOKENS = {"accessToken": "eyJhbGciOiJIUzI1Ni...", "refreshToken": "kq3V9yY0cJb2m8lB4o1o7x0b8sZ2vF3hT5nW6eR1aQc"}
 STAMP = "2026-02-05T21:30:00.000Z"
-
-
-def _example(status: int, data) -> OpenApiExample:
-    return OpenApiExample("Success", value=data, response_only=True, status_codes=[str(status)])
-
-
-def _request(name: str, value: dict) -> OpenApiExample:
-    return OpenApiExample(name, value=value, request_only=True)
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -122,11 +114,8 @@ request_verification = extend_schema(
         429: THROTTLED,
     },
     examples=[
-        _request("Request", {"email": "user@example.com"}),
-        _example(
-            200,
-            {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}},
-        ),
+        request_example("Request", {"email": "user@example.com"}),
+        response_example("Success", {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}}),
     ],
 )
 
@@ -146,11 +135,8 @@ register_complete = extend_schema(
         409: error(409, EMAIL_TAKEN_MESSAGE),
     },
     examples=[
-        _request("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
-        _example(
-            201,
-            {"user": REGISTERED_USER},
-        ),
+        request_example("Request", {"token": "eyJlbWFpbCI6...", "name": "Jane User", "password": "SecurePassword123!"}),
+        response_example("Success", {"user": REGISTERED_USER}, 201),
     ],
 )
 
@@ -170,8 +156,8 @@ login = extend_schema(
         429: THROTTLED,
     },
     examples=[
-        _request("Request", {"email": "user@example.com", "password": "SecurePassword123!"}),
-        _example(200, {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
+        request_example("Request", {"email": "user@example.com", "password": "SecurePassword123!"}),
+        response_example("Success", {"auth": {"user": LOGIN_USER, "tokens": TOKENS}}),
     ],
 )
 
@@ -190,8 +176,8 @@ refresh = extend_schema(
         401: error(401, REFRESH_INVALID_MESSAGE, REFRESH_EXPIRED_MESSAGE, REFRESH_REVOKED_MESSAGE),
     },
     examples=[
-        _request("Request", {"refreshToken": TOKENS["refreshToken"]}),
-        _example(200, {"tokens": TOKENS}),
+        request_example("Request", {"refreshToken": TOKENS["refreshToken"]}),
+        response_example("Success", {"tokens": TOKENS}),
     ],
 )
 
@@ -222,7 +208,7 @@ profile = extend_schema(
     tags=[TAG],
     summary="The current user",
     responses={200: ProfileOutput},
-    examples=[_example(200, PROFILE)],
+    examples=[response_example("Success", PROFILE)],
 )
 
 profile_update = extend_schema(
@@ -245,11 +231,8 @@ invite_accept = extend_schema(
     request=InviteAcceptInput,
     responses={200: AuthOutput, 400: _error("Validation failed, or an invalid, expired or used invitation token")},
     examples=[
-        _request("Request", {"token": "eyJ1aWQiOi...", "password": "SecurePassword123!", "name": "Bob Member"}),
-        _example(
-            200,
-            {"auth": {"user": {**LOGIN_USER, "role": "member"}, "tokens": TOKENS}},
-        ),
+        request_example("Request", {"token": "eyJ1aWQiOi...", "password": "SecurePassword123!", "name": "Bob Member"}),
+        response_example("Success", {"auth": {"user": {**LOGIN_USER, "role": "member"}, "tokens": TOKENS}}),
     ],
 )
 
@@ -265,11 +248,8 @@ password_forgot = extend_schema(
     request=EmailInput,
     responses={200: PasswordResetRequestedOutput, 429: THROTTLED},
     examples=[
-        _request("Request", {"email": "user@example.com"}),
-        _example(
-            200,
-            {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}},
-        ),
+        request_example("Request", {"email": "user@example.com"}),
+        response_example("Success", {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}}),
     ],
 )
 
@@ -286,7 +266,7 @@ password_reset = extend_schema(
         200: OpenApiResponse(description="Password reset; `data` is null. Log in with the new password."),
         400: _error("Validation failed (password), or an invalid, expired or used reset token"),
     },
-    examples=[_request("Request", {"token": "eyJ1aWQiOi...", "password": "NewSecurePassword456!"})],
+    examples=[request_example("Request", {"token": "eyJ1aWQiOi...", "password": "NewSecurePassword456!"})],
 )
 
 password_change = extend_schema(
@@ -299,7 +279,7 @@ password_change = extend_schema(
     request=PasswordChangeInput,
     responses={200: TokensOutput, 429: THROTTLED},
     examples=[
-        _request("Request", {"currentPassword": "SecurePassword123!", "newPassword": "NewSecurePassword456!"}),
-        _example(200, {"tokens": TOKENS}),
+        request_example("Request", {"currentPassword": "SecurePassword123!", "newPassword": "NewSecurePassword456!"}),
+        response_example("Success", {"tokens": TOKENS}),
     ],
 )

@@ -1,7 +1,7 @@
 """OpenAPI examples for /agents and /providers: the spec's bodies (`data`; the envelope
 around them is added by morpheus.api.schema)."""
 
-from drf_spectacular.utils import OpenApiExample
+from morpheus.api.schema import request_example, response_example
 
 from .catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
 
@@ -67,17 +67,13 @@ LIST_ITEM = {
     "updatedAt": "2026-02-05T10:00:00.000Z",
 }
 
-AGENT_LIST = OpenApiExample(
-    "Agents",
-    response_only=True,
-    value={"agents": [LIST_ITEM], "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1}},
-    status_codes=["200"],
+AGENT_LIST = response_example(
+    "Agents", {"agents": [LIST_ITEM], "pagination": {"page": 1, "limit": 10, "total": 1, "totalPages": 1}}
 )
 
-AGENT_CREATE_REQUEST = OpenApiExample(
+AGENT_CREATE_REQUEST = request_example(
     "Minimal (the spec's example)",
-    request_only=True,
-    value={
+    {
         "name": "Support Bot",
         "voiceId": "echo",
         "systemPrompt": "You are a helpful assistant.",
@@ -87,10 +83,9 @@ AGENT_CREATE_REQUEST = OpenApiExample(
     },
 )
 
-AGENT_CREATE_FULL_REQUEST = OpenApiExample(
+AGENT_CREATE_FULL_REQUEST = request_example(
     "With tools and transfers",
-    request_only=True,
-    value={
+    {
         "name": "Order Desk",
         "description": "Answers order questions and hands billing to people",
         "systemPrompt": "You help callers with their orders. Be brief.",
@@ -132,35 +127,17 @@ AGENT_CREATE_FULL_REQUEST = OpenApiExample(
     },
 )
 
-AGENT_CREATE_RESPONSE = OpenApiExample(
-    "Created",
-    response_only=True,
-    status_codes=["201"],
-    value=AGENT,
+AGENT_CREATE_RESPONSE = response_example("Created", AGENT, 201)
+
+AGENT_RESPONSE = response_example("Agent", AGENT)
+
+AGENT_UPDATE_REQUEST = request_example("Rename", {"name": "Advanced Support Bot"})
+
+AGENT_UPDATE_RESPONSE = response_example(
+    "Updated", AGENT | {"name": "Advanced Support Bot", "updatedAt": "2026-02-05T22:10:00.000Z"}
 )
 
-AGENT_RESPONSE = OpenApiExample(
-    "Agent",
-    response_only=True,
-    value=AGENT,
-    status_codes=["200"],
-)
-
-AGENT_UPDATE_REQUEST = OpenApiExample("Rename", request_only=True, value={"name": "Advanced Support Bot"})
-
-AGENT_UPDATE_RESPONSE = OpenApiExample(
-    "Updated",
-    response_only=True,
-    value=AGENT | {"name": "Advanced Support Bot", "updatedAt": "2026-02-05T22:10:00.000Z"},
-    status_codes=["200"],
-)
-
-AGENT_DELETE_RESPONSE = OpenApiExample(
-    "Deleted",
-    response_only=True,
-    value={"id": 2, "detachedPhoneNumberIds": []},
-    status_codes=["200"],
-)
+AGENT_DELETE_RESPONSE = response_example("Deleted", {"id": 2, "detachedPhoneNumberIds": []})
 
 
 def _provider(index: int, row: dict) -> dict:
@@ -176,12 +153,10 @@ def _provider(index: int, row: dict) -> dict:
     return item
 
 
-PROVIDERS_RESPONSE = OpenApiExample(
+PROVIDERS_RESPONSE = response_example(
     "Default catalogue",
-    response_only=True,
-    value={
+    {
         kind: [_provider(index, row) for index, row in enumerate(rows, start=1)]
         for kind, rows in (("llm", LLM_PROVIDERS), ("stt", STT_PROVIDERS), ("tts", TTS_PROVIDERS))
     },
-    status_codes=["200"],
 )

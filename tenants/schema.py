@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
-from morpheus.api.schema import error
+from morpheus.api.schema import error, request_example, response_example
 
 from . import services
 from .role_docs import ROLE_ERRORS, ROLE_TABLE
@@ -58,14 +58,10 @@ onboard_post = extend_schema(
         409: error(409, services.ALREADY_ONBOARDED_MESSAGE),
     },
     examples=[
-        OpenApiExample(
-            "Onboard",
-            value={"companyName": "Tech Corp", "phone": "+1234567890", "description": "AI Lab"},
-            request_only=True,
-        ),
-        OpenApiExample(
+        request_example("Onboard", {"companyName": "Tech Corp", "phone": "+1234567890", "description": "AI Lab"}),
+        response_example(
             "Onboarded",
-            value={
+            {
                 "customer": CUSTOMER_EXAMPLE,
                 "user": {
                     "id": "550e8400-e29b-41d4-a716-446655440000",
@@ -73,8 +69,7 @@ onboard_post = extend_schema(
                     "role": "owner",
                 },
             },
-            response_only=True,
-            status_codes=["201"],
+            201,
         ),
     ],
 )
@@ -101,12 +96,8 @@ customer_me_patch = extend_schema(
     request=CustomerUpdateInput,
     responses={200: CustomerOutput},
     examples=[
-        OpenApiExample("Rename", value={"companyName": "Updated Corp"}, request_only=True),
-        OpenApiExample(
-            "Restrict to the office",
-            value={"allowedIps": ["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]},
-            request_only=True,
-        ),
+        request_example("Rename", {"companyName": "Updated Corp"}),
+        request_example("Restrict to the office", {"allowedIps": ["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]}),
     ],
 )
 
@@ -218,11 +209,7 @@ team_user_create = extend_schema(
         409: error(409, services.EMAIL_TAKEN_MESSAGE),
         429: OpenApiResponse(description="Too many invitations from this customer; see Retry-After"),
     },
-    examples=[
-        OpenApiExample(
-            "Invite", value={"email": "colleague@tech.com", "role": "member", "name": "Bob"}, request_only=True
-        )
-    ],
+    examples=[request_example("Invite", {"email": "colleague@tech.com", "role": "member", "name": "Bob"})],
 )
 
 team_user_partial_update = extend_schema(
@@ -236,7 +223,7 @@ team_user_partial_update = extend_schema(
         200: RoleUpdateOutput,
         409: error(409, services.LAST_OWNER_DEMOTE_MESSAGE),
     },
-    examples=[OpenApiExample("Promote", value={"role": "admin"}, request_only=True)],
+    examples=[request_example("Promote", {"role": "admin"})],
 )
 
 team_user_destroy = extend_schema(

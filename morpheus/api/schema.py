@@ -110,6 +110,17 @@ def error(status: int, message: str, *more: str, description: str = "", data: An
     )
 
 
+def response_example(name: str, data: Any, status: int = 200) -> OpenApiExample:
+    """A success example of an operation: the answer's `data` only (the hook adds the
+    envelope, with this status and the view's declared message)."""
+    return OpenApiExample(name, value=data, response_only=True, status_codes=[str(status)])
+
+
+def request_example(name: str, body: Any) -> OpenApiExample:
+    """An example request body."""
+    return OpenApiExample(name, value=body, request_only=True)
+
+
 def invalid(field: str, *messages: str, description: str = "") -> OpenApiResponse:
     """A 400 an operation documents: "Validation failed" with each message its field gets."""
     return OpenApiResponse(
