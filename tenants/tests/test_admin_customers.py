@@ -13,20 +13,13 @@ from calls.tests.factories import CallFactory
 from morpheus.errors import Conflict, PermissionDenied
 from tenants.models import Customer, CustomerStatus
 from tenants.services import customer_reactivate, customer_suspend
+from testsupport.admin import messages_shown, run_action
 from testsupport.api import assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/tenants/customer/"
 SUSPENDED_MESSAGE = "Your organization's account is suspended"
-
-
-def act(client, action, *customers):
-    return client.post(CHANGELIST, {"action": action, "_selected_action": [str(c.pk) for c in customers]}, follow=True)
-
-
-def shown(response) -> list[tuple[str, str]]:
-    return [(m.level_tag, m.message) for m in response.context["messages"]]
 
 
 def status_of(customer) -> str:
@@ -82,9 +75,9 @@ def test_only_a_platform_admin_suspends(customer_a, alice, bob):
 def test_the_suspend_action_names_what_it_did_and_what_it_skipped(admin_client, customer_a, customer_b, platform_admin):
     customer_suspend(customer=customer_b, actor=platform_admin)
 
-    response = act(admin_client, "suspend_customers", customer_a, customer_b)
+    response = run_action(admin_client, CHANGELIST, "suspend_customers", customer_a, customer_b)
 
-    assert shown(response) == [
+    assert messages_shown(response) == [
         ("warning", "Customer Bob Corp is already suspended"),
         ("success", "Suspended 1 customer: Alice Corp"),
     ]
@@ -95,8 +88,8 @@ def test_the_suspend_action_names_what_it_did_and_what_it_skipped(admin_client, 
 
 def test_suspending_points_at_calls_still_in_progress(admin_client, customer_a):
     CallFactory(agent=AgentFactory(customer=customer_a))
-    response = act(admin_client, "suspend_customers", customer_a)
-    level, text = shown(response)[-1]
+    response = run_action(admin_client, CHANGELIST, "suspend_customers", customer_a)
+    level, text = messages_shown(response)[-1]
     assert level == "warning" and text.startswith("1 call(s) of suspended customers are still in progress")
     assert "open=yes" in text and "customer__status__exact=suspended" in text
 
@@ -105,9 +98,9 @@ def test_the_reactivate_action(admin_client, customer_a, customer_b, platform_ad
     customer_suspend(customer=customer_a, actor=platform_admin)
     Customer.objects.filter(pk=customer_b.pk).update(deleted_at=timezone.now())
 
-    response = act(admin_client, "reactivate_customers", customer_a, customer_b)
+    response = run_action(admin_client, CHANGELIST, "reactivate_customers", customer_a, customer_b)
 
-    assert shown(response) == [
+    assert messages_shown(response) == [
         ("warning", "Customer Bob Corp has been deleted"),
         ("success", "Reactivated 1 customer: Alice Corp"),
     ]
