@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
-from morpheus.api.schema import error, request_example, response_example
+from morpheus.api.schema import error, request_example, resource_views, response_example
 
 from . import services
 from .role_docs import ROLE_ERRORS, ROLE_TABLE
@@ -104,8 +104,9 @@ customer_me_patch = extend_schema(
 
 PLATFORM_ADMIN_ONLY = 'Platform admins only; anyone else gets 403 "You do not have permission to access this resource".'
 
+platform_customer = resource_views("admin", globals(), "platform_customer_")
+
 platform_customer_list = extend_schema(
-    tags=["admin"],
     summary="Every tenant on the platform",
     description="All customers (soft-deleted ones excluded), newest first, optionally searched by company "
     "name and filtered by status. " + PLATFORM_ADMIN_ONLY,
@@ -113,7 +114,6 @@ platform_customer_list = extend_schema(
 )
 
 platform_customer_retrieve = extend_schema(
-    tags=["admin"],
     summary="A tenant with its call capacity",
     description="The customer, its effective `concurrencyLimit` and `reservedInboundConcurrency` (its own "
     "or the platform defaults, see `capacityIsDefault`) and the calls holding a slot now. " + PLATFORM_ADMIN_ONLY,
@@ -121,7 +121,6 @@ platform_customer_retrieve = extend_schema(
 )
 
 platform_customer_partial_update = extend_schema(
-    tags=["admin"],
     summary="Change a tenant's call capacity",
     description="`concurrencyLimit` (simultaneous calls) and `reservedInboundConcurrency` (slots only "
     "inbound calls may take): integers from 0, null = back to the platform default; the reserved slots "

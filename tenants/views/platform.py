@@ -23,6 +23,7 @@ OUTCOMES = {
 }
 
 
+@schema.platform_customer
 class PlatformCustomerViewSet(mixins.ListModelMixin, PlatformAdminViewSet):
     serializer_class = PlatformCustomerOutput
     list_key = "customers"
@@ -44,15 +45,9 @@ class PlatformCustomerViewSet(mixins.ListModelMixin, PlatformAdminViewSet):
         customer.capacity = call_capacity(customer_id=customer.pk)
         return PlatformCustomerDetailOutput(customer).data
 
-    @schema.platform_customer_list
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @schema.platform_customer_retrieve
     def retrieve(self, request, *args, **kwargs):
         return ok(self._detail(self.get_object()))
 
-    @schema.platform_customer_partial_update
     def partial_update(self, request, *args, **kwargs):
         customer = self.get_object()
         data = PlatformCustomerCapacityInput(data=request.data)
