@@ -32,11 +32,16 @@ def provider_catalogue() -> dict[str, QuerySet[Any]]:
     }
 
 
+def agent_versions_latest_first(*, agent_id: int) -> QuerySet[AgentVersion]:
+    """The agent's versions, the current one (agent_version_current) first."""
+    return AgentVersion.objects.filter(agent_id=agent_id).order_by("-number")
+
+
 def agent_version_current(*, agent_id: int | None) -> AgentVersion | None:
     """The version a call or test run started now uses: the agent's latest."""
     if agent_id is None:
         return None
-    return AgentVersion.objects.filter(agent_id=agent_id).order_by("-number").first()
+    return agent_versions_latest_first(agent_id=agent_id).first()
 
 
 def agent_has_open_call(agent: Agent) -> bool:

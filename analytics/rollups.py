@@ -15,6 +15,7 @@ import json
 import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import connection, models, transaction
 
@@ -206,67 +207,146 @@ def _row_key(row, key: dict) -> dict:
     return {name: getattr(row, name) for name in key}
 
 
-def _locked_row(model, key: dict):
-    # Insert-if-missing without an IntegrityError (ON CONFLICT DO NOTHING), then lock it.
-    model.objects.bulk_create([model(**key)], ignore_conflicts=True)
-    return model.objects.select_for_update().get(**key)
+def _frozen(key: dict) -> tuple:
+    return tuple(sorted(key.items()))
 
 
-def _move(model, current: dict | None, key: dict, previous: dict | None, part: dict):
-    """Takes `previous` out of the row found by `current` (a lookup) and puts `part` into
-    the row of `key` (the same row unless the call moved). Returns the row now holding the call."""
-    row = None
-    if current is not None:
-        row = model.objects.select_for_update().get(**current)
-        _apply(row, previous, -1)
-        if _row_key(row, key) != key:
-            # The call moved (an outbound call's start is when it is dialed, not queued).
-            row.calls -= 1
-            row.save()
-            row = None
-    if row is None:
-        row = _locked_row(model, key)
-        row.calls += 1
-    _apply(row, part, +1)
-    row.save()
-    return row
+def _zero() -> SimpleNamespace:
+    """A difference to add to one rollup row: every figure column, and latency bins."""
+    return SimpleNamespace(**dict.fromkeys(FIGURE_COLUMNS, 0), latency={})
 
 
-@transaction.atomic
+def _count(deltas: dict, key: dict, part: dict, sign: int) -> None:
+    """Adds one call's contribution `part` to the difference for the row of `key` (+1 call
+    and its figures), or takes it out (`sign` -1: the call leaves the row, or its old figures
+    make way for new ones)."""
+    delta = deltas.get(_frozen(key))
+    if delta is None:
+        delta = deltas[_frozen(key)] = _zero()
+    delta.calls += sign
+    _apply(delta, part, sign)
+
+
+def _upsert(model, deltas: dict) -> dict:
+    """Adds each difference to its row, the row created if missing, in one statement per
+    table: `INSERT … ON CONFLICT (key) DO UPDATE SET col = col + excluded.col RETURNING …`.
+    The statement locks each row it adds to, so concurrent writers of one row add up
+    exactly; rows go in sorted key order, every writer's order, so two writers cannot
+    deadlock. Only the columns some difference changes are sent and added (a new call
+    changes two of the thirty). A latency difference (a finalized call) is merged in Python
+    into the row the statement returned, still locked by it, and written back with one more
+    statement. Differences that change nothing are skipped. Returns {frozen key: row}, the
+    rows holding their key, id and latency only."""
+    changed = {
+        key: delta
+        for key, delta in deltas.items()
+        if delta.latency or any(getattr(delta, column) for column in FIGURE_COLUMNS)
+    }
+    if not changed:
+        return {}
+    meta = model._meta
+    key_fields = [meta.get_field(name) for name, _ in next(iter(changed))]
+    sent = [
+        meta.get_field(column)
+        for column in FIGURE_COLUMNS
+        if column == "calls" or any(getattr(delta, column) for delta in changed.values())
+    ]
+    latency = meta.get_field("latency")
+
+    def normal(key: tuple) -> tuple:  # the key as read back from the database (a str UUID as a UUID...)
+        values = dict(key)
+        return tuple(field.to_python(values[field.attname]) for field in key_fields)
+
+    ordered = sorted(changed, key=normal)
+    params: list = []
+    for key in ordered:
+        values = dict(key)
+        params += [field.get_db_prep_save(values[field.attname], connection) for field in key_fields]
+        params += [field.get_db_prep_save(getattr(changed[key], field.name), connection) for field in sent]
+        params.append(latency.get_db_prep_save({}, connection))
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    # The columns no difference changes are inserted as 0 (their model default) and left alone on conflict.
+    zeros = [meta.get_field(column) for column in FIGURE_COLUMNS if meta.get_field(column) not in sent]
+    columns = ", ".join(quote(field.column) for field in (*key_fields, *sent, latency, *zeros))
+    placeholders = ", ".join(["%s"] * (len(key_fields) + len(sent) + 1) + ["0"] * len(zeros))
+    unique = next(c for c in meta.constraints if isinstance(c, models.UniqueConstraint))
+    target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
+    sums = ", ".join(f"{quote(f.column)} = {table}.{quote(f.column)} + excluded.{quote(f.column)}" for f in sent)
+    returned = ", ".join(quote(field.column) for field in (meta.pk, *key_fields, latency))
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([f'({placeholders})'] * len(ordered))} "  # noqa: S608
+        f"ON CONFLICT ({target}) DO UPDATE SET {sums} RETURNING {returned}"
+    )
+    written = {tuple(getattr(r, field.attname) for field in key_fields): r for r in model.objects.raw(sql, params)}
+    rows = {key: written[normal(key)] for key in ordered}
+    merged = []
+    for key in ordered:
+        if changed[key].latency:
+            rows[key].latency = _merge(rows[key].latency, changed[key].latency, +1)
+            merged.append(rows[key])
+    if merged:
+        model.objects.bulk_update(merged, ["latency"])
+    return rows
+
+
+@transaction.atomic(savepoint=False)
 def call_changed(call, *, latency: dict | None = None) -> None:
-    """Brings the call's rollup row up to date with `call` as just saved. `latency`: the
+    """Brings the call's rollup rows up to date with `call` as just saved. `latency`: the
     call's per-turn latency histograms (latency_histograms), when they are known (finalize);
-    None keeps what was counted before."""
+    None keeps what was counted before. (No savepoint: a failure here fails the caller's
+    transaction, which is what every caller wants, and a savepoint is two round trips.)"""
     _hold_rebuild_lock(call.customer_id, exclusive=False)
-    fact = CallFact.objects.select_for_update().select_related("rollup").filter(call_id=call.pk).first()
+    fact = (
+        CallFact.objects.select_for_update(of=("self",))
+        .select_related("rollup", "day_rollup")
+        .filter(call_id=call.pk)
+        .first()
+    )
     part = _contribution(call, latency, fact)
     previous = _fact_part(fact) if fact else None
-    key = _key(call)
-    old_key = _row_key(fact.rollup, key) if fact else None
-    rollup = _move(CallRollup, {"pk": fact.rollup_id} if fact else None, key, previous, part)
-    old_day = {"pk": fact.day_rollup_id} if fact and fact.day_rollup_id else None
-    day_rollup = _move(CallDayRollup, old_day, _day_key(call), previous, part)
-    # A fact from before the hour rollups: its hours never counted it (rebuild_rollups fills them).
-    counted_hours = old_key is not None and fact is not None and fact.in_hour_rollups
-    old_hours = _hour_keys(old_key) if counted_hours else [None] * (2 * len(HOUR_PHASES))
-    for old_hour, hour in zip(old_hours, _hour_keys(key), strict=True):
-        _move(CallHourRollup, old_hour, hour, previous if counted_hours else None, part)
-    if fact is None:
+    key, day_key = _key(call), _day_key(call)
+    quarters: dict = {}
+    days: dict = {}
+    hours: dict = {}
+    if fact is not None:
+        # What the call contributed so far leaves the rows it was counted in (the same
+        # rows, unless the call moved: an outbound call's start is when it is dialed).
+        old_key = _row_key(fact.rollup, key)
+        _count(quarters, old_key, previous, -1)
+        if fact.day_rollup is not None:
+            _count(days, _row_key(fact.day_rollup, day_key), previous, -1)
+        # A fact from before the hour rollups: its hours never counted it (rebuild_rollups fills them).
+        if fact.in_hour_rollups:
+            for hour in _hour_keys(old_key):
+                _count(hours, hour, previous, -1)
+    _count(quarters, key, part, +1)
+    _count(days, day_key, part, +1)
+    for hour in _hour_keys(key):
+        _count(hours, hour, part, +1)
+    rollups = _upsert(CallRollup, quarters)
+    day_rollups = _upsert(CallDayRollup, days)
+    _upsert(CallHourRollup, hours)
+    new = fact is None
+    if new:
         fact = CallFact(call_id=call.pk)
-    fact.rollup, fact.day_rollup, fact.in_hour_rollups = rollup, day_rollup, True
+    # A row the call stays in unchanged was not written: the fact keeps pointing at it.
+    if _frozen(key) in rollups:
+        fact.rollup = rollups[_frozen(key)]
+    if _frozen(day_key) in day_rollups:
+        fact.day_rollup = day_rollups[_frozen(day_key)]
+    fact.in_hour_rollups = True
     for name, value in part.items():
         setattr(fact, name, value)
-    fact.save()
+    fact.save(force_insert=new)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def calls_added(calls: Iterable, *, customer=None) -> None:
-    """`call_changed` for many calls just created and not counted yet (a dialer tick's
-    queued calls): each rollup row they share is locked and updated once, not once per
-    call, and their facts are inserted together. `customer`: theirs, when they share one
-    (saves its lookup per call). Rows are locked class by class in call_changed's order
-    (15-minute, day, hour rows), each class's keys sorted, so concurrent writers cannot
-    deadlock."""
+    """`call_changed` for calls just created and not counted yet (a new call, a dialer
+    tick's queued calls): no fact to read, each rollup row they share is written once
+    however many of them it counts, and their facts are inserted together. `customer`:
+    theirs, when they share one (saves its lookup per call)."""
     calls = list(calls)
     if not calls:
         return
@@ -276,44 +356,36 @@ def calls_added(calls: Iterable, *, customer=None) -> None:
     for customer_id in sorted({str(call.customer_id) for call in calls}):
         _hold_rebuild_lock(customer_id, exclusive=False)
     parts: dict = {}
-    keys_of: dict = {CallRollup: {}, CallDayRollup: {}, CallHourRollup: {}}
+    keys: dict = {}
+    quarters: dict = {}
+    days: dict = {}
+    hours: dict = {}
     for call in calls:
         if call.customer_id not in zones:
             zones[call.customer_id] = tenant_timezone(call.customer)
-        parts[call.pk] = _contribution(call, None, None)
+        part = parts[call.pk] = _contribution(call, None, None)
         key = _key(call)
-        keys_of[CallRollup][call.pk] = [_frozen(key)]
-        keys_of[CallDayRollup][call.pk] = [_frozen(_day_key(call, zones[call.customer_id]))]
-        keys_of[CallHourRollup][call.pk] = [_frozen(hour) for hour in _hour_keys(key)]
-    rows: dict = {}
-    for model, by_call in keys_of.items():
-        members: dict = {}
-        for pk, keys in by_call.items():
-            for key in keys:
-                members.setdefault(key, []).append(pk)
-        for key in sorted(members, key=repr):
-            row = _locked_row(model, dict(key))
-            row.calls += len(members[key])
-            for pk in members[key]:
-                _apply(row, parts[pk], +1)
-            row.save()
-            rows[(model, key)] = row
+        day_key = _day_key(call, zones[call.customer_id])
+        keys[call.pk] = (_frozen(key), _frozen(day_key))
+        _count(quarters, key, part, +1)
+        _count(days, day_key, part, +1)
+        for hour in _hour_keys(key):
+            _count(hours, hour, part, +1)
+    rollups = _upsert(CallRollup, quarters)
+    day_rollups = _upsert(CallDayRollup, days)
+    _upsert(CallHourRollup, hours)
     CallFact.objects.bulk_create(
         [
             CallFact(
                 call_id=call.pk,
-                rollup=rows[(CallRollup, keys_of[CallRollup][call.pk][0])],
-                day_rollup=rows[(CallDayRollup, keys_of[CallDayRollup][call.pk][0])],
+                rollup=rollups[keys[call.pk][0]],
+                day_rollup=day_rollups[keys[call.pk][1]],
                 in_hour_rollups=True,
                 **parts[call.pk],
             )
             for call in calls
         ]
     )
-
-
-def _frozen(key: dict) -> tuple:
-    return tuple(sorted(key.items()))
 
 
 # pg_advisory_xact_lock's first key: "analytics rebuild" (the second is the tenant's hash).

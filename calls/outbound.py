@@ -30,6 +30,7 @@ from livekit.protocol.models import DisconnectReason, ParticipantInfo
 from agents.models import Agent, AgentStatus
 from agents.variables import PLACEHOLDER, render_variables
 from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import calls_added as rollups_calls_added
 from morpheus import outbox
 from morpheus.e164 import InvalidNumber, parse_e164
 from morpheus.errors import ValidationFailed
@@ -259,7 +260,7 @@ def _queue_call(
         created_by=actor,
     )
     if count:
-        rollups_call_changed(call)  # analytics: rollups in this transaction
+        rollups_calls_added([call])  # analytics: rollups in this transaction
     countdown = (scheduled_at - now).total_seconds() if scheduled_at else None
     outbox.enqueue("calls.tasks.dial_outbound_call", call.id, countdown=countdown)
     return call

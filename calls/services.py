@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q, Subquery
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 from livekit.protocol.agent_dispatch import AgentDispatch
 
-from agents.selectors import agent_version_current
+from agents.selectors import agent_version_current, agent_versions_latest_first
 from analytics.rollups import call_changed as rollups_call_changed
+from analytics.rollups import calls_added as rollups_calls_added
 from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.errors import Conflict, ServiceUnavailable, ValidationFailed
@@ -160,7 +162,7 @@ def _new_simulation(*, user: User, agent: Agent, mode: str, prefix: str) -> Call
         room_name=rooms.new_room_name(prefix),
         created_by=user,
     )
-    rollups_call_changed(call)
+    rollups_calls_added([call], customer=user.customer)
     return call
 
 
@@ -277,26 +279,35 @@ def _create_inbound(
 
     # One inbound start per customer at a time, so the dedupe and the cap are exact
     # under concurrent posts (the lock is the customer row, held for this short insert).
-    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed.
-    Customer.objects.select_for_update().filter(pk=phone_number.customer_id).values_list("pk").first()
+    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed;
+    # the agent's current version (agent_version_current) comes in the same round trip.
+    assert phone_number.agent_id is not None, "route_inbound answers only numbers with an agent"
+    current_version = agent_versions_latest_first(agent_id=phone_number.agent_id).values("pk")[:1]
+    version_id = (
+        Customer.objects.select_for_update(of=("self",))
+        .filter(pk=phone_number.customer_id)
+        .values_list(Subquery(current_version), flat=True)
+        .get()
+    )
     ringing = Call.objects.filter(
         customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING
     )
+    # The cap and the dedupe in one read: how many calls ring, and the latest that repeats
+    # this one (the highest id: under the lock the customer's calls are inserted in turn).
+    figures: dict[str, Any] = {"ringing": Count("pk")}
     if not carrier_call_id:
         since = timezone.now() - datetime.timedelta(seconds=settings.VOICE_INBOUND_DEDUPE_SECONDS)
-        repeat = (
-            ringing.filter(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
-            .order_by("-created_at")
-            .first()
-        )
-        if repeat is not None:
-            return repeat, False
-    if ringing.count() >= settings.VOICE_INBOUND_MAX_RINGING:
+        repeats = Q(carrier=carrier, from_number=from_number, to_number=to_number, created_at__gte=since)
+        figures["repeat"] = Max("pk", filter=repeats)
+    seen = ringing.aggregate(**figures)
+    if seen.get("repeat") is not None:
+        return Call.objects.get(pk=seen["repeat"]), False
+    if seen["ringing"] >= settings.VOICE_INBOUND_MAX_RINGING:
         raise TooManyRinging()
     call = Call.objects.create(
         customer_id=phone_number.customer_id,
         agent_id=phone_number.agent_id,
-        agent_version=agent_version_current(agent_id=phone_number.agent_id),
+        agent_version_id=version_id,
         phone_number=phone_number,
         direction=CallDirection.INBOUND,
         from_number=from_number,
@@ -311,7 +322,7 @@ def _create_inbound(
     if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.INBOUND):
         raise AtCapacity()
     try:
-        rollups_call_changed(call)
+        rollups_calls_added([call], customer=phone_number.customer)
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         raise

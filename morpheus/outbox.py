@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import OutboxMessage, OutboxStatus
@@ -37,8 +38,11 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None, **kwargs
         raise RuntimeError("outbox.enqueue must run inside a transaction (use @transaction.atomic)")
     run_after = timezone.now() + timedelta(seconds=countdown) if countdown else None
     message = OutboxMessage.objects.create(task_name=task_name, args=list(args), kwargs=kwargs, run_after=run_after)
-    message_id = message.pk
-    transaction.on_commit(lambda: publish(message_id))
+    # The row as written: its task and arguments never change, so publishing needs no read.
+    written = OutboxMessage(
+        pk=message.pk, task_name=task_name, args=message.args, kwargs=kwargs, run_after=run_after, attempts=0
+    )
+    transaction.on_commit(lambda: publish(written))
     return message
 
 
@@ -57,19 +61,30 @@ def _registered_task(app, task_name: str):
     return task
 
 
-def publish(message_id: int) -> bool:
-    """Sends one pending row to the broker and marks it sent; False if it stays pending."""
+def publish(message: OutboxMessage | int) -> bool:
+    """Sends one pending row to the broker and marks it sent; False if it stays pending.
+
+    The row is claimed and marked sent in one statement (`UPDATE … WHERE id IN (SELECT …
+    FOR UPDATE SKIP LOCKED)`: a row another publisher holds is left to it) and stays locked
+    until the broker has the task and the claim commits; if the broker refuses, the claim
+    rolls back and the failed attempt is recorded instead. A crash in between leaves the
+    row pending: published again later, at least once."""
     from celery import current_app
 
-    with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboxStatus.PENDING)
-            .first()
-        )
-        if message is None:  # already sent, or another publisher holds it
+    if not isinstance(message, OutboxMessage):
+        found = OutboxMessage.objects.filter(pk=message).first()
+        if found is None:
             return False
-        message.attempts += 1
+        message = found
+    failure: Exception | None = None
+    with transaction.atomic():
+        pending = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING)
+        claim = pending.select_for_update(skip_locked=True).values("pk")
+        claimed = OutboxMessage.objects.filter(pk__in=claim).update(
+            status=OutboxStatus.SENT, attempts=F("attempts") + 1, sent_at=timezone.now(), last_error=""
+        )
+        if not claimed:  # already sent, or another publisher holds it
+            return False
         # A down broker must fail fast: the request that committed is waiting on us.
         options: dict[str, Any] = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}}
         if message.run_after and message.run_after > timezone.now():
@@ -83,27 +98,29 @@ def publish(message_id: int) -> bool:
         except Exception as exc:  # the broker is down or refused: keep the row for the sweeper
             if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
                 raise
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if message.attempts >= MAX_PUBLISH_ATTEMPTS:
-                message.status = OutboxStatus.FAILED
-            message.save(update_fields=["attempts", "last_error", "status"])
-            logger.warning("Outbox %s (%s) not published: %s", message.pk, message.task_name, exc)
-            return False
-        message.status = OutboxStatus.SENT
-        message.sent_at = timezone.now()
-        message.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        return True
+            failure = exc
+            transaction.set_rollback(True)
+    if failure is not None:
+        error = f"{type(failure).__name__}: {failure}"[:2000]
+        # Given up after MAX_PUBLISH_ATTEMPTS, and kept as `failed` for an operator.
+        gives_up = Q(attempts__gte=MAX_PUBLISH_ATTEMPTS - 1)
+        OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
+            attempts=F("attempts") + 1,
+            last_error=error,
+            status=Case(When(gives_up, then=Value(OutboxStatus.FAILED)), default=Value(OutboxStatus.PENDING)),
+        )
+        logger.warning("Outbox %s (%s) not published: %s", message.pk, message.task_name, failure)
+        return False
+    return True
 
 
 def sweep(*, limit: int = 500) -> int:
     """Publishes pending rows the request that wrote them could not; returns how many."""
     cutoff = timezone.now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
-    ids = list(
-        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+    messages = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, created_at__lt=cutoff).order_by("created_at")[:limit]
     )
-    return sum(1 for message_id in ids if publish(message_id))
+    return sum(1 for message in messages if publish(message))
 
 
 def purge_sent(*, older_than: timedelta = timedelta(days=7)) -> int:

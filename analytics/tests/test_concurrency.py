@@ -3,11 +3,11 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from agents.tests.factories import AgentFactory
 from analytics.models import ALL_AGENTS, ALL_DIRECTIONS, CallDayRollup, CallHourRollup, CallRollup
-from analytics.rollups import call_changed, rollups_rebuild_bulk
+from analytics.rollups import call_changed, calls_added, rollups_rebuild_bulk
 from calls import services
 from calls.models import CallStatus, EndReason
 from calls.tests.factories import CallFactory
@@ -94,6 +94,34 @@ def test_writes_during_a_bulk_rebuild_wait_for_it_and_count_once(customer_a):
     _in_threads(actions)
     everyone = CallHourRollup.objects.get(phase=30, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
     assert (everyone.calls, everyone.status_completed, everyone.status_open) == (6, 6, 0)
+    kept = _figures()
+    rollups_rebuild_bulk(customer_id=customer_a.id)
+    assert _figures() == kept
+
+
+def test_calls_created_at_once_in_one_bucket_count_once_each(customer_a):
+    """New calls are counted by upserts that add to the rows (no read-then-write): parallel
+    writers of the same rows must neither lose a count nor deadlock."""
+    agents = [AgentFactory(customer=customer_a), AgentFactory(customer=customer_a)]
+    calls = [
+        CallFactory(
+            agent=agents[index % 2],
+            customer=customer_a,
+            status=CallStatus.RINGING,
+            started_at=utc(f"2026-03-10T10:{index:02d}:00Z"),
+        )
+        for index in range(10)
+    ]
+
+    def count(call):
+        with transaction.atomic():
+            calls_added([call])
+
+    _in_threads([lambda call=call: count(call) for call in calls])
+    everyone = CallHourRollup.objects.get(phase=0, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
+    assert (everyone.calls, everyone.status_open) == (10, 10)
+    quarter = CallRollup.objects.filter(bucket=utc("2026-03-10T10:00:00Z"))
+    assert sorted(row.calls for row in quarter) == [5, 5]
     kept = _figures()
     rollups_rebuild_bulk(customer_id=customer_a.id)
     assert _figures() == kept

@@ -61,3 +61,34 @@ def test_it_looks_up_the_c_library_once_per_process(api_client, monkeypatch):
     for _ in range(2):
         data = assert_success(api_client.get("/api/v1/health"), 200, "System status retrieved")
         assert all(MEGABYTES.match(data["memory"][key]) for key in ("rss", "heapTotal", "heapUsed"))
+
+
+# What changes from one probe to the next, cut out of the bytes before comparing them.
+VOLATILE = re.compile(rb'"(uptime|timestamp)":"[^"]*"|"(memory|system)":\{[^}]*\}')
+
+
+def _answer(response):
+    headers = {key: value for key, value in response.items() if key != "X-Request-ID"}
+    return response.status_code, headers, VOLATILE.sub(b"", response.content)
+
+
+def test_a_probe_gets_what_drf_answers(api_client):
+    """A plain GET (a load balancer's probe) skips DRF's request cycle; an Accept that DRF
+    must negotiate goes through it. Both answers are the same: status, headers, envelope."""
+    probe = api_client.get("/api/v1/health")
+    negotiated = api_client.get("/api/v1/health", HTTP_ACCEPT="text/html;q=0.5, application/json;q=0.9")
+    assert _answer(probe) == _answer(negotiated)
+    assert probe["Content-Type"] == "application/json" and probe["Allow"] == "GET, HEAD, OPTIONS"
+    assert _answer(api_client.get("/api/v1/health", HTTP_ACCEPT="*/*")) == _answer(probe)
+
+
+def test_an_unhealthy_probe_gets_what_drf_answers(api_client, dead_database):
+    probe = api_client.get("/api/v1/health")
+    negotiated = api_client.get("/api/v1/health", HTTP_ACCEPT="application/json; q=0.9")
+    assert probe.status_code == 503
+    assert _answer(probe) == _answer(negotiated)
+
+
+def test_what_drf_negotiates_is_still_negotiated(api_client):
+    assert_error(api_client.get("/api/v1/health", HTTP_ACCEPT="text/html"), 406)
+    assert_error(api_client.post("/api/v1/health"), 405)

@@ -1,7 +1,10 @@
 """The durable outbox: work follows a commit, survives a broker outage, never runs for a rollback."""
 
+import threading
+
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from morpheus import outbox
 from morpheus.celery import app as celery_app
@@ -69,3 +72,40 @@ def test_a_broker_outage_keeps_the_row_pending_and_the_sweeper_delivers_it_later
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT and message.attempts == 2
     assert outbox.sweep() == 0  # sent rows are never published twice
+
+
+def test_publishing_after_the_commit_claims_the_row_in_one_statement():
+    """The request that committed waits for the publish: the row it just wrote is claimed
+    and marked sent by one UPDATE, never read back first."""
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        outbox.enqueue("morpheus.tests.record_run", 3)
+    statements = [query["sql"] for query in captured.captured_queries if "morpheus_outboxmessage" in query["sql"]]
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE"], statements
+    assert RAN == [(3, "")]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_row_another_publisher_holds_is_left_to_it():
+    message = OutboxMessage.objects.create(task_name="morpheus.tests.record_run", args=[5])
+    held, release = threading.Event(), threading.Event()
+
+    def other_publisher():
+        with transaction.atomic():
+            OutboxMessage.objects.select_for_update().get(pk=message.pk)
+            held.set()
+            release.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=other_publisher)
+    thread.start()
+    held.wait(10)
+    try:
+        assert outbox.publish(message.pk) is False  # skipped, not waited for
+        assert RAN == []
+    finally:
+        release.set()
+        thread.join()
+    assert outbox.publish(message.pk) is True
+    assert RAN == [(5, "")]
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT and message.attempts == 1

@@ -4,6 +4,8 @@ import json
 import logging
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agents.models import AgentStatus
 from calls.models import Call, CallStatus
@@ -287,3 +289,15 @@ def test_the_room_is_created_after_the_call_row_commits(api_client, number, live
     call = Call.objects.get(pk=data["callId"])
     assert call.status == CallStatus.RINGING and call.room_name in livekit_server.rooms
     assert len(livekit_server.dispatches_in(call.room_name)) == 1
+
+
+def test_a_new_call_takes_a_bounded_number_of_statements(api_client, number, livekit_server):
+    """The request path of an inbound call (docs/performance.md): the analytics rollups are
+    one upsert per rollup table plus the call's fact (they were three statements per rollup
+    row, 30 in all), and the whole request stays within a fixed budget."""
+    with CaptureQueriesContext(connection) as captured:
+        assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    statements = [query["sql"] for query in captured.captured_queries]
+    analytics = [sql for sql in statements if '"analytics_' in sql]
+    assert len(analytics) == 4, analytics  # 15-minute, day and hour rows, and the fact
+    assert len(statements) <= 16, "\n".join(statements)
