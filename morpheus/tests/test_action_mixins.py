@@ -27,4 +27,3 @@ def test_a_nested_route_looks_its_parent_up_only_for_its_actions(alice_client, c
     # A method the route does not serve is its 405, and OPTIONS its metadata, as before the mixin.
     assert_error(alice_client.put(url, {}, format="json"), 405, 'Method "PUT" not allowed.')
     assert alice_client.options(url).status_code == 200
-
