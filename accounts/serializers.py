@@ -170,19 +170,8 @@ class AuthUserOutput(_UserFields):
     """The user inside a login answer."""
 
     class Meta(_UserFields.Meta):
-        fields = [
-            "id",
-            "email",
-            "name",
-            "customerId",
-            "role",
-            "status",
-            "provider",
-            "emailVerified",
-            "needsOnboarding",
-            "createdAt",
-            "updatedAt",
-        ]
+        # The profile without the provider's id, the last login and the deletion.
+        fields = [field for field in PROFILE_FIELDS if field not in ("providerId", "lastLoginAt", "deletedAt")]
 
 
 class RegisteredUserOutput(_UserFields):

@@ -183,17 +183,24 @@ def user_invite(*, customer: Customer, actor: User, email: str, name: str = "", 
     return user
 
 
-@transaction.atomic
-def user_role_change(*, user: User, role: str, actor: User) -> User:
-    """Sets a team member's role under the rules in docs/tenancy.md."""
-    _check_role_value(role)
+def _lock_teammate(user: User, actor: User, *, self_message: str) -> tuple[User, User]:
+    """Locks the customer, then the teammate acted on, and re-reads the actor; refuses
+    acting on oneself (`self_message`) and an admin acting on an owner."""
     customer = _lock_customer_of(user)
     target = User.objects.select_for_update().get(pk=user.pk)
     actor = _current_actor(actor, customer, target)
     if target.pk == actor.pk:
-        raise PermissionDenied(SELF_ROLE_CHANGE_MESSAGE)
+        raise PermissionDenied(self_message)
     if target.role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
+    return target, actor
+
+
+@transaction.atomic
+def user_role_change(*, user: User, role: str, actor: User) -> User:
+    """Sets a team member's role under the rules in docs/tenancy.md."""
+    _check_role_value(role)
+    target, actor = _lock_teammate(user, actor, self_message=SELF_ROLE_CHANGE_MESSAGE)
     if role == Role.OWNER and not _acts_as_owner(actor):
         raise PermissionDenied(OWNER_ROLE_GRANT_MESSAGE)
     if target.role == role:
@@ -209,13 +216,7 @@ def user_role_change(*, user: User, role: str, actor: User) -> User:
 def user_remove(*, user: User, actor: User) -> User:
     """Soft-deletes a team member and revokes their refresh tokens. Their access token
     stops working on the next request, because authentication re-reads the user."""
-    customer = _lock_customer_of(user)
-    target = User.objects.select_for_update().get(pk=user.pk)
-    actor = _current_actor(actor, customer, target)
-    if target.pk == actor.pk:
-        raise PermissionDenied(SELF_REMOVAL_MESSAGE)
-    if target.role == Role.OWNER and not _acts_as_owner(actor):
-        raise PermissionDenied(ADMIN_TOUCHES_OWNER_MESSAGE)
+    target, actor = _lock_teammate(user, actor, self_message=SELF_REMOVAL_MESSAGE)
     if _is_last_active_owner(target):
         raise Conflict(LAST_OWNER_REMOVE_MESSAGE)
     target.deleted_at = timezone.now()
