@@ -47,7 +47,11 @@ class AccessTokenAuthentication(BaseAuthentication):
         except ValueError:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN_MESSAGE) from None
 
-        user = User.objects.select_related("customer").filter(pk=user_id, deleted_at__isnull=True).first()
+        try:
+            # get(), not first(): no ORDER BY to compile for a primary-key lookup.
+            user = User.objects.select_related("customer").get(pk=user_id, deleted_at__isnull=True)
+        except User.DoesNotExist:
+            user = None
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(INACTIVE_USER_MESSAGE)
         if not fingerprint_matches(user, purpose=_PASSWORD_PURPOSE, fingerprint=token.get(PASSWORD_CLAIM)):
