@@ -1,5 +1,8 @@
 """Server-rendered SVG charts (pygal) for the platform admin: the overview's and each
-customer's. Figures come from the rollups (never a scan of calls), in UTC days.
+customer's. Figures come from the rollups (never a scan of calls), in UTC days: the
+all-agents hour rows at :00 (CallHourRollup, phase 0), which the analytics API reads for
+UTC days too, so 30 days are at most 720 rows per customer whatever the number of calls,
+and the charts show the API's figures (`analytics/tests/test_charts.py`).
 
 pygal's interactive script is a CDN link by default: `js=[]` leaves it out, so the
 charts are static SVG with native <title> tooltips, and the admin loads nothing from
@@ -15,8 +18,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from pygal.style import Style
 
-from .models import CallRollup
-from .selectors import percentile
+from .histograms import latency_percentiles
+from .models import ALL_AGENTS, ALL_DIRECTIONS, CallHourRollup
 
 DAYS = 30
 STYLE = Style(
@@ -50,11 +53,15 @@ def _days(now: datetime.datetime) -> list[datetime.date]:
     return [today - datetime.timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
 
 
-def _rows(customer_id=None):
+def chart_rows(customer_id=None):
+    """The real calls' all-agents hour rows of UTC hours (each within one UTC day) since
+    the first of the 30 days."""
     now = timezone.now()
     days = _days(now)
     start = datetime.datetime.combine(days[0], datetime.time(0), tzinfo=datetime.UTC)
-    rows = CallRollup.objects.filter(bucket__gte=start, is_simulation=False)
+    rows = CallHourRollup.objects.filter(
+        phase=0, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS, is_simulation=False, hour__gte=start
+    )
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
     return rows, days
@@ -69,15 +76,31 @@ def _labels(chart, days):
     chart.x_labels_major = chart.x_labels[::5]
 
 
-def calls_by_status_chart(rows, days) -> tuple[str, dict]:
+def calls_per_day(rows, days) -> dict[datetime.date, dict[str, int]]:
+    """{day: {status column: calls}} of `days`."""
     columns = {"status_completed", "status_failed", "status_no_answer", "status_busy", "status_canceled", "status_open"}
     per_day: dict = {day: dict.fromkeys(columns, 0) for day in days}
-    daily = rows.values("bucket").annotate(**{c: Sum(c) for c in columns})
-    for row in daily:
-        day = row["bucket"].astimezone(datetime.UTC).date()
+    hourly = rows.values("hour").annotate(**{c: Sum(c) for c in columns})
+    for row in hourly:
+        day = row["hour"].astimezone(datetime.UTC).date()
         if day in per_day:
             for column in columns:
                 per_day[day][column] += row[column] or 0
+    return per_day
+
+
+def latency_per_day(rows, days) -> list[dict]:
+    """End-to-end turn latency {p50, p95, count} of each of `days`."""
+    group_of = {day: group for group, day in enumerate(days)}
+    packed = rows.exclude(latency=b"").values_list("hour", "latency")
+    per_day, _ = latency_percentiles(
+        ((group_of.get(hour.astimezone(datetime.UTC).date()), data) for hour, data in packed), len(days)
+    )
+    return [figures["e2e"] for figures in per_day]
+
+
+def calls_by_status_chart(rows, days) -> tuple[str, dict]:
+    per_day = calls_per_day(rows, days)
     chart = pygal.StackedBar(title="Calls per day by status (UTC, last 30 days)", **CONFIG)
     _labels(chart, days)
     for label, column in STATUS_SERIES:
@@ -99,25 +122,18 @@ def failure_rate_chart(per_day, days) -> str:
 
 
 def latency_chart(rows, days) -> str:
-    merged: dict = {day: {} for day in days}
-    for bucket, histograms in rows.exclude(latency={}).values_list("bucket", "latency"):
-        day = bucket.astimezone(datetime.UTC).date()
-        if day not in merged:
-            continue
-        bins = merged[day]
-        for key, count in (histograms.get("e2e") or {}).items():
-            bins[key] = bins.get(key, 0) + count
+    per_day = latency_per_day(rows, days)
     chart = pygal.Line(title="End-to-end turn latency per day (ms)", **CONFIG)
     _labels(chart, days)
-    chart.add("p95", [percentile(merged[day], 95) for day in days])
-    chart.add("p50", [percentile(merged[day], 50) for day in days])
+    chart.add("p95", [figures["p95"] for figures in per_day])
+    chart.add("p50", [figures["p50"] for figures in per_day])
     return _render(chart)
 
 
 def busiest_customers_chart(rows, limit: int = 10) -> str:
     from tenants.models import Customer
 
-    top = list(rows.values("customer_id").annotate(n=Sum("calls")).order_by("-n")[:limit])
+    top = list(rows.values("customer_id").annotate(n=Sum("calls")).order_by("-n", "customer_id")[:limit])
     names = dict(Customer.objects.filter(pk__in=[r["customer_id"] for r in top]).values_list("pk", "company_name"))
     chart = pygal.HorizontalBar(title="Busiest customers (calls, last 30 days)", **{**CONFIG, "x_label_rotation": 0})
     for row in reversed(top):
@@ -127,7 +143,7 @@ def busiest_customers_chart(rows, limit: int = 10) -> str:
 
 def overview_charts(customer_id=None) -> list[dict]:
     """[{id, title, svg}] for the admin index (all customers) or one customer's page."""
-    rows, days = _rows(customer_id)
+    rows, days = chart_rows(customer_id)
     by_status, per_day = calls_by_status_chart(rows, days)
     charts = [
         {"id": "chart-calls-by-status", "title": "Calls per day by status", "svg": by_status},

@@ -34,6 +34,8 @@ ROLLUP_END_REASONS = (
 # call between them without a service call, and the difference is not worth a chart).
 ROLLUP_STATUSES = ("open", "completed", "failed", "no_answer", "busy", "canceled")
 LATENCY_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
+# A latency histogram's bins are in units of 10 ms (rollups.latency_bin).
+LATENCY_BIN_MS = 10
 # Every summed column of a rollup row (RollupFigures), the latency histograms aside.
 FIGURE_COLUMNS = (
     "calls",
@@ -82,8 +84,9 @@ class RollupFigures(models.Model):
     # Post-call analysis: calls analysed with a success verdict, and how many passed.
     judged = models.IntegerField(default=0)
     successful = models.IntegerField(default=0)
-    # {"e2e": {"<10 ms bin>": count, ...}, ...}: per-turn latency histograms for percentiles.
-    latency = models.JSONField(default=dict, blank=True)
+    # Per-turn latency histograms for percentiles, {"e2e": {"<10 ms bin>": count, ...}, ...}
+    # packed (histograms.pack): read without parsing, merged with numpy.
+    latency = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         abstract = True

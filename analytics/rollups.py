@@ -19,11 +19,13 @@ from types import SimpleNamespace
 
 from django.db import connection, models, transaction
 
+from .histograms import pack, unpack
 from .models import (
     ALL_AGENTS,
     ALL_DIRECTIONS,
     FIGURE_COLUMNS,
     HOUR_PHASES,
+    LATENCY_BIN_MS,
     LATENCY_METRICS,
     ROLLUP_END_REASONS,
     CallDayRollup,
@@ -34,7 +36,6 @@ from .models import (
 )
 
 BUCKET = datetime.timedelta(minutes=15)
-LATENCY_BIN_MS = 10
 OPEN_STATUSES = ("queued", "ringing", "active")  # queued: an outbound call not dialed yet
 # TranscriptTurn field -> histogram name.
 TURN_LATENCY_FIELDS = {
@@ -234,8 +235,8 @@ def _upsert(model, deltas: dict) -> dict:
     exactly; rows go in sorted key order, every writer's order, so two writers cannot
     deadlock. Only the columns some difference changes are sent and added (a new call
     changes two of the thirty). A latency difference (a finalized call) is merged in Python
-    into the row the statement returned, still locked by it, and written back with one more
-    statement. Differences that change nothing are skipped. Returns {frozen key: row}, the
+    into the row the statement returned (packed: histograms.pack), still locked by it, and
+    written back with one more statement. Differences that change nothing are skipped. Returns {frozen key: row}, the
     rows holding their key, id and latency only."""
     changed = {
         key: delta
@@ -263,7 +264,7 @@ def _upsert(model, deltas: dict) -> dict:
         values = dict(key)
         params += [field.get_db_prep_save(values[field.attname], connection) for field in key_fields]
         params += [field.get_db_prep_save(getattr(changed[key], field.name), connection) for field in sent]
-        params.append(latency.get_db_prep_save({}, connection))
+        params.append(latency.get_db_prep_save(b"", connection))
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     # The columns no difference changes are inserted as 0 (their model default) and left alone on conflict.
@@ -283,7 +284,7 @@ def _upsert(model, deltas: dict) -> dict:
     merged = []
     for key in ordered:
         if changed[key].latency:
-            rows[key].latency = _merge(rows[key].latency, changed[key].latency, +1)
+            rows[key].latency = pack(_merge(unpack(rows[key].latency), changed[key].latency, +1))
             merged.append(rows[key])
     if merged:
         model.objects.bulk_update(merged, ["latency"])
@@ -527,6 +528,8 @@ def rollups_rebuild_bulk(*, customer_id) -> int:
                     hour = hours[tuple(hour_key.values())] = CallHourRollup(**hour_key, latency={})
                 _add_row(hour, quarter)
         for model, rows in ((CallRollup, quarters), (CallDayRollup, days), (CallHourRollup, hours)):
+            for row in rows.values():
+                row.latency = pack(row.latency)  # summed as dicts above
             _write(model, list(rows.values()))
         facts = []
         counted = 0

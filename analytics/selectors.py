@@ -19,7 +19,6 @@ filter) plus a few 15-minute rows, whatever the number of calls.
 from __future__ import annotations
 
 import datetime
-import math
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
+from .histograms import latency_percentiles
 from .models import (
     ALL_AGENTS,
     ALL_DIRECTIONS,
@@ -39,7 +39,7 @@ from .models import (
     CallHourRollup,
     CallRollup,
 )
-from .rollups import BUCKET, LATENCY_BIN_MS, merge_into
+from .rollups import BUCKET
 
 MAX_RANGE_DAYS = 400
 INTERVALS = ("hour", "day", "week")
@@ -268,56 +268,28 @@ def calls_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dic
     }
 
 
-def percentile(histogram: dict[str, int], p: float) -> float | None:
-    """Nearest-rank percentile of a {10 ms bin: count} histogram, in ms."""
-    total = sum(histogram.values())
-    if not total:
-        return None
-    rank = max(1, math.ceil(p / 100 * total))
-    seen = 0
-    for key in sorted(histogram, key=int):
-        seen += histogram[key]
-        if seen >= rank:
-            return float(int(key) * LATENCY_BIN_MS)
-    return None  # unreachable: the ranks add up to total
-
-
-def _latency_figures(histograms: dict[str, dict[str, int]]) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
-    for metric in LATENCY_METRICS:
-        bins = histograms.get(metric, {})
-        figures[LATENCY_KEYS[metric]] = {
-            "p50": percentile(bins, 50),
-            "p95": percentile(bins, 95),
-            "count": sum(bins.values()),
-        }
-    return figures
-
-
 def latency_analytics(rollups: QuerySet[CallRollup], query: AnalyticsQuery) -> dict[str, Any]:
-    """p50/p95 of each pipeline stage's per-turn latency per local bucket and overall."""
+    """p50/p95 of each pipeline stage's per-turn latency per local bucket and overall: the
+    rows' histograms merged at once (histograms.latency_percentiles), not row by row."""
     starts = _bucket_starts(query)
-    series: dict[datetime.datetime, dict[str, dict[str, int]]] = {
-        start.astimezone(datetime.UTC): {} for start in starts
-    }
-    overall: dict[str, dict[str, int]] = {}
-    for source in _sources(rollups, query):
-        for value, histograms in source.rows.exclude(latency={}).values_list(source.field, "latency"):
-            key = _key(source.moment(value, query.tz), query.tz, query.interval)
-            if key in series:
-                merge_into(series[key], histograms)
-            merge_into(overall, histograms)
+    group_of = {start.astimezone(datetime.UTC): group for group, start in enumerate(starts)}
+    rows = [
+        (group_of.get(_key(source.moment(value, query.tz), query.tz, query.interval)), packed)
+        for source in _sources(rollups, query)
+        for value, packed in source.rows.exclude(latency=b"").values_list(source.field, "latency")
+    ]
+    series, overall = latency_percentiles(rows, len(starts))
     return {
         "series": [
-            {
-                "bucket": start,
-                "localStart": start.isoformat(),
-                **_latency_figures(series[start.astimezone(datetime.UTC)]),
-            }
-            for start in starts
+            {"bucket": start, "localStart": start.isoformat(), **_latency_figures(figures)}
+            for start, figures in zip(starts, series, strict=True)
         ],
         "totals": _latency_figures(overall),
     }
+
+
+def _latency_figures(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {LATENCY_KEYS[metric]: figures[metric] for metric in LATENCY_METRICS}
 
 
 __all__ = ["BUCKET", "INTERVALS", "MAX_RANGE_DAYS", "AnalyticsQuery", "calls_analytics", "latency_analytics"]
