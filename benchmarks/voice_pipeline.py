@@ -297,8 +297,9 @@ def job_context():
     """The multiprocessing context the worker's job processes come from: LiveKit's default
     on Linux, a forkserver that preloaded what `AgentServer.run` makes it preload for our
     worker (the registered plugins, `voice_worker.preload`, LiveKit's own warm-up and the
-    `gc.freeze` after it). Started once, by the first job process, with this process's
-    environment (which names the test database and the stand-ins by then)."""
+    `gc.freeze` after it), with the worker's event-loop monitor setting. Started once, by the
+    first job process, with this process's environment (which names the test database and the
+    stand-ins by then)."""
     global _job_context
     if _job_context is None:
         import multiprocessing
@@ -306,10 +307,11 @@ def job_context():
         from livekit.agents import Plugin
 
         from voice_worker.providers import import_plugin
-        from voice_worker.worker import worker_plugins
+        from voice_worker.worker import configure_loop_monitor, worker_plugins
 
         for name in worker_plugins():
             import_plugin(name)
+        configure_loop_monitor()  # as build_server does
         _job_context = multiprocessing.get_context("forkserver")
         packages = [p.package for p in Plugin.registered_plugins] + ["voice_worker.preload"]
         _job_context.set_forkserver_preload(

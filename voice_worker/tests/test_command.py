@@ -104,3 +104,35 @@ def test_the_worker_takes_explicit_dispatches_and_stops_cleanly_on_sigterm(tmp_p
     output = log.read_text()
     assert "draining worker" in output and "voice worker stopped" in output
     assert "Traceback" not in output
+
+
+def test_the_worker_makes_livekits_loop_monitor_tick_every_50_ms_unless_told_otherwise(settings, monkeypatch):
+    """LiveKit's event-loop monitor wakes every job process twice per tick; at its 100 ms
+    default that is every 20 ms, on calls that mostly wait. The worker sets 250 ms (a 50 ms
+    tick) in the environment its job processes read, unless the operator set it."""
+    from livekit.agents.telemetry import loop_monitor
+
+    from voice_worker.worker import WorkerSettings, build_server
+
+    settings.LIVEKIT_URL, settings.LIVEKIT_API_KEY, settings.LIVEKIT_API_SECRET = "ws://lk", "key", "secret"
+    options = WorkerSettings(
+        agent_name="acme-voice",
+        num_idle_processes=0,
+        load_threshold=0.75,
+        drain_timeout=10,
+        job_memory_warn_mb=800,
+        job_memory_limit_mb=0,
+        host="127.0.0.1",
+        port=0,
+        log_level="INFO",
+    )
+    monkeypatch.setenv(loop_monitor.ENV_WARN_THRESHOLD_MS, "unset")  # restored after the test
+    monkeypatch.delenv(loop_monitor.ENV_WARN_THRESHOLD_MS)
+    build_server(options)
+    thresholds = loop_monitor.LoopMonitorThresholds.from_env()
+    assert thresholds is not None and thresholds.warn == 0.25
+    assert loop_monitor._tick_interval_for(thresholds.warn) == 0.05
+
+    monkeypatch.setenv(loop_monitor.ENV_WARN_THRESHOLD_MS, "0")  # the operator turned it off
+    build_server(options)
+    assert loop_monitor.LoopMonitorThresholds.from_env() is None
