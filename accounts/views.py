@@ -7,6 +7,7 @@ token a client sends along never blocks logging in, refreshing or logging out.
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
+from morpheus.api.parsing import validated
 from morpheus.api.request_info import client_ip
 from morpheus.api.responses import created, ok
 
@@ -37,12 +38,6 @@ def _client(request) -> sessions.ClientInfo:
     return sessions.ClientInfo.build(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT"))
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
@@ -67,7 +62,7 @@ class RegisterRequestVerificationView(PublicView):
 
     @schema.request_verification
     def post(self, request):
-        data = _valid(EmailInput, request)
+        data = validated(EmailInput, request.data)
         email = registration.email_verification_request(email=data["email"])
         payload = {"verification": {"email": email, "expiresIn": _duration(lifetime_seconds(EMAIL_VERIFICATION))}}
         return ok(VerificationSentOutput(payload).data)
@@ -80,7 +75,7 @@ class RegisterCompleteView(PublicView):
 
     @schema.register_complete
     def post(self, request):
-        data = _valid(RegisterCompleteInput, request)
+        data = validated(RegisterCompleteInput, request.data)
         session = registration.user_register(
             token=data["token"], name=data["name"], password=data["password"], client=_client(request)
         )
@@ -96,7 +91,7 @@ class LoginView(PublicView):
 
     @schema.login
     def post(self, request):
-        data = _valid(LoginInput, request)
+        data = validated(LoginInput, request.data)
         session = sessions.user_login(email=data["email"], password=data["password"], client=_client(request))
         return ok(AuthOutput(session).data)
 
@@ -108,7 +103,7 @@ class RefreshView(PublicView):
 
     @schema.refresh
     def post(self, request):
-        data = _valid(RefreshInput, request)
+        data = validated(RefreshInput, request.data)
         session = sessions.refresh_token_rotate(raw_token=data["refreshToken"], client=_client(request))
         return ok(TokensOutput(session).data)
 
@@ -120,7 +115,7 @@ class LogoutView(PublicView):
 
     @schema.logout
     def post(self, request):
-        data = _valid(RefreshInput, request)
+        data = validated(RefreshInput, request.data)
         sessions.refresh_token_family_revoke(raw_token=data["refreshToken"])
         return ok(None)
 
@@ -150,7 +145,7 @@ class ProfileView(APIView):
 
     @schema.profile_update
     def patch(self, request):
-        data = _valid(ProfileUpdateInput, request)
+        data = validated(ProfileUpdateInput, request.data)
         user = registration.user_profile_update(user=request.user, **data)
         return ok(ProfileOutput(user).data)
 
@@ -162,7 +157,7 @@ class InviteAcceptView(PublicView):
 
     @schema.invite_accept
     def post(self, request):
-        data = _valid(InviteAcceptInput, request)
+        data = validated(InviteAcceptInput, request.data)
         session = invitations.invitation_accept(
             token=data["token"], password=data["password"], name=data.get("name"), client=_client(request)
         )
@@ -177,7 +172,7 @@ class PasswordForgotView(PublicView):
 
     @schema.password_forgot
     def post(self, request):
-        data = _valid(EmailInput, request)
+        data = validated(EmailInput, request.data)
         passwords.password_reset_request(email=data["email"])
         payload = {
             "passwordReset": {
@@ -195,7 +190,7 @@ class PasswordResetView(PublicView):
 
     @schema.password_reset
     def post(self, request):
-        data = _valid(PasswordResetInput, request)
+        data = validated(PasswordResetInput, request.data)
         passwords.password_reset_complete(token=data["token"], password=data["password"])
         return ok(None)
 
@@ -209,7 +204,7 @@ class PasswordChangeView(APIView):
 
     @schema.password_change
     def post(self, request):
-        data = _valid(PasswordChangeInput, request)
+        data = validated(PasswordChangeInput, request.data)
         session = passwords.user_password_change(
             user=request.user,
             current_password=data["currentPassword"],

@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.parsing import validated
 from morpheus.api.responses import created, ok
 from morpheus.api.rows import rows, values_for
 from morpheus.api.viewsets import CreateMixin, ListMixin, NestedMixin, PartialUpdateMixin, TenantScopedViewSet
@@ -50,9 +51,8 @@ class AgentViewSet(CreateMixin, mixins.RetrieveModelMixin, PartialUpdateMixin, T
         return selectors.agent_with_providers(queryset)
 
     def list(self, request):
-        query = AgentListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        agents = selectors.agent_filter(self.get_queryset(), **query.validated_data)
+        query = validated(AgentListQuery, request.query_params)
+        agents = selectors.agent_filter(self.get_queryset(), **query)
         # Only the columns the list shows, as plain rows (morpheus/api/rows.py): no long
         # texts or JSON configuration read, no model instance per agent and provider.
         page = self.paginate_queryset(values_for(agents, AgentListItemOutput))
@@ -65,9 +65,8 @@ class AgentViewSet(CreateMixin, mixins.RetrieveModelMixin, PartialUpdateMixin, T
         return services.agent_update(agent=agent, data=data, actor=self.request.user)
 
     def destroy(self, request, pk=None):
-        query = AgentDeleteQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        detach = query.validated_data["detachNumbers"]
+        query = validated(AgentDeleteQuery, request.query_params)
+        detach = query["detachNumbers"]
         if detach and request.user.role not in MANAGER_ROLES:
             raise PermissionDenied()
         agent = self.get_object()

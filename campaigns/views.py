@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from accounts.models import MANAGER_ROLES
 from morpheus.api.pagination import PagePagination
 from morpheus.api.parsers import JSONParser
+from morpheus.api.parsing import validated
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import CreateMixin, DestroyMixin, ListMixin, TenantScopedViewSet
 from morpheus.errors import ValidationFailed
@@ -83,9 +84,8 @@ class CampaignViewSet(ListMixin, CreateMixin, mixins.RetrieveModelMixin, Destroy
 
     # The body is parsed before the row is looked up (PartialUpdateMixin does the reverse).
     def partial_update(self, request, pk=None):
-        body = CampaignInput(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        campaign = services.campaign_update(campaign=self.get_object(), data=body.validated_data)
+        body = validated(CampaignInput, request.data, partial=True)
+        campaign = services.campaign_update(campaign=self.get_object(), data=body)
         return ok(self._render(campaign))
 
     def destroy_object(self, campaign):
@@ -119,9 +119,8 @@ class CampaignViewSet(ListMixin, CreateMixin, mixins.RetrieveModelMixin, Destroy
     @action(detail=True, methods=["get"], url_path="contacts")
     def contacts(self, request, pk=None):
         campaign = self.get_object()
-        query = ContactListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.contacts_of(campaign, query.validated_data.get("status"))
+        query = validated(ContactListQuery, request.query_params)
+        rows = selectors.contacts_of(campaign, query.get("status"))
         paginator = ContactsPagination()
         page = paginator.paginate_queryset(rows, request)
         return ok(paginator.get_paginated_data(ContactOutput(page, many=True).data))

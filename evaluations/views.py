@@ -4,6 +4,7 @@ from rest_framework import mixins
 
 from agents.models import Agent
 from agents.selectors import agent_with_providers
+from morpheus.api.parsing import validated
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import (
     CreateMixin,
@@ -90,12 +91,11 @@ class AgentTestRunViewSet(UnderAgentMixin, ListMixin, TenantScopedViewSet):
         return selectors.test_runs_of(queryset, self.kwargs["agent_id"])
 
     def create(self, request, agent_id=None):
-        body = TestRunInput(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(TestRunInput, request.data)
         run = services.test_run_start(
             agent=self.parent,
-            test_case_ids=body.validated_data.get("testCaseIds"),
-            version=body.validated_data.get("version"),
+            test_case_ids=body.get("testCaseIds"),
+            version=body.get("version"),
             actor=request.user,
         )
         run.refresh_from_db()

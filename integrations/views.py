@@ -6,6 +6,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.parsing import validated
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import (
     DestroyMixin,
@@ -52,9 +53,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         return queryset.select_related("created_by", "revoked_by")
 
     def create(self, request):
-        body = ApiKeyCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(ApiKeyCreateInput, request.data)
         api_key, plaintext = services.api_key_create(
             customer=request.user.customer,
             actor=request.user,
@@ -93,9 +92,7 @@ class WebhookEndpointViewSet(
     }
 
     def create(self, request):
-        body = WebhookEndpointCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(WebhookEndpointCreateInput, request.data)
         endpoint, secret = services.webhook_endpoint_create(
             customer=request.user.customer,
             actor=request.user,

@@ -25,6 +25,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from .pagination import PagePagination
+from .parsing import validated
 from .permissions import HasActionRole, IsPlatformAdmin, IsTenantMember
 from .responses import created, ok
 
@@ -221,9 +222,8 @@ class ListMixin(mixins.ListModelMixin, _ViewSet):
         queryset = super().filter_queryset(queryset)
         if self.action != "list" or self.list_query_class is None:
             return queryset
-        query = self.list_query_class(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return self.filter_list(queryset, **query.validated_data)
+        query = validated(self.list_query_class, self.request.query_params)
+        return self.filter_list(queryset, **query)
 
 
 class CreateMixin(_ViewSet):
@@ -236,9 +236,8 @@ class CreateMixin(_ViewSet):
         raise NotImplementedError(f"{type(self).__name__} calls its create service in create_object")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = self.create_serializer_class(data=request.data)
-        body.is_valid(raise_exception=True)
-        return created(self.get_serializer(self.create_object(dict(body.validated_data))).data)
+        body = validated(self.create_serializer_class, request.data)
+        return created(self.get_serializer(self.create_object(body)).data)
 
 
 class PartialUpdateMixin(_ViewSet):
@@ -252,9 +251,8 @@ class PartialUpdateMixin(_ViewSet):
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         obj = self.get_object()
-        body = self.update_serializer_class(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        return ok(self.get_serializer(self.update_object(obj, dict(body.validated_data))).data)
+        body = validated(self.update_serializer_class, request.data, partial=True)
+        return ok(self.get_serializer(self.update_object(obj, body)).data)
 
 
 class DestroyMixin(_ViewSet):

@@ -4,6 +4,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.parsing import validated
 from morpheus.api.request_info import client_ip
 from morpheus.api.responses import created, ok
 from morpheus.api.viewsets import TenantScopedAPIView
@@ -21,9 +22,7 @@ class OnboardView(APIView):
 
     @schema.onboard_post
     def post(self, request):
-        payload = OnboardInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = validated(OnboardInput, request.data)
         customer = services.customer_onboard(
             user=request.user,
             company_name=data["companyName"],
@@ -51,7 +50,7 @@ class CustomerMeView(TenantScopedAPIView):
 
     @schema.customer_me_patch
     def patch(self, request):
-        payload = CustomerUpdateInput(data=request.data)
+        payload = CustomerUpdateInput(data=request.data)  # its changes() are what the service applies
         payload.is_valid(raise_exception=True)
         customer = services.customer_update(
             customer=request.user.customer,

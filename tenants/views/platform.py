@@ -4,6 +4,7 @@ from rest_framework import mixins
 
 from calls.selectors import call_capacity
 from calls.services import call_capacity_update
+from morpheus.api.parsing import validated
 from morpheus.api.responses import EnvelopeResponse, ok
 from morpheus.api.viewsets import PlatformAdminAPIView, PlatformAdminViewSet
 from tenants import selectors, system_health
@@ -37,9 +38,8 @@ class PlatformCustomerViewSet(mixins.ListModelMixin, PlatformAdminViewSet):
     def get_queryset(self):
         if self.action != "list":
             return selectors.platform_customers()
-        query = PlatformCustomerQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.platform_customers(**query.validated_data)
+        query = validated(PlatformCustomerQuery, self.request.query_params)
+        return selectors.platform_customers(**query)
 
     def _detail(self, customer):
         customer.capacity = call_capacity(customer_id=customer.pk)
@@ -50,9 +50,8 @@ class PlatformCustomerViewSet(mixins.ListModelMixin, PlatformAdminViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         customer = self.get_object()
-        data = PlatformCustomerCapacityInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        call_capacity_update(customer_id=customer.pk, changes=data.validated_data, actor=request.user)
+        data = validated(PlatformCustomerCapacityInput, request.data)
+        call_capacity_update(customer_id=customer.pk, changes=data, actor=request.user)
         return ok(self._detail(customer))
 
 

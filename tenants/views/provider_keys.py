@@ -1,6 +1,7 @@
 """/customers/me/provider-credentials (bring your own keys) and /providers/elevenlabs/voices."""
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.parsing import validated
 from morpheus.api.responses import ok
 from morpheus.api.viewsets import TenantScopedAPIView
 from tenants import provider_keys, selectors
@@ -33,13 +34,12 @@ class ProviderKeyView(TenantScopedAPIView):
 
     @schema.provider_key_put
     def put(self, request, vendor):
-        payload = ProviderKeyInput(data=request.data)
-        payload.is_valid(raise_exception=True)
+        payload = validated(ProviderKeyInput, request.data)
         key = provider_keys.provider_key_save(
             customer=request.user.customer,
             vendor=vendor,
-            api_key=payload.validated_data["apiKey"],
-            base_url=payload.validated_data["baseUrl"],
+            api_key=payload["apiKey"],
+            base_url=payload["baseUrl"],
         )
         return ok(ProviderKeyOutput(key).data)
 

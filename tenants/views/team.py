@@ -4,6 +4,7 @@ tenant's user, or a removed one, is a 404)."""
 from rest_framework import mixins
 
 from accounts.models import MANAGER_ROLES
+from morpheus.api.parsing import validated
 from morpheus.api.responses import created, ok
 from morpheus.api.throttling import AtomicRateThrottle
 from morpheus.api.viewsets import TenantScopedViewSet
@@ -63,32 +64,29 @@ class TeamUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     def safely_get_queryset(self, queryset):
         if self.action != "list":
             return queryset
-        query = TeamUserQuery(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.team_users_filter(queryset, **query.validated_data)
+        query = validated(TeamUserQuery, self.request.query_params)
+        return selectors.team_users_filter(queryset, **query)
 
     def get_serializer_class(self):
         return TeamUserDetailOutput if self.action == "retrieve" else TeamUserOutput
 
     @schema.team_user_create
     def create(self, request):
-        payload = InviteInput(data=request.data)
-        payload.is_valid(raise_exception=True)
+        payload = validated(InviteInput, request.data)
         user = services.user_invite(
             customer=request.user.customer,
             actor=request.user,
-            email=payload.validated_data["email"],
-            name=payload.validated_data.get("name", ""),
-            role=payload.validated_data["role"],
+            email=payload["email"],
+            name=payload.get("name", ""),
+            role=payload["role"],
         )
         return created(InvitedUserOutput(user).data)
 
     @schema.team_user_partial_update
     def partial_update(self, request, pk=None):
         target = self.get_object()
-        payload = RoleUpdateInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        user = services.user_role_change(user=target, role=payload.validated_data["role"], actor=request.user)
+        payload = validated(RoleUpdateInput, request.data)
+        user = services.user_role_change(user=target, role=payload["role"], actor=request.user)
         return ok(RoleUpdateOutput(user).data)
 
     @schema.team_user_destroy
