@@ -5,9 +5,10 @@ A histogram is `{metric: {bin: count}}` (rollups.latency_bin: bins of 10 ms, 100
 byte naming the record format, then one record per bin, (metric code, bin, count)
 little-endian, sorted, 5 bytes each while bins and counts fit in 16 bits. An hour of a
 million calls a quarter, about 215 bins, is about 1 kB, read as it is (deflating it saved
-bytes on the wire, but inflating 2,000 rows cost more than that saved). A query merges the rows it reads with numpy
-(`latency_percentiles`): one `frombuffer` over all of them, one `bincount` per metric into a dense bucket x bin grid,
-and each bucket's nearest-rank percentile from the grid's cumulative sums. The
+bytes on the wire, but inflating 2,000 rows cost more than that saved). A query merges
+the rows it reads with numpy (`latency_percentiles`): one `frombuffer` over all of them,
+one `bincount` into a dense metric x bucket x bin grid, and each bucket's nearest-rank
+percentile from the grid's cumulative sums. The
 interpreted work is per row, never per bin: when the rows were JSON, an hour at a
 million calls had most of its bins filled, and parsing and merging them bin by bin in
 Python grew with the number of calls (docs/after-the-call.md, "Measured").
@@ -91,54 +92,53 @@ def latency_percentiles(
         if data:
             blobs[data[0]].append(memoryview(data)[1:])
             targets[data[0]].append(groups if group is None else group)
-    columns: dict[str, list[np.ndarray]] = {"target": [], "metric": [], "bin": [], "count": []}
+    # One grid for every metric: row metric * height + group (the rows outside the groups
+    # last), a column per distinct bin in increasing order.
+    height = groups + 1
+    slots, keys, counts = [], [], []
     for tag, dtype in _FORMATS.items():
         if blobs[tag]:
             records = np.frombuffer(b"".join(blobs[tag]), dtype)
             lengths = np.fromiter(map(len, blobs[tag]), dtype=np.intp, count=len(blobs[tag])) // dtype.itemsize
-            columns["target"].append(np.repeat(np.asarray(targets[tag], dtype=np.intp), lengths))
-            for name in ("metric", "bin", "count"):
-                columns[name].append(records[name])
-    # 64-bit whatever the formats read: bins are subtracted from each other below.
-    target, metric_of, keys, counts = (
-        np.concatenate(columns[name]).astype(np.int64) if columns[name] else np.empty(0, dtype=np.int64)
-        for name in ("target", "metric", "bin", "count")
-    )
-    per_group: list[Figures] = [{} for _ in range(groups)]
-    whole: Figures = {}
-    for code, metric in enumerate(LATENCY_METRICS):
-        mine = metric_of == code
-        figures = _metric_percentiles(target[mine], keys[mine], counts[mine], groups)
-        for group in range(groups):
-            per_group[group][metric] = figures[group]
-        whole[metric] = figures[-1]
-    return per_group, whole
-
-
-def _metric_percentiles(target: np.ndarray, keys: np.ndarray, counts: np.ndarray, groups: int) -> list[dict[str, Any]]:
-    """Figures of one metric for groups 0..groups-1, the rows outside them, then the whole."""
-    if not len(keys):
-        return [{"p50": None, "p95": None, "count": 0} for _ in range(groups + 2)]
-    # Columns: the distinct bins in increasing order (a walk of the merged bins in order).
-    bins, column = _columns(keys)
+            group_of = np.repeat(np.asarray(targets[tag], dtype=np.intp), lengths)
+            slots.append(records["metric"].astype(np.intp) * height + group_of)
+            keys.append(records["bin"].astype(np.int64))  # 64-bit: bins are subtracted below
+            counts.append(records["count"])
+    if not keys:
+        return [_empty() for _ in range(groups)], _empty()
+    bins, column = _columns(np.concatenate(keys))
     width = len(bins)
-    grid = np.bincount(target * width + column, weights=counts.astype(np.float64), minlength=(groups + 1) * width)
-    grid = grid.reshape(groups + 1, width)
-    running = np.cumsum(np.vstack([grid, grid.sum(axis=0)]), axis=1)
-    totals = running[:, -1]
+    weights = np.concatenate(counts).astype(np.float64)
+    size = len(LATENCY_METRICS) * height * width
+    grid = np.bincount(np.concatenate(slots) * width + column, weights=weights, minlength=size)
+    grid = grid.reshape(len(LATENCY_METRICS), height, width)
+    # Per metric: the groups, the rows outside them, then the whole; running counts per bin.
+    running = np.cumsum(np.concatenate([grid, grid.sum(axis=1, keepdims=True)], axis=1), axis=2)
+    totals = running[:, :, -1]
     values = bins.astype(np.float64) * LATENCY_BIN_MS
     figures: dict[str, list] = {"count": totals.astype(np.int64).tolist()}
     for percent in PERCENTS:
         rank = np.maximum(1, np.ceil(percent / 100 * totals))
-        reached = running >= rank[:, None]
-        first = reached.argmax(axis=1)
-        found = reached[np.arange(len(first)), first] & (totals != 0)
+        reached = running >= rank[:, :, None]
+        first = reached.argmax(axis=2)
+        found = np.take_along_axis(reached, first[:, :, None], axis=2)[:, :, 0] & (totals != 0)
+        # NaN: no turns, or no bin reaches the rank.
         figures[f"p{percent}"] = np.where(found, values[first], np.nan).tolist()
-    # NaN: no turns, or no bin reaches the rank.
-    return [
-        {"p50": None if math.isnan(p50) else p50, "p95": None if math.isnan(p95) else p95, "count": count}
-        for p50, p95, count in zip(figures["p50"], figures["p95"], figures["count"], strict=True)
-    ]
+
+    def of(code: int, row: int) -> dict[str, Any]:
+        p50, p95 = figures["p50"][code][row], figures["p95"][code][row]
+        return {
+            "p50": None if math.isnan(p50) else p50,
+            "p95": None if math.isnan(p95) else p95,
+            "count": figures["count"][code][row],
+        }
+
+    per_group = [{metric: of(code, group) for code, metric in enumerate(LATENCY_METRICS)} for group in range(groups)]
+    return per_group, {metric: of(code, height) for code, metric in enumerate(LATENCY_METRICS)}
+
+
+def _empty() -> Figures:
+    return {metric: {"p50": None, "p95": None, "count": 0} for metric in LATENCY_METRICS}
 
 
 def _columns(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
