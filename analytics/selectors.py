@@ -176,8 +176,15 @@ def _key(moment: datetime.datetime, tz: zoneinfo.ZoneInfo, interval: str) -> dat
 
 def _next_bucket(start: datetime.datetime, tz: zoneinfo.ZoneInfo, interval: str) -> datetime.datetime:
     if interval == "hour":
-        # Hours step in UTC: a DST change makes a local hour repeat or vanish, not stretch.
-        return (start.astimezone(datetime.UTC) + datetime.timedelta(hours=1)).astimezone(tz)
+        # The next local hour start, found from UTC: a whole-hour DST change makes a local
+        # hour repeat or vanish (an hour later in UTC is the next key). Lord Howe shifts by
+        # 30 minutes, so an hour later in UTC may still hold the same key (its fall-back
+        # hour lasts 90 minutes) or be half past a local hour: step on to the next key.
+        start_utc = start.astimezone(datetime.UTC)
+        moment = start_utc + datetime.timedelta(hours=1)
+        while (key := _key(moment, tz, "hour")) <= start_utc:
+            moment += datetime.timedelta(minutes=15)
+        return key.astimezone(tz)
     days = 7 if interval == "week" else 1
     return datetime.datetime.combine(start.date() + datetime.timedelta(days=days), datetime.time(0), tzinfo=tz)
 

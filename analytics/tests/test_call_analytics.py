@@ -399,6 +399,47 @@ def test_every_source_answers_what_the_15_minute_rows_do(dst_calls, customer_a, 
     assert answers[0][0]["totals"]["total"] == 7
 
 
+def test_hours_in_lord_howe_follow_its_half_hour_dst_changes(customer_a, agent):
+    """Lord Howe's clocks move by 30 minutes: every call lands in the local hour that holds
+    it, across the April fall-back (a 90-minute 01:00) and the October spring-forward
+    (a 30-minute 02:30), and the series adds up to the totals."""
+    import zoneinfo
+
+    from analytics import selectors
+
+    tz = zoneinfo.ZoneInfo("Australia/Lord_Howe")
+    calls = {
+        "2026-04-04T14:40:00Z": "2026-04-05T01:00:00+11:00",  # 01:40 summer time
+        "2026-04-04T15:20:00Z": "2026-04-05T01:00:00+11:00",  # 01:50 again, winter time
+        "2026-04-04T15:40:00Z": "2026-04-05T02:00:00+10:30",  # 02:10, on the :30 phase
+        "2026-04-04T18:45:00Z": "2026-04-05T05:00:00+10:30",
+        "2026-10-03T15:40:00Z": "2026-10-04T02:30:00+11:00",  # 02:10 winter is 02:40 summer
+        "2026-10-03T16:10:00Z": "2026-10-04T03:00:00+11:00",
+    }
+    for started in calls:
+        make_call(agent, started)
+    rollups = CallRollup.objects.all()
+    for day in ("2026-04-05", "2026-10-04"):
+        query = selectors.AnalyticsQuery(
+            customer_id=customer_a.id,
+            start=datetime.datetime.fromisoformat(day).replace(tzinfo=tz).astimezone(datetime.UTC),
+            end=(datetime.datetime.fromisoformat(day) + datetime.timedelta(days=1))
+            .replace(tzinfo=tz)
+            .astimezone(datetime.UTC),
+            tz=tz,
+            tenant_tz="Australia/Lord_Howe",
+            interval="hour",
+        )
+        answer = selectors.calls_analytics(rollups, query)
+        counted = {row["localStart"]: row["total"] for row in answer["series"] if row["total"]}
+        expected: dict[str, int] = {}
+        for started, bucket in calls.items():
+            if started[:10] in (day, str(datetime.date.fromisoformat(day) - datetime.timedelta(days=1))):
+                expected[bucket] = expected.get(bucket, 0) + 1
+        assert counted == expected, day
+        assert sum(row["total"] for row in answer["series"]) == answer["totals"]["total"] == sum(expected.values())
+
+
 def test_a_new_time_zone_falls_back_until_rebuilt(alice_client, agent, customer_a):
     from analytics.models import CallDayRollup
 
