@@ -3,7 +3,48 @@ query reads them without parsing JSON bin by bin. Existing rows are converted he
 
 from django.db import migrations, models
 
-from analytics.histograms import pack, unpack
+import struct
+
+# Frozen copy of analytics/histograms.py's packed format as of this migration, with struct
+# (migrations import no live code: a later format change must not rewrite this step).
+_METRICS = ("e2e", "llm_ttft", "tts_ttfb", "end_of_turn")
+# tag: (record layout, bin range, count range)
+_FORMATS = {
+    1: ("<BhH", (-(2**15), 2**15 - 1), (0, 2**16 - 1)),
+    2: ("<Bii", (-(2**31), 2**31 - 1), (-(2**31), 2**31 - 1)),
+    3: ("<Bqq", (-(2**63), 2**63 - 1), (-(2**63), 2**63 - 1)),
+}
+
+
+def pack(histograms: dict) -> bytes:
+    codes = {metric: code for code, metric in enumerate(_METRICS)}
+    entries = sorted((codes[m], int(k), c) for m, bins in histograms.items() for k, c in bins.items())
+    if not entries:
+        return b""
+    keys = [key for _, key, _ in entries]
+    counts = [count for _, _, count in entries]
+    tag = next(
+        tag
+        for tag, (_, (bmin, bmax), (cmin, cmax)) in _FORMATS.items()
+        if bmin <= min(keys) and max(keys) <= bmax and cmin <= min(counts) and max(counts) <= cmax
+    )
+    layout = _FORMATS[tag][0]
+    return bytes([tag]) + b"".join(struct.pack(layout, *entry) for entry in entries)
+
+
+def unpack(data) -> dict:
+    histograms: dict = {}
+    if not data:
+        return histograms
+    data = bytes(data)
+    for code, key, count in struct.iter_unpack(_FORMATS[data[0]][0], data[1:]):
+        histograms.setdefault(_METRICS[code], {})[str(key)] = count
+    return histograms
+    data = bytes(data)
+    for code, key, count in np.frombuffer(data[1:], _FORMATS[data[0]]).tolist():
+        histograms.setdefault(_METRICS[code], {})[str(key)] = count
+    return histograms
+
 
 ROLLUPS = ("callrollup", "calldayrollup", "callhourrollup")
 BATCH = 2000
@@ -38,10 +79,7 @@ class Migration(migrations.Migration):
 
     operations = [
         *(migrations.RenameField(name, "latency", "latency_json") for name in ROLLUPS),
-        *(
-            migrations.AddField(name, "latency", models.BinaryField(blank=True, default=b""))
-            for name in ROLLUPS
-        ),
+        *(migrations.AddField(name, "latency", models.BinaryField(blank=True, default=b"")) for name in ROLLUPS),
         migrations.RunPython(to_packed, to_json),
         *(migrations.RemoveField(name, "latency_json") for name in ROLLUPS),
     ]
