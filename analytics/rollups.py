@@ -291,6 +291,23 @@ def _upsert(model, deltas: dict) -> dict:
     return rows
 
 
+def _count_in(quarters: dict, days: dict, hours: dict, key: dict, day_key: dict, part: dict) -> None:
+    """Counts one call's contribution into its 15-minute row, its local day's row and the
+    hour rows of every phase (the differences each writer adds up before `_write_rollups`)."""
+    _count(quarters, key, part, +1)
+    _count(days, day_key, part, +1)
+    for hour in _hour_keys(key):
+        _count(hours, hour, part, +1)
+
+
+def _write_rollups(quarters: dict, days: dict, hours: dict) -> tuple[dict, dict]:
+    """Adds the differences to the three tables; returns the 15-minute and day rows written."""
+    rollups = _upsert(CallRollup, quarters)
+    day_rollups = _upsert(CallDayRollup, days)
+    _upsert(CallHourRollup, hours)
+    return rollups, day_rollups
+
+
 @transaction.atomic(savepoint=False)
 def call_changed(call, *, latency: dict | None = None) -> None:
     """Brings the call's rollup rows up to date with `call` as just saved. `latency`: the
@@ -321,13 +338,8 @@ def call_changed(call, *, latency: dict | None = None) -> None:
         if fact.in_hour_rollups:
             for hour in _hour_keys(old_key):
                 _count(hours, hour, previous, -1)
-    _count(quarters, key, part, +1)
-    _count(days, day_key, part, +1)
-    for hour in _hour_keys(key):
-        _count(hours, hour, part, +1)
-    rollups = _upsert(CallRollup, quarters)
-    day_rollups = _upsert(CallDayRollup, days)
-    _upsert(CallHourRollup, hours)
+    _count_in(quarters, days, hours, key, day_key, part)
+    rollups, day_rollups = _write_rollups(quarters, days, hours)
     new = fact is None
     if new:
         fact = CallFact(call_id=call.pk)
@@ -368,13 +380,8 @@ def calls_added(calls: Iterable, *, customer=None) -> None:
         key = _key(call)
         day_key = _day_key(call, zones[call.customer_id])
         keys[call.pk] = (_frozen(key), _frozen(day_key))
-        _count(quarters, key, part, +1)
-        _count(days, day_key, part, +1)
-        for hour in _hour_keys(key):
-            _count(hours, hour, part, +1)
-    rollups = _upsert(CallRollup, quarters)
-    day_rollups = _upsert(CallDayRollup, days)
-    _upsert(CallHourRollup, hours)
+        _count_in(quarters, days, hours, key, day_key, part)
+    rollups, day_rollups = _write_rollups(quarters, days, hours)
     CallFact.objects.bulk_create(
         [
             CallFact(
