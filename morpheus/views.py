@@ -38,7 +38,11 @@ class HealthView(PublicView):
         self.headers = self.default_response_headers
         renderer = self.renderer_classes[0]()
         request.accepted_renderer, request.accepted_media_type = renderer, renderer.media_type
-        return self.finalize_response(request, self.get(request), *args, **kwargs)
+        try:
+            response = self.get(request)
+        except Exception as exc:  # noqa: BLE001 - the one exception handler answers, as through DRF
+            response = self.handle_exception(exc)
+        return self.finalize_response(request, response, *args, **kwargs)
 
     @schema.health
     def get(self, request):

@@ -92,3 +92,17 @@ def test_an_unhealthy_probe_gets_what_drf_answers(api_client, dead_database):
 def test_what_drf_negotiates_is_still_negotiated(api_client):
     assert_error(api_client.get("/api/v1/health", HTTP_ACCEPT="text/html"), 406)
     assert_error(api_client.post("/api/v1/health"), 405)
+
+
+def test_a_probe_that_fails_gets_the_envelope_like_any_request(api_client, monkeypatch):
+    """The probe's own path still ends in the one exception handler: a failure reading the
+    process (psutil, the C library) is the envelope's 500, as it is through DRF, not a page."""
+
+    def broken():
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(health, "memory_usage", broken)
+    probe = api_client.get("/api/v1/health")
+    negotiated = api_client.get("/api/v1/health", HTTP_ACCEPT="application/json; q=0.9")
+    assert_error(probe, 500)
+    assert _answer(probe) == _answer(negotiated)
