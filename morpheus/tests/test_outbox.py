@@ -74,6 +74,24 @@ def test_a_broker_outage_keeps_the_row_pending_and_the_sweeper_delivers_it_later
     assert outbox.sweep() == 0  # sent rows are never published twice
 
 
+def test_a_row_the_broker_refuses_max_attempts_times_is_kept_as_failed(broker_down):
+    """The sweeper stops retrying a row at MAX_PUBLISH_ATTEMPTS: it stays, `failed`, with the
+    broker's last error, for an operator (and the sweep no longer picks it up)."""
+    old = OutboxMessage.objects.create(
+        task_name="morpheus.tests.record_run", args=[9], attempts=outbox.MAX_PUBLISH_ATTEMPTS - 2
+    )
+    assert outbox.publish(old.pk) is False
+    old.refresh_from_db()
+    assert old.status == OutboxStatus.PENDING and old.attempts == outbox.MAX_PUBLISH_ATTEMPTS - 1
+    assert outbox.publish(old.pk) is False
+    old.refresh_from_db()
+    assert old.status == OutboxStatus.FAILED and old.attempts == outbox.MAX_PUBLISH_ATTEMPTS
+    assert "Error" in old.last_error
+    assert outbox.publish(old.pk) is False  # a failed row is not published again
+    old.refresh_from_db()
+    assert old.attempts == outbox.MAX_PUBLISH_ATTEMPTS and RAN == []
+
+
 def test_publishing_after_the_commit_claims_the_row_in_one_statement():
     """The request that committed waits for the publish: the row it just wrote is claimed
     and marked sent by one UPDATE, never read back first."""
