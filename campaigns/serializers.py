@@ -12,7 +12,7 @@ from .selectors import progress_of
 class WindowInput(serializers.Serializer):
     days = serializers.ListField(child=serializers.CharField(), help_text="mon … sun")
     start = serializers.CharField(help_text="HH:MM local time")
-    end = serializers.CharField(help_text="HH:MM local time, later than start")
+    end = serializers.CharField(help_text="HH:MM local time, later than start (24:00 is the end of the day)")
 
 
 class ScheduleInput(serializers.Serializer):

@@ -2,8 +2,8 @@
 
 A schedule is `{"timezone": "America/New_York", "windows": [{"days": ["mon", "tue"],
 "start": "09:00", "end": "17:00"}]}`: a window is open on its days from `start`
-(inclusive) to `end` (exclusive), wall-clock time in the zone. The zone is the
-recipient's when their number's region has exactly one (`phonenumbers.timezone`), else
+(inclusive) to `end` (exclusive, "24:00" for the day's end), wall-clock time in the
+zone. The zone is the recipient's when their number's region has exactly one (`phonenumbers.timezone`), else
 the campaign's. Wall-clock comparison through zoneinfo makes DST transitions right: on
 the day clocks spring forward a 09:00 window still opens at 09:00 local time.
 """
@@ -20,6 +20,9 @@ from phonenumbers import timezone as number_timezones
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# The day's end: a window may close at 24:00, so 23:59 to midnight can be callable too
+# ("HH:MM" strings compare in clock order, and every minute of the day is before it).
+END_OF_DAY = "24:00"
 MAX_WINDOWS = 14
 UNKNOWN_ZONE = "Etc/Unknown"
 
@@ -63,8 +66,8 @@ def clean_schedule(errors: dict, value, *, field: str = "schedule") -> dict:
         if not isinstance(start, str) or not TIME.match(start):
             errors[f"{path}.start"] = ["HH:MM, 24-hour"]
             continue
-        if not isinstance(end, str) or not TIME.match(end):
-            errors[f"{path}.end"] = ["HH:MM, 24-hour"]
+        if not isinstance(end, str) or not (TIME.match(end) or end == END_OF_DAY):
+            errors[f"{path}.end"] = ["HH:MM, 24-hour (24:00 is the end of the day)"]
             continue
         if end <= start:
             errors[f"{path}.end"] = ["Must be later than start (windows do not cross midnight)"]

@@ -11,7 +11,7 @@ from telephony.tests.factories import PhoneNumberFactory
 
 ALWAYS = {
     "timezone": "UTC",
-    "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}],
+    "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}],
 }
 
 

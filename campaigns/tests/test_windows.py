@@ -49,6 +49,32 @@ def test_is_open_in_local_wall_time(zone, moment, expected):
     assert windows.is_open(WEEKDAYS_9_TO_17, zone, moment) is expected
 
 
+def test_a_window_can_end_at_midnight_so_a_whole_day_is_callable():
+    """`end` may be "24:00" (the day's end): a 00:00-24:00 window is open every minute of the
+    day, its last one included; 23:59 closed that minute, and nothing later was accepted."""
+    errors: dict = {}
+    whole_day = windows.clean_schedule(
+        errors, {"timezone": "UTC", "windows": [{"days": ["mon"], "start": "00:00", "end": "24:00"}]}
+    )
+    assert errors == {}
+    monday = datetime.date(2026, 3, 2)
+    for minute in range(0, 24 * 60):
+        moment = datetime.datetime.combine(monday, datetime.time(minute // 60, minute % 60), tzinfo=UTC)
+        assert windows.is_open(whole_day, "UTC", moment), moment
+    assert not windows.is_open(whole_day, "UTC", at(2026, 3, 3, 0, 0))  # Tuesday is not in it
+    for bad in ("24:00", "24:01", "25:00"):
+        refused: dict = {}
+        windows.clean_schedule(
+            refused, {"timezone": "UTC", "windows": [{"days": ["mon"], "start": bad, "end": "24:00"}]}
+        )
+        assert "schedule.windows.0.start" in refused, bad
+    refused = {}
+    windows.clean_schedule(
+        refused, {"timezone": "UTC", "windows": [{"days": ["mon"], "start": "09:00", "end": "24:01"}]}
+    )
+    assert refused == {"schedule.windows.0.end": ["HH:MM, 24-hour (24:00 is the end of the day)"]}
+
+
 def test_next_opening_skips_the_weekend_and_follows_dst():
     # Friday 2026-03-06 23:00 UTC (18:00 EST) -> Monday 2026-03-09 09:00 EDT = 13:00 UTC.
     assert windows.next_opening(WEEKDAYS_9_TO_17, "America/New_York", at(2026, 3, 6, 23, 0)) == at(2026, 3, 9, 13, 0)
