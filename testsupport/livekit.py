@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from google.protobuf import json_format
@@ -42,6 +42,8 @@ from livekit.protocol import egress as proto_egress
 from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
 from livekit.protocol import sip as proto_sip
+
+from testsupport.http_double import DoubleHandler
 
 PROTOBUF = "application/protobuf"
 JSON = "application/json"
@@ -773,12 +775,9 @@ ROUTES = {
 PREFIX = "/twirp/livekit."
 
 
-class _TwirpHandler(BaseHTTPRequestHandler):
+class _TwirpHandler(DoubleHandler):
     backend: LiveKitServer  # bound per server in LiveKitServer.start()
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):  # keep test output quiet
-        return
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

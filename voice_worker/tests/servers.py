@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from testsupport.http_double import DoubleHandler
 from voice_worker import functions
 
 
@@ -47,11 +48,8 @@ class _Server:
         self._httpd.server_close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(DoubleHandler):
     owner: Any
-
-    def log_message(self, format, *args):  # keep test output quiet
-        pass
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
