@@ -28,7 +28,7 @@ from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from agents.models import Agent, AgentStatus
-from agents.variables import PLACEHOLDER, render_variables
+from agents.variables import PLACEHOLDER
 from analytics.rollups import call_changed as rollups_call_changed
 from analytics.rollups import calls_added as rollups_calls_added
 from morpheus import outbox
@@ -119,11 +119,6 @@ def placeholders(*texts: str) -> list[str]:
         for match in PLACEHOLDER.finditer(text or ""):
             names.setdefault(match.group(1), None)
     return list(names)
-
-
-def fill_placeholders(text: str, variables: dict) -> str:
-    """`{{name}}` -> its value; unknown names are left as written (the one rule in agents.variables)."""
-    return render_variables(text or "", variables)
 
 
 def clean_variables(errors: dict, agent: Agent | None, variables, *, field: str = "variables") -> dict:

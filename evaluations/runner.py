@@ -19,7 +19,6 @@ that case `error` instead of hanging the run.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import inspect
 import json
 import logging
@@ -28,22 +27,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from livekit.agents import AgentSession, APIConnectOptions, ChatContext, ErrorEvent, ToolError, llm
+from livekit.agents import AgentSession, ChatContext, ToolError, llm
 from livekit.agents.evals.judge import JudgmentResult, _LLMJudge
-from livekit.agents.voice.agent_session import SessionConnectOptions
 from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent, RunResult, mock_tools
 
-from agents.variables import render_variables
 from calls.models import TurnRole
 from voice_worker.config import AgentConfig, CallInfo, TransferDestination
 from voice_worker.conversation import RESERVED_TOOL_NAMES, TRANSFER_TOOL, MorpheusAgent
-from voice_worker.transcript import TurnCollector
+from voice_worker.text_exchange import text_only_session
 from voice_worker.turns import TurnRecord
 
 logger = logging.getLogger(__name__)
 
 DONE_MARKER = "[DONE]"
-MAX_TOOL_STEPS = 5
 
 
 class CaseError(Exception):
@@ -171,16 +167,6 @@ def build_mocks(config: AgentConfig, tool_mocks: list[dict], unmocked: list[str]
     return mocks
 
 
-def configured(config: AgentConfig, variables: dict) -> AgentConfig:
-    if not variables:
-        return config
-    return dataclasses.replace(
-        config,
-        system_prompt=render_variables(config.system_prompt, variables),
-        first_message=render_variables(config.first_message, variables),
-    )
-
-
 def reply_text(result: RunResult) -> str:
     parts = [
         ev.item.text_content or ""
@@ -224,6 +210,11 @@ async def judge(model: llm.LLM, *, criteria: str, chat_ctx: ChatContext, timeout
         raise CaseError(f"The judge failed: {exc}")
 
 
+# The text expectations, one rule (case-insensitive substring): (key, whether the reply must
+# contain each text, how the failure reads).
+TEXT_EXPECTATIONS = (("contains", True, "does not contain"), ("notContains", False, "contains"))
+
+
 async def check_turn(
     index: int, expect: dict, result: RunResult, session: AgentSession, judge_llm: llm.LLM, limits: Limits, out
 ) -> None:
@@ -245,24 +236,16 @@ async def check_turn(
                 message=f"Turn {turn}: expected a call to {wanted['name']} with {wanted_arguments}",
             )
     lowered = reply.casefold()
-    for text in expect.get("contains", []):
-        if text.casefold() not in lowered:
-            raise Failed(
-                turn=turn,
-                expectation="contains",
-                expected=text,
-                actual=reply,
-                message=f"Turn {turn}: the reply does not contain '{text}'",
-            )
-    for text in expect.get("notContains", []):
-        if text.casefold() in lowered:
-            raise Failed(
-                turn=turn,
-                expectation="notContains",
-                expected=text,
-                actual=reply,
-                message=f"Turn {turn}: the reply contains '{text}'",
-            )
+    for expectation, must_contain, failing in TEXT_EXPECTATIONS:
+        for text in expect.get(expectation, []):
+            if (text.casefold() in lowered) != must_contain:
+                raise Failed(
+                    turn=turn,
+                    expectation=expectation,
+                    expected=text,
+                    actual=reply,
+                    message=f"Turn {turn}: the reply {failing} '{text}'",
+                )
     if "regex" in expect and not re.search(expect["regex"], reply):
         raise Failed(
             turn=turn,
@@ -328,7 +311,7 @@ async def run_case(
     records: list[TurnRecord] = []
     control = TestControl()
     errors: list[str] = []
-    config = configured(config, spec.variables)
+    config = config.with_variables(spec.variables)
 
     async def new_llm() -> llm.LLM:
         made = make_llm()
@@ -337,22 +320,7 @@ async def run_case(
     model, judge_llm = await new_llm(), await new_llm()
     caller_llm = await new_llm() if spec.kind == "simulated" else None
 
-    def on_error(event: ErrorEvent) -> None:
-        if not getattr(event.error, "recoverable", False):
-            errors.append(str(getattr(event.error, "error", event.error)))
-
-    session = AgentSession(
-        llm=model,
-        vad=None,
-        turn_handling={"turn_detection": "manual", "interruption": {"enabled": False}},
-        user_away_timeout=None,
-        max_tool_steps=MAX_TOOL_STEPS,
-        conn_options=SessionConnectOptions(
-            llm_conn_options=APIConnectOptions(max_retry=0, timeout=limits.turn_timeout)
-        ),
-    )
-    TurnCollector(session, records.append, text_mode=True)
-    session.on("error", on_error)
+    session = text_only_session(model, turn_timeout=limits.turn_timeout, on_turn=records.append, errors=errors)
     history = ChatContext.empty()
     greeting = config.first_message.strip()
     if greeting:

@@ -9,6 +9,7 @@ does not have — are refused here rather than failing every run later.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 
@@ -31,6 +32,9 @@ MAX_TURNS_LIMIT = 20
 END_CALL_TOOL = "end_call"
 TRANSFER_TOOL = "transfer_call"
 EXPECT_KEYS = {"toolCall", "contains", "notContains", "regex", "judge"}
+TURN_KEYS = ("user", "expect")
+MOCK_KEYS = ("tool", "match", "result")
+SIMULATED_CALLER_KEYS = ("persona", "goal", "maxTurns")
 
 
 class Errors:
@@ -81,6 +85,32 @@ def _texts(errors: Errors, field: str, value) -> list[str] | None:
         if text is not None:
             cleaned.append(text)
     return cleaned
+
+
+def _report_unknown_keys(errors: Errors, field: str, value: dict, keys: tuple[str, ...]) -> None:
+    unknown = set(value) - set(keys)
+    if unknown:
+        errors.add(field, f"Unknown keys: {', '.join(sorted(unknown))}")
+
+
+def _objects(
+    errors: Errors, name: str, items: list, keys: tuple[str, ...], *, most: int, noun: str
+) -> Iterator[tuple[str, dict]]:
+    """Each object of the list `items` with its field name (`turns.3`, the object).
+
+    Turns and tool mocks are both lists of `{key, ...}` objects checked alike: more than
+    `most` items is one error on the list, an item that is not an object is reported and
+    skipped, and an object with keys other than `keys` is reported but still cleaned."""
+    if len(items) > most:
+        errors.add(name, f"At most {most} {noun}")
+        return
+    for index, item in enumerate(items):
+        field = f"{name}.{index}"
+        if not isinstance(item, dict):
+            errors.add(field, f"Must be an object: {{{', '.join(keys)}}}")
+            continue
+        _report_unknown_keys(errors, field, item, keys)
+        yield field, item
 
 
 def _expect(errors: Errors, field: str, value, tools: set[str]) -> dict:
@@ -138,18 +168,8 @@ def clean_turns(errors: Errors, value, tools: set[str]) -> list[dict]:
     if not isinstance(value, list) or not value:
         errors.add("turns", "Add at least one turn: {user, expect}")
         return []
-    if len(value) > TURNS_MAX:
-        errors.add("turns", f"At most {TURNS_MAX} turns")
-        return []
     turns = []
-    for index, turn in enumerate(value):
-        field = f"turns.{index}"
-        if not isinstance(turn, dict):
-            errors.add(field, "Must be an object: {user, expect}")
-            continue
-        unknown = set(turn) - {"user", "expect"}
-        if unknown:
-            errors.add(field, f"Unknown keys: {', '.join(sorted(unknown))}")
+    for field, turn in _objects(errors, "turns", value, TURN_KEYS, most=TURNS_MAX, noun="turns"):
         user = _text(errors, f"{field}.user", turn.get("user"), max_length=USER_TEXT_MAX)
         expect = _expect(errors, f"{field}.expect", turn.get("expect"), tools)
         if user is not None:
@@ -163,18 +183,8 @@ def clean_tool_mocks(errors: Errors, value, mockable: set[str]) -> list[dict]:
     if not isinstance(value, list):
         errors.add("toolMocks", "Must be a list of {tool, match, result}")
         return []
-    if len(value) > MOCKS_MAX:
-        errors.add("toolMocks", f"At most {MOCKS_MAX} mocks")
-        return []
     mocks = []
-    for index, mock in enumerate(value):
-        field = f"toolMocks.{index}"
-        if not isinstance(mock, dict):
-            errors.add(field, "Must be an object: {tool, match, result}")
-            continue
-        unknown = set(mock) - {"tool", "match", "result"}
-        if unknown:
-            errors.add(field, f"Unknown keys: {', '.join(sorted(unknown))}")
+    for field, mock in _objects(errors, "toolMocks", value, MOCK_KEYS, most=MOCKS_MAX, noun="mocks"):
         tool = mock.get("tool")
         if not isinstance(tool, str) or not tool.strip():
             errors.add(f"{field}.tool", "Name the custom function (or transfer_call) this mock replaces")
@@ -221,9 +231,7 @@ def clean_simulated_caller(errors: Errors, value) -> dict:
     if not isinstance(value, dict):
         errors.add("simulatedCaller", "Must be an object: {persona, goal, maxTurns}")
         return {}
-    unknown = set(value) - {"persona", "goal", "maxTurns"}
-    if unknown:
-        errors.add("simulatedCaller", f"Unknown keys: {', '.join(sorted(unknown))}")
+    _report_unknown_keys(errors, "simulatedCaller", value, SIMULATED_CALLER_KEYS)
     persona = _text(errors, "simulatedCaller.persona", value.get("persona"), max_length=PERSONA_MAX)
     goal = _text(errors, "simulatedCaller.goal", value.get("goal"), max_length=GOAL_MAX)
     max_turns = value.get("maxTurns", 6)

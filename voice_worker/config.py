@@ -8,12 +8,14 @@ code, so the API can validate and load cheaply before it pays for the agent runt
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from agents import voice_settings as vs
+from agents.variables import render_variables
 
 # Spoken when the agent has to end the call itself; an agent overrides them in its
 # `metadata` (keys below), so a customer can word them in the agent's language.
@@ -193,6 +195,20 @@ class AgentConfig:
             llm_fallbacks=tuple(_fallback("llm", row) for row in rows.get("llm", ())),
             stt_fallbacks=tuple(_fallback("stt", row) for row in rows.get("stt", ())),
             tts_fallbacks=tuple(_fallback("tts", row) for row in rows.get("tts", ())),
+        )
+
+    def with_variables(self, variables: dict | None) -> AgentConfig:
+        """This configuration with `{{name}}` values filled into the prompt and first message.
+
+        Calls (an outbound call's dispatch metadata) and agent test cases (a case's
+        `variables`) both fill them here, so a prompt reads the same in a test as on a call;
+        without values it is this very configuration."""
+        if not variables:
+            return self
+        return dataclasses.replace(
+            self,
+            system_prompt=render_variables(self.system_prompt, variables),
+            first_message=render_variables(self.first_message, variables),
         )
 
 

@@ -1,7 +1,5 @@
 """Outbound calls and capacity in the voice worker, kept apart from the call runner.
 
-- `fill_variables`: the call's `{{name}}` values (dispatch metadata) in the prompt and
-  first message.
 - `wait_until_answered`: an outbound call's SIP participant joins the room as soon as
   LiveKit dials; the agent waits for its `sip.callStatus` attribute to turn `active`
   (answered) before it starts talking, and gives up if the leg leaves (busy, no answer:
@@ -28,9 +26,7 @@ from livekit.agents.voice.amd import AMD, AMDCategory, AMDPredictionEvent
 
 from calls import leases
 from calls.models import AnsweredBy, CallDirection, EndReason
-from calls.outbound import CALLEE_IDENTITY, SIP_CALL_STATUS, call_record_answered_by, fill_placeholders
-
-from .config import AgentConfig
+from calls.outbound import CALLEE_IDENTITY, SIP_CALL_STATUS, call_record_answered_by
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +35,6 @@ ANSWER_TIMEOUT_SECONDS = 90.0
 
 def is_outbound(call) -> bool:
     return call.direction == CallDirection.OUTBOUND and not call.is_simulation
-
-
-def fill_variables(config: AgentConfig, variables: dict | None) -> AgentConfig:
-    if not variables:
-        return config
-    return dataclasses.replace(
-        config,
-        system_prompt=fill_placeholders(config.system_prompt, variables),
-        first_message=fill_placeholders(config.first_message, variables),
-    )
 
 
 async def wait_until_answered(room: rtc.Room, *, identity: str = CALLEE_IDENTITY) -> bool:

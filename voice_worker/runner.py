@@ -17,7 +17,7 @@ from livekit.agents import JobContext
 from agents import voice_settings
 from calls.models import EndReason
 
-from . import outbound, providers
+from . import providers
 from .bridge import BridgeMedia
 from .call_runner import CallAudio, CallRunner
 from .closing import delete_room
@@ -72,8 +72,8 @@ async def run_job(
         await fail_call(ctx, info, "The customer's account is suspended.")
         return None
     config = AgentConfig.from_agent(call.agent, fallback_rows=await afallback_provider_rows(call.agent))
-    # Outbound: the call's {{variables}} in the prompt and first message (voice_worker/outbound.py).
-    config = outbound.fill_variables(config, (call.metadata or {}).get("variables"))
+    # Outbound: the call's {{variables}} in the prompt and first message.
+    config = config.with_variables((call.metadata or {}).get("variables"))
     try:
         if build_models is not None:
             # A test's factory may read the database (customer keys): off the event loop.

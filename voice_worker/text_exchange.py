@@ -8,6 +8,7 @@ for one exchange: the API is request/response, and the transcript is the state.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from livekit.agents import AgentSession, APIConnectOptions, ChatContext, ErrorEvent, llm
@@ -17,10 +18,12 @@ from calls.models import TurnRole
 
 from .config import AgentConfig, CallInfo, TransferDestination
 from .conversation import MorpheusAgent
+from .session_options import MAX_TOOL_STEPS
 from .transcript import TurnCollector
 from .turns import TurnRecord
 
-CONN_OPTIONS = SessionConnectOptions(llm_conn_options=APIConnectOptions(max_retry=0, timeout=30.0))
+# How long the simulation waits for one model answer.
+EXCHANGE_TIMEOUT_SECONDS = 30.0
 
 
 class ExchangeFailed(Exception):
@@ -89,27 +92,42 @@ def history_context(turns) -> ChatContext:
     return ctx
 
 
+def text_only_session(
+    model: llm.LLM, *, turn_timeout: float, on_turn: Callable[[TurnRecord], None], errors: list[str]
+) -> AgentSession:
+    """A text-only `AgentSession` (no VAD, manual turns, no interruptions, one try per model
+    answer within `turn_timeout`): each turn goes to `on_turn`, the message of each
+    unrecoverable error is appended to `errors`.
+
+    The simulation's exchange and an agent test case (evaluations/runner.py) run the agent
+    in this one session, so a test case behaves as the same words in a simulation."""
+    session = AgentSession(
+        llm=model,
+        vad=None,
+        turn_handling={"turn_detection": "manual", "interruption": {"enabled": False}},
+        user_away_timeout=None,
+        max_tool_steps=MAX_TOOL_STEPS,
+        conn_options=SessionConnectOptions(llm_conn_options=APIConnectOptions(max_retry=0, timeout=turn_timeout)),
+    )
+    TurnCollector(session, on_turn, text_mode=True)
+
+    def on_error(event: ErrorEvent) -> None:
+        if not getattr(event.error, "recoverable", False):
+            errors.append(str(getattr(event.error, "error", event.error)))
+
+    session.on("error", on_error)
+    return session
+
+
 async def run_text_exchange(
     *, config: AgentConfig, call: CallInfo, history, user_text: str, model: llm.LLM
 ) -> ExchangeOutcome:
     control = SimulationControl()
     outcome = ExchangeOutcome()
     failures: list[str] = []
-
-    def on_error(event: ErrorEvent) -> None:
-        if not getattr(event.error, "recoverable", False):
-            failures.append(str(getattr(event.error, "error", event.error)))
-
-    session = AgentSession(
-        llm=model,
-        vad=None,
-        turn_handling={"turn_detection": "manual", "interruption": {"enabled": False}},
-        user_away_timeout=None,
-        max_tool_steps=5,
-        conn_options=CONN_OPTIONS,
+    session = text_only_session(
+        model, turn_timeout=EXCHANGE_TIMEOUT_SECONDS, on_turn=outcome.records.append, errors=failures
     )
-    TurnCollector(session, outcome.records.append, text_mode=True)
-    session.on("error", on_error)
     agent = MorpheusAgent(config, call=call, control=control, chat_ctx=history_context(history), greet=False)
     try:
         await session.start(agent, record=False)

@@ -61,9 +61,9 @@ def test_variables_fill_the_prompt_and_first_message(customer_a):
         customer=customer_a, system_prompt="Call {{name}} about {{ order }}.", first_message="Hi {{name}}"
     )
     config = AgentConfig.from_agent(agent)
-    filled = outbound.fill_variables(config, {"name": "Ada", "order": "42"})
+    filled = config.with_variables({"name": "Ada", "order": "42"})
     assert (filled.system_prompt, filled.first_message) == ("Call Ada about 42.", "Hi Ada")
-    assert outbound.fill_variables(config, None) is config
+    assert config.with_variables(None) is config
 
 
 @pytest.mark.django_db(transaction=True)
