@@ -78,12 +78,17 @@ def customer_b(db):
     return CustomerFactory(company_name="Bob Corp")
 
 
+def _owner_of(customer, *, email: str, name: str):
+    """The owner of a test customer, recorded as the one who created it (as onboarding does)."""
+    user = UserFactory(email=email, name=name, customer=customer, role=Role.OWNER)
+    customer.created_by = user
+    customer.save(update_fields=["created_by"])
+    return user
+
+
 @pytest.fixture
 def alice(customer_a):
-    user = UserFactory(email="alice@example.com", name="Alice", customer=customer_a, role=Role.OWNER)
-    customer_a.created_by = user
-    customer_a.save(update_fields=["created_by"])
-    return user
+    return _owner_of(customer_a, email="alice@example.com", name="Alice")
 
 
 @pytest.fixture
@@ -93,10 +98,7 @@ def charlie(customer_a, alice):
 
 @pytest.fixture
 def bob(customer_b):
-    user = UserFactory(email="bob@example.com", name="Bob", customer=customer_b, role=Role.OWNER)
-    customer_b.created_by = user
-    customer_b.save(update_fields=["created_by"])
-    return user
+    return _owner_of(customer_b, email="bob@example.com", name="Bob")
 
 
 @pytest.fixture
@@ -104,24 +106,20 @@ def platform_admin(db):
     return UserFactory(email="root@example.com", name="Root", role=Role.PLATFORM_ADMIN)
 
 
-@pytest.fixture
-def alice_client(alice):
-    return client_for(alice)
+def _api_client_of(user: str):
+    """The `<user>_client` fixture: an API client signed in as the user fixture `user`."""
+
+    @pytest.fixture(name=f"{user}_client")
+    def signed_in(request):
+        return client_for(request.getfixturevalue(user))
+
+    return signed_in
 
 
-@pytest.fixture
-def bob_client(bob):
-    return client_for(bob)
-
-
-@pytest.fixture
-def charlie_client(charlie):
-    return client_for(charlie)
-
-
-@pytest.fixture
-def platform_admin_client(platform_admin):
-    return client_for(platform_admin)
+alice_client = _api_client_of("alice")
+bob_client = _api_client_of("bob")
+charlie_client = _api_client_of("charlie")
+platform_admin_client = _api_client_of("platform_admin")
 
 
 @pytest.fixture

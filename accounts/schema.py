@@ -49,7 +49,28 @@ def _error(description: str) -> OpenApiResponse:
 
 THROTTLED = _error("Too many requests (see Retry-After)")
 
-LOGIN_USER = {
+
+def _mails_a_link(*, summary: str, description: str, answer, answer_key: str, expires_in: str, errors=None):
+    """The operation of an endpoint that mails a link to the posted address (sign-up,
+    password reset): public, throttled, and answering the address and how long the link
+    lasts under `answer_key`; `errors` are the refusals it documents besides 429."""
+    return extend_schema(
+        tags=[TAG],
+        summary=summary,
+        description=description,
+        auth=PUBLIC,
+        request=EmailInput,
+        responses={200: answer, **(errors or {}), 429: THROTTLED},
+        examples=[
+            request_example("Request", {"email": "user@example.com"}),
+            response_example("Success", {answer_key: {"email": "user@example.com", "expiresIn": expires_in}}),
+        ],
+    )
+
+
+# The same example user (Jane, owner of a customer) in every answer that shows her; each
+# answer adds its own fields, in the order the serializer writes them.
+EXAMPLE_USER = {
     "id": USER_ID,
     "email": "user@example.com",
     "name": "Jane User",
@@ -57,20 +78,12 @@ LOGIN_USER = {
     "role": "owner",
     "status": "active",
     "provider": "local",
-    "emailVerified": True,
-    "needsOnboarding": False,
-    "createdAt": STAMP,
-    "updatedAt": STAMP,
 }
 
+LOGIN_USER = {**EXAMPLE_USER, "emailVerified": True, "needsOnboarding": False, "createdAt": STAMP, "updatedAt": STAMP}
+
 PROFILE = {
-    "id": USER_ID,
-    "email": "user@example.com",
-    "name": "Jane User",
-    "customerId": CUSTOMER_ID,
-    "role": "owner",
-    "status": "active",
-    "provider": "local",
+    **EXAMPLE_USER,
     "providerId": None,
     "emailVerified": True,
     "lastLoginAt": "2026-02-05T21:35:00.000Z",
@@ -80,14 +93,11 @@ PROFILE = {
     "deletedAt": None,
 }
 
+# Just registered: no customer yet, so a member who still has to onboard.
 REGISTERED_USER = {
-    "id": USER_ID,
-    "email": "user@example.com",
-    "name": "Jane User",
+    **EXAMPLE_USER,
     "customerId": None,
     "role": "member",
-    "status": "active",
-    "provider": "local",
     "providerId": None,
     "emailVerified": True,
     "lastLoginAt": None,
@@ -98,25 +108,17 @@ REGISTERED_USER = {
     "deletedAt": None,
 }
 
-request_verification = extend_schema(
-    tags=[TAG],
+request_verification = _mails_a_link(
     summary="Start sign-up: mail a verification link",
     description=(
         "Checks the address is not registered, then mails `FRONTEND_URL/verify-email?token=...`. The token is "
         "signed, carries the email, and is valid 24 hours; nothing is stored until registration completes. "
         "Throttled per email and per IP."
     ),
-    auth=PUBLIC,
-    request=EmailInput,
-    responses={
-        200: VerificationSentOutput,
-        409: error(409, EMAIL_TAKEN_MESSAGE),
-        429: THROTTLED,
-    },
-    examples=[
-        request_example("Request", {"email": "user@example.com"}),
-        response_example("Success", {"verification": {"email": "user@example.com", "expiresIn": "24 hours"}}),
-    ],
+    answer=VerificationSentOutput,
+    answer_key="verification",
+    expires_in="24 hours",
+    errors={409: error(409, EMAIL_TAKEN_MESSAGE)},
 )
 
 register_complete = extend_schema(
@@ -236,21 +238,16 @@ invite_accept = extend_schema(
     ],
 )
 
-password_forgot = extend_schema(
-    tags=[TAG],
+password_forgot = _mails_a_link(
     summary="Mail a password-reset link",
     description=(
         "Always answers 200 with the same body, so it never reveals whether an account exists; the link "
         "(`FRONTEND_URL/reset-password?token=...`, valid 1 hour, single use) is mailed only to an active user. "
         "Throttled per email and per IP."
     ),
-    auth=PUBLIC,
-    request=EmailInput,
-    responses={200: PasswordResetRequestedOutput, 429: THROTTLED},
-    examples=[
-        request_example("Request", {"email": "user@example.com"}),
-        response_example("Success", {"passwordReset": {"email": "user@example.com", "expiresIn": "1 hour"}}),
-    ],
+    answer=PasswordResetRequestedOutput,
+    answer_key="passwordReset",
+    expires_in="1 hour",
 )
 
 password_reset = extend_schema(

@@ -41,13 +41,21 @@ def _text(errors, path: str, value, max_length: int, *, required: bool) -> str |
     return value.strip()
 
 
-def _field(errors, path: str, raw, seen: set[str]) -> dict | None:
-    if not isinstance(raw, dict):
-        errors.add(path, "Must be an object with name, type and description")
-        return None
-    unknown = sorted(set(raw) - set(FIELD_KEYS))
+def _is_object(errors, path: str, value, *, keys: tuple[str, ...], shape: str) -> bool:
+    """Whether `value` is a JSON object (else the error `shape`); keys outside `keys` are
+    one error on the object itself, for the plan and each of its fields alike."""
+    if not isinstance(value, dict):
+        errors.add(path, shape)
+        return False
+    unknown = sorted(set(value) - set(keys))
     if unknown:
         errors.add(path, f"Unknown keys: {', '.join(unknown)}")
+    return True
+
+
+def _field(errors, path: str, raw, seen: set[str]) -> dict | None:
+    if not _is_object(errors, path, raw, keys=FIELD_KEYS, shape="Must be an object with name, type and description"):
+        return None
     name = raw.get("name")
     if not isinstance(name, str) or not FIELD_NAME.match(name):
         errors.add(f"{path}.name", "Must start with a letter or _ and use only letters, digits and _ (max 64)")
@@ -83,12 +91,8 @@ def clean_analysis_plan(errors, value, field: str = "analysis_plan") -> dict | N
     """The normalised plan (defaults filled in), or None to turn analysis off."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        errors.add(field, "Must be an object, or null for no analysis")
+    if not _is_object(errors, field, value, keys=PLAN_KEYS, shape="Must be an object, or null for no analysis"):
         return None
-    unknown = sorted(set(value) - set(PLAN_KEYS))
-    if unknown:
-        errors.add(field, f"Unknown keys: {', '.join(unknown)}")
     plan: dict = {**DEFAULTS}
     summary = _text(errors, f"{field}.summaryPrompt", value.get("summaryPrompt"), PROMPT_MAX, required=False)
     if summary:

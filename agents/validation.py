@@ -10,6 +10,7 @@ camel-cases the leading field name (`end_call_phrases.1` -> `endCallPhrases.1`).
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -100,16 +101,37 @@ def _unknown_keys(errors: ErrorList, path: str, item: dict, allowed: tuple[str, 
             errors.add(f"{path}.{key}", f"Unknown field; allowed: {', '.join(allowed)}")
 
 
+def _bounded_list(errors: ErrorList, field: str, value, *, max_items: int, of: str, counted: str) -> list:
+    """The items of a JSON list of at most `max_items`; anything else is one error on the
+    field ("Must be a list of {of}", "At most {max_items} {counted}") and no items."""
+    if not isinstance(value, list):
+        errors.add(field, f"Must be a list of {of}")
+        return []
+    if len(value) > max_items:
+        errors.add(field, f"At most {max_items} {counted}")
+        return []
+    return value
+
+
+def _objects(
+    errors: ErrorList, field: str, items: list, *, shape: str, keys: tuple[str, ...]
+) -> Iterator[tuple[str, dict]]:
+    """(path, item) for each item of a list that is a JSON object, its unknown keys
+    reported; an item that is not an object is reported as `shape` and skipped."""
+    for index, item in enumerate(items):
+        path = f"{field}.{index}"
+        if not isinstance(item, dict):
+            errors.add(path, shape)
+            continue
+        _unknown_keys(errors, path, item, keys)
+        yield path, item
+
+
 def clean_end_call_phrases(errors: ErrorList, value) -> list[str]:
     field = "end_call_phrases"
-    if not isinstance(value, list):
-        errors.add(field, "Must be a list of phrases")
-        return []
-    if len(value) > END_CALL_PHRASES_MAX:
-        errors.add(field, f"At most {END_CALL_PHRASES_MAX} phrases")
-        return []
+    items = _bounded_list(errors, field, value, max_items=END_CALL_PHRASES_MAX, of="phrases", counted="phrases")
     phrases = []
-    for index, phrase in enumerate(value):
+    for index, phrase in enumerate(items):
         text = clean_text(errors, f"{field}.{index}", phrase, max_length=END_CALL_PHRASE_MAX, required=True)
         if text is not None:
             phrases.append(text)
@@ -131,19 +153,11 @@ def clean_transfer_destination(value) -> str:
 
 def clean_transfers(errors: ErrorList, value) -> list[dict]:
     field = "transfers"
-    if not isinstance(value, list):
-        errors.add(field, "Must be a list of transfer destinations")
-        return []
-    if len(value) > TRANSFERS_MAX:
-        errors.add(field, f"At most {TRANSFERS_MAX} transfer destinations")
-        return []
+    noun = "transfer destinations"
+    items = _bounded_list(errors, field, value, max_items=TRANSFERS_MAX, of=noun, counted=noun)
     cleaned, seen = [], set()
-    for index, item in enumerate(value):
-        path = f"{field}.{index}"
-        if not isinstance(item, dict):
-            errors.add(path, "Must be an object with name and destination")
-            continue
-        _unknown_keys(errors, path, item, TRANSFER_KEYS)
+    shape = "Must be an object with name and destination"
+    for path, item in _objects(errors, field, items, shape=shape, keys=TRANSFER_KEYS):
         transfer = {}
         if "name" not in item:
             errors.add(f"{path}.name", "This field is required.")
@@ -223,19 +237,10 @@ def _clean_parameters(errors: ErrorList, path: str, parameters) -> dict | None:
 
 def clean_functions(errors: ErrorList, value) -> list[dict]:
     field = "functions"
-    if not isinstance(value, list):
-        errors.add(field, "Must be a list of tool definitions")
-        return []
-    if len(value) > FUNCTIONS_MAX:
-        errors.add(field, f"At most {FUNCTIONS_MAX} functions")
-        return []
+    items = _bounded_list(errors, field, value, max_items=FUNCTIONS_MAX, of="tool definitions", counted="functions")
     cleaned, seen = [], set()
-    for index, item in enumerate(value):
-        path = f"{field}.{index}"
-        if not isinstance(item, dict):
-            errors.add(path, "Must be an object with name, description, parameters and url")
-            continue
-        _unknown_keys(errors, path, item, FUNCTION_KEYS)
+    shape = "Must be an object with name, description, parameters and url"
+    for path, item in _objects(errors, field, items, shape=shape, keys=FUNCTION_KEYS):
         function = {}
         name = item.get("name")
         if "name" not in item:

@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import User
 from agents.models import Agent, AgentVersion
 from agents.selectors import agent_version_current
+from agents.validation import ErrorList
 from agents.versions import agent_as_of
 from calls.services import simulation_llm_require
 from morpheus import outbox
@@ -46,7 +47,7 @@ def test_case_validate(*, case: TestCase, data: dict[str, Any]) -> None:
     unknown = set(data) - CASE_FIELDS
     if unknown:
         raise TypeError(f"Not test case fields: {', '.join(sorted(unknown))}")
-    errors = v.Errors()
+    errors = ErrorList()
     tools, mockable = v.agent_tools(case.agent)
     creating = case._state.adding
     if creating and "name" not in data:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from django.core.exceptions import ValidationError
-
+from agents.validation import ErrorList
 from agents.variables import VARIABLE_NAME
 
 NAME_MAX = 120
@@ -37,18 +36,6 @@ MOCK_KEYS = ("tool", "match", "result")
 SIMULATED_CALLER_KEYS = ("persona", "goal", "maxTurns")
 
 
-class Errors:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
-
-
 def agent_tools(agent) -> tuple[set[str], set[str]]:
     """(every tool the agent offers the model, the tools a mock may replace)."""
     functions = {f["name"] for f in agent.functions or [] if isinstance(f, dict) and isinstance(f.get("name"), str)}
@@ -58,7 +45,7 @@ def agent_tools(agent) -> tuple[set[str], set[str]]:
     return mockable | {END_CALL_TOOL}, mockable
 
 
-def _text(errors: Errors, field: str, value, *, max_length: int, required: bool = True) -> str | None:
+def _text(errors: ErrorList, field: str, value, *, max_length: int, required: bool = True) -> str | None:
     if not isinstance(value, str):
         errors.add(field, "Must be a string")
         return None
@@ -72,7 +59,7 @@ def _text(errors: Errors, field: str, value, *, max_length: int, required: bool 
     return value
 
 
-def _texts(errors: Errors, field: str, value) -> list[str] | None:
+def _texts(errors: ErrorList, field: str, value) -> list[str] | None:
     if not isinstance(value, list) or not value:
         errors.add(field, "Must be a non-empty list of strings")
         return None
@@ -87,14 +74,14 @@ def _texts(errors: Errors, field: str, value) -> list[str] | None:
     return cleaned
 
 
-def _report_unknown_keys(errors: Errors, field: str, value: dict, keys: tuple[str, ...]) -> None:
+def _report_unknown_keys(errors: ErrorList, field: str, value: dict, keys: tuple[str, ...]) -> None:
     unknown = set(value) - set(keys)
     if unknown:
         errors.add(field, f"Unknown keys: {', '.join(sorted(unknown))}")
 
 
 def _objects(
-    errors: Errors, name: str, items: list, keys: tuple[str, ...], *, most: int, noun: str
+    errors: ErrorList, name: str, items: list, keys: tuple[str, ...], *, most: int, noun: str
 ) -> Iterator[tuple[str, dict]]:
     """Each object of the list `items` with its field name (`turns.3`, the object).
 
@@ -113,7 +100,7 @@ def _objects(
         yield field, item
 
 
-def _expect(errors: Errors, field: str, value, tools: set[str]) -> dict:
+def _expect(errors: ErrorList, field: str, value, tools: set[str]) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -164,7 +151,7 @@ def _expect(errors: Errors, field: str, value, tools: set[str]) -> dict:
     return expect
 
 
-def clean_turns(errors: Errors, value, tools: set[str]) -> list[dict]:
+def clean_turns(errors: ErrorList, value, tools: set[str]) -> list[dict]:
     if not isinstance(value, list) or not value:
         errors.add("turns", "Add at least one turn: {user, expect}")
         return []
@@ -177,7 +164,7 @@ def clean_turns(errors: Errors, value, tools: set[str]) -> list[dict]:
     return turns
 
 
-def clean_tool_mocks(errors: Errors, value, mockable: set[str]) -> list[dict]:
+def clean_tool_mocks(errors: ErrorList, value, mockable: set[str]) -> list[dict]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -205,7 +192,7 @@ def clean_tool_mocks(errors: Errors, value, mockable: set[str]) -> list[dict]:
     return mocks
 
 
-def clean_variables(errors: Errors, value) -> dict:
+def clean_variables(errors: ErrorList, value) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -227,7 +214,7 @@ def clean_variables(errors: Errors, value) -> dict:
     return variables
 
 
-def clean_simulated_caller(errors: Errors, value) -> dict:
+def clean_simulated_caller(errors: ErrorList, value) -> dict:
     if not isinstance(value, dict):
         errors.add("simulatedCaller", "Must be an object: {persona, goal, maxTurns}")
         return {}

@@ -1,9 +1,11 @@
 """Write helpers every app's services share."""
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.db import models
+
+from morpheus.errors import Conflict
 
 M = TypeVar("M", bound=models.Model)
 
@@ -35,3 +37,14 @@ def model_save_changed(instance: models.Model, changed: Collection[str]) -> bool
         update_fields.append("updated_at")
     instance.save(update_fields=update_fields)
     return True
+
+
+def model_lock_live(instance: M, *, removed: Callable[[M], str]) -> M:
+    """The row read again under a row lock (call it inside the transaction that writes it),
+    unless it was soft-deleted (`deleted_at` set): that is the Conflict `removed(row)`. The
+    platform admin's actions on a user or a customer start here, so a removed one is refused
+    alike and left unchanged."""
+    locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+    if locked.deleted_at is not None:  # type: ignore[attr-defined]  # only soft-deletable models come here
+        raise Conflict(removed(locked))
+    return locked

@@ -22,7 +22,7 @@ from accounts.services.invitations import user_invitation_send
 from accounts.services.platform import platform_admin_require
 from accounts.services.sessions import user_sessions_revoke
 from morpheus.errors import FORBIDDEN_MESSAGE, Conflict, NotFound, PermissionDenied
-from morpheus.services import model_update
+from morpheus.services import model_lock_live, model_update
 
 from .ip_rules import ip_allowed
 from .models import Customer, CustomerStatus
@@ -291,10 +291,7 @@ CUSTOMER_NOT_SUSPENDED_MESSAGE = "Customer {name} is not suspended"
 
 def _lock_live_customer(customer: Customer, actor: User) -> Customer:
     platform_admin_require(actor=actor)
-    locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    if locked.deleted_at is not None:
-        raise Conflict(CUSTOMER_REMOVED_MESSAGE.format(name=locked.company_name))
-    return locked
+    return model_lock_live(customer, removed=lambda locked: CUSTOMER_REMOVED_MESSAGE.format(name=locked.company_name))
 
 
 @transaction.atomic

@@ -1,5 +1,9 @@
 """Helpers for the Django admin tests (the `admin_client` fixture is in conftest.py)."""
 
+import pytest
+
+from morpheus.errors import Conflict
+
 
 def form_errors(response) -> dict[str, list[str]]:
     """The change form's errors by field, from a page the admin rendered again."""
@@ -13,3 +17,13 @@ def run_action(client, changelist: str, action: str, *rows):
 
 def messages_shown(response) -> list[tuple[str, str]]:
     return [(m.level_tag, m.message) for m in response.context["messages"]]
+
+
+def assert_refused_unchanged(action, row, message: str) -> None:
+    """`action()` (a platform admin action on `row`) is refused with the Conflict `message`
+    and writes nothing: the row's `updated_at` stays where it was."""
+    model = type(row)
+    before = model.objects.get(pk=row.pk).updated_at
+    with pytest.raises(Conflict, match=message):
+        action()
+    assert model.objects.get(pk=row.pk).updated_at == before

@@ -11,13 +11,12 @@ from accounts.exceptions import (
     INVITATION_EXPIRED_MESSAGE,
     INVITATION_INVALID_MESSAGE,
     INVITATION_USED_MESSAGE,
-    InvalidLink,
 )
 from accounts.models import User, UserStatus
 from accounts.selectors import normalize_email
 from morpheus import outbox
 
-from .links import read_link, user_by_token_uid
+from .links import link_user, link_user_locked, read_link
 from .passwords import validate_user_and_password
 from .sessions import ClientInfo, Session, session_create
 
@@ -45,19 +44,14 @@ def invitation_accept(*, token: str, password: str, name: str | None = None, cli
     claims = read_link(
         tokens.read_invitation_claims, token, expired=INVITATION_EXPIRED_MESSAGE, invalid=INVITATION_INVALID_MESSAGE
     )
-    user = user_by_token_uid(claims["uid"])
-    if user is None or not _invitation_open(user, claims):
-        raise InvalidLink(INVITATION_USED_MESSAGE)
+    user = link_user(claims, still_open=_invitation_open, used=INVITATION_USED_MESSAGE)
 
     if name is not None and name.strip():
         user.name = name.strip()
     validate_user_and_password(user, password)
     hashed = make_password(password)
     with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk).first()
-        # Re-checked under the lock: two clicks on one link activate once.
-        if locked is None or not _invitation_open(locked, claims):
-            raise InvalidLink(INVITATION_USED_MESSAGE)
+        locked = link_user_locked(user, claims, still_open=_invitation_open, used=INVITATION_USED_MESSAGE)
         locked.password = hashed
         locked.name = user.name
         locked.status = UserStatus.ACTIVE

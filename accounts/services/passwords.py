@@ -13,13 +13,12 @@ from accounts.exceptions import (
     RESET_EXPIRED_MESSAGE,
     RESET_INVALID_MESSAGE,
     RESET_USED_MESSAGE,
-    InvalidLink,
 )
 from accounts.models import User, UserStatus
 from accounts.selectors import user_get_active_by_email
 from morpheus import outbox
 
-from .links import read_link, user_by_token_uid
+from .links import link_user, link_user_locked, read_link
 from .sessions import ClientInfo, Session, session_create, user_sessions_revoke
 
 
@@ -64,16 +63,12 @@ def password_reset_complete(*, token: str, password: str) -> User:
     claims = read_link(
         tokens.read_password_reset_token, token, expired=RESET_EXPIRED_MESSAGE, invalid=RESET_INVALID_MESSAGE
     )
-    user = user_by_token_uid(claims["uid"])
-    if user is None or not _reset_open(user, claims):
-        raise InvalidLink(RESET_USED_MESSAGE)
+    user = link_user(claims, still_open=_reset_open, used=RESET_USED_MESSAGE)
 
     validate_user_and_password(user, password)
     hashed = make_password(password)
     with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk).first()
-        if locked is None or not _reset_open(locked, claims):
-            raise InvalidLink(RESET_USED_MESSAGE)
+        locked = link_user_locked(user, claims, still_open=_reset_open, used=RESET_USED_MESSAGE)
         locked.password = hashed
         # The link reached the inbox, which is what verification proves.
         locked.email_verified = True

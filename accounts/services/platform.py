@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.models import User, UserStatus
 from morpheus.errors import Conflict, PermissionDenied
+from morpheus.services import model_lock_live
 
 from .invitations import user_invitation_send
 from .sessions import user_sessions_revoke
@@ -27,10 +28,7 @@ def platform_admin_require(*, actor: User) -> None:
 
 
 def _lock_live_user(user: User) -> User:
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    if locked.deleted_at is not None:
-        raise Conflict(USER_REMOVED_MESSAGE.format(email=locked.email))
-    return locked
+    return model_lock_live(user, removed=lambda locked: USER_REMOVED_MESSAGE.format(email=locked.email))
 
 
 @transaction.atomic

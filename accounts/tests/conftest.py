@@ -14,6 +14,18 @@ def fresh_throttles():
 
 
 @pytest.fixture
+def post_and_commit(api_client, django_capture_on_commit_callbacks):
+    """POSTs JSON signed out, then runs what waits for the commit (the outbox sends the
+    mail), as a real request's commit would: `post_and_commit(url, payload)`."""
+
+    def post(url, payload, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(url, payload, format="json", **extra)
+
+    return post
+
+
+@pytest.fixture
 def smtp_server(settings):
     """A local aiosmtpd server; Django's SMTP backend pointed at it."""
     with SmtpServer() as server:

@@ -1,6 +1,8 @@
 """Users in the platform admin: suspend, reactivate, revoke sessions and resend
 invitations, through the services (tested directly too) and the admin's action POST."""
 
+import functools
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core import mail
@@ -10,7 +12,7 @@ from accounts.models import RefreshToken, Role, User, UserStatus
 from accounts.services.platform import user_invitation_resend, user_reactivate, user_suspend
 from accounts.services.sessions import ClientInfo, session_create
 from morpheus.errors import Conflict, PermissionDenied
-from testsupport.admin import messages_shown, run_action
+from testsupport.admin import assert_refused_unchanged, messages_shown, run_action
 from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory
@@ -52,18 +54,15 @@ def test_suspending_ends_every_session_and_the_api_refuses_the_user(alice, platf
 
 def test_suspending_twice_is_refused_and_changes_nothing(alice, platform_admin):
     user_suspend(user=alice, actor=platform_admin)
-    before = User.objects.get(pk=alice.pk).updated_at
-    with pytest.raises(Conflict, match="User alice@example.com is already suspended"):
-        user_suspend(user=alice, actor=platform_admin)
-    assert User.objects.get(pk=alice.pk).updated_at == before
+    suspend = functools.partial(user_suspend, user=alice, actor=platform_admin)
+    assert_refused_unchanged(suspend, alice, "User alice@example.com is already suspended")
 
 
 def test_a_removed_user_cannot_be_suspended_or_reactivated(charlie, platform_admin):
     User.objects.filter(pk=charlie.pk).update(deleted_at=timezone.now())
-    with pytest.raises(Conflict, match="User charlie@example.com has been removed"):
-        user_suspend(user=charlie, actor=platform_admin)
-    with pytest.raises(Conflict, match="has been removed"):
-        user_reactivate(user=charlie, actor=platform_admin)
+    for action in (user_suspend, user_reactivate):
+        refused = functools.partial(action, user=charlie, actor=platform_admin)
+        assert_refused_unchanged(refused, charlie, "User charlie@example.com has been removed")
     assert User.objects.get(pk=charlie.pk).status == UserStatus.ACTIVE
 
 

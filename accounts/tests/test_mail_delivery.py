@@ -30,29 +30,28 @@ def _assert_verification_mail(server, message, *, to):
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
 
 
+def _assert_the_mailed_link_registers(api_client, server, message, *, to):
+    """The verification mail as it arrived over SMTP, and its link completing the sign-up
+    of `to`: what the eager and the worker path must both deliver."""
+    _assert_verification_mail(server, message, to=to)
+    payload = {"token": token_of(mailed_link(message)), "name": "Mail User", "password": STRONG_PASSWORD}
+    completed = api_client.post("/api/v1/auth/register/complete", payload, format="json")
+    assert assert_success(completed, 201, "Registration completed successfully")["user"]["email"] == to
+    assert User.objects.filter(email=to).exists()
+
+
 @pytest.mark.django_db
-def test_the_verification_mail_goes_over_smtp_and_its_link_registers(
-    api_client, smtp_server, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(REQUEST_URL, {"email": "smtp@example.com"}, format="json")
+def test_the_verification_mail_goes_over_smtp_and_its_link_registers(api_client, smtp_server, post_and_commit):
+    response = post_and_commit(REQUEST_URL, {"email": "smtp@example.com"})
     assert_success(response, 200, "Verification email sent. Please check your inbox.")
 
     [message] = smtp_server.messages
-    _assert_verification_mail(smtp_server, message, to="smtp@example.com")
-    token = token_of(mailed_link(message))
-    completed = api_client.post(
-        "/api/v1/auth/register/complete",
-        {"token": token, "name": "Smtp User", "password": STRONG_PASSWORD},
-        format="json",
-    )
-    assert assert_success(completed, 201)["user"]["email"] == "smtp@example.com"
+    _assert_the_mailed_link_registers(api_client, smtp_server, message, to="smtp@example.com")
 
 
 @pytest.mark.django_db
-def test_reset_mail_goes_over_smtp(api_client, alice, smtp_server, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        api_client.post("/api/v1/auth/password/forgot", {"email": "alice@example.com"}, format="json")
+def test_reset_mail_goes_over_smtp(alice, smtp_server, post_and_commit):
+    post_and_commit("/api/v1/auth/password/forgot", {"email": "alice@example.com"})
     [message] = smtp_server.messages
     assert message["To"] == "alice@example.com"
     assert "/reset-password?token=" in mailed_link(message)
@@ -101,12 +100,4 @@ def test_a_real_worker_sends_the_verification_mail_through_the_broker(api_client
 
     # The worker took it off the broker, as JSON, from our queue.
     assert received == [("accounts.tasks.send_verification_email", "application/json", queue)]
-    _assert_verification_mail(smtp_server, message, to="worker@example.com")
-    token = token_of(mailed_link(message))
-    completed = api_client.post(
-        "/api/v1/auth/register/complete",
-        {"token": token, "name": "Worker User", "password": STRONG_PASSWORD},
-        format="json",
-    )
-    assert_success(completed, 201, "Registration completed successfully")
-    assert User.objects.filter(email="worker@example.com").exists()
+    _assert_the_mailed_link_registers(api_client, smtp_server, message, to="worker@example.com")

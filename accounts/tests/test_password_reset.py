@@ -27,12 +27,8 @@ NEW_PASSWORD = "Brand-New-Password-77"
 
 
 @pytest.fixture
-def forgot(api_client, django_capture_on_commit_callbacks):
-    def post(email, **extra):
-        with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(FORGOT_URL, {"email": email}, format="json", **extra)
-
-    return post
+def forgot(post_and_commit):
+    return lambda email, **extra: post_and_commit(FORGOT_URL, {"email": email}, **extra)
 
 
 def sign_in(client, email="alice@example.com", password=TEST_PASSWORD):

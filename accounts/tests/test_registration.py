@@ -1,5 +1,7 @@
 """Sign-up: request a verification link, then complete with its token."""
 
+import functools
+
 import pytest
 
 from accounts import schema
@@ -25,12 +27,8 @@ REGISTERED = "Registration completed successfully"
 
 
 @pytest.fixture
-def request_verification(api_client, django_capture_on_commit_callbacks):
-    def post(payload, **extra):
-        with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(REQUEST_URL, payload, format="json", **extra)
-
-    return post
+def request_verification(post_and_commit):
+    return functools.partial(post_and_commit, REQUEST_URL)
 
 
 def complete(client, **payload):
