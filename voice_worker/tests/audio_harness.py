@@ -16,7 +16,7 @@ from agents.models import LLMProvider, STTProvider, TTSProvider
 from testsupport.audio import RoomlessAudio
 from voice_worker.runner import run_job
 
-from .conftest import dispatch_metadata
+from .conftest import dispatch_metadata, play_then_hang_up
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,13 +62,7 @@ def run_audio_call(
                 runner = await run_job(ctx, audio=line, caller_identity=caller_identity)
                 if runner is None:
                     return None
-                try:
-                    await asyncio.wait_for(scenario(runner, line), timeout)
-                finally:
-                    if runner.session is not None and not runner.ending:
-                        runner.end_call("caller_hung_up")
-                    await asyncio.wait_for(runner.wait_closed(), timeout)
-                return runner
+                return await play_then_hang_up(runner, scenario(runner, line), timeout)
 
     return async_to_sync(main)()
 

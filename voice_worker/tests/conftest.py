@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Coroutine
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -45,6 +46,22 @@ def make_call(db):
 
 def dispatch_metadata(call, **overrides) -> str:
     return json.dumps({"callId": call.pk, "customerId": str(call.customer_id), **overrides})
+
+
+async def play_then_hang_up(runner, scenario: Coroutine | None, timeout: float):
+    """Runs `scenario` on a started call, then hangs up as the caller (if the call still
+    runs) and waits for the call to close; returns the runner.
+
+    The text-mode `run_call` and the audio harness (audio_harness.py) end every call this
+    way, so a scenario that fails or times out never leaves a call running."""
+    try:
+        if scenario is not None:
+            await asyncio.wait_for(scenario, timeout)
+    finally:
+        if runner.session is not None and not runner.ending:
+            runner.end_call("caller_hung_up")
+        await asyncio.wait_for(runner.wait_closed(), timeout)
+    return runner
 
 
 @pytest.fixture
@@ -99,14 +116,7 @@ def run_call(livekit_server):
                     )
                     if runner is None:
                         return None
-                    try:
-                        if scenario is not None:
-                            await asyncio.wait_for(scenario(runner), timeout)
-                    finally:
-                        if runner.session is not None and not runner.ending:
-                            runner.end_call("caller_hung_up")
-                        await asyncio.wait_for(runner.wait_closed(), timeout)
-                    return runner
+                    return await play_then_hang_up(runner, scenario(runner) if scenario else None, timeout)
 
         return async_to_sync(main)()
 

@@ -183,19 +183,25 @@ def test_a_minimum_word_count_keeps_a_backchannel_from_interrupting(make_call, s
     assert not result["answer"].interrupted
 
 
-def test_a_false_interruption_pauses_the_agent_then_it_resumes(make_call, stand_ins):
-    """A cough or a noise: speech without words. The agent pauses, hears nothing it can
-    use within the timeout, and carries on where it stopped instead of starting over."""
+def call_with_a_wordless_interruption(make_call, stand_ins, *, resume: bool):
+    """A call whose caller asks, then makes a sound without words (a cough, "Hmm.") over the
+    long answer; the agent treats it as a false interruption after 0.5 s and resumes or not."""
     openai, deepgram, _ = stand_ins
     deepgram.script = ["What are your hours?", ""]
     openai.replies = [Reply(text=LONG_ANSWER)]
-    call = make_call(
+    return make_call(
         **voice_agent_fields(
             first_message="",
             interruption_min_duration=0.3,
-            voice_settings={"falseInterruptionTimeout": 0.5, "resumeFalseInterruption": True},
+            voice_settings={"falseInterruptionTimeout": 0.5, "resumeFalseInterruption": resume},
         )
     )
+
+
+def test_a_false_interruption_pauses_the_agent_then_it_resumes(make_call, stand_ins):
+    """A cough or a noise: speech without words. The agent pauses, hears nothing it can
+    use within the timeout, and carries on where it stopped instead of starting over."""
+    call = call_with_a_wordless_interruption(make_call, stand_ins, resume=True)
     result = {}
     events = []
 
@@ -210,20 +216,12 @@ def test_a_false_interruption_pauses_the_agent_then_it_resumes(make_call, stand_
     assert not answer.interrupted and answer.played == answer.pushed
     # It took longer than the speech itself: it was paused for a while.
     assert answer.ended_at - answer.started_at > answer.pushed + 0.3
+    openai, _, _ = stand_ins
     assert len(openai.completions) == 1
 
 
 def test_without_resume_a_false_interruption_cuts_the_agent_off(make_call, stand_ins):
-    openai, deepgram, _ = stand_ins
-    deepgram.script = ["What are your hours?", ""]
-    openai.replies = [Reply(text=LONG_ANSWER)]
-    call = make_call(
-        **voice_agent_fields(
-            first_message="",
-            interruption_min_duration=0.3,
-            voice_settings={"falseInterruptionTimeout": 0.5, "resumeFalseInterruption": False},
-        )
-    )
+    call = call_with_a_wordless_interruption(make_call, stand_ins, resume=False)
     result = {}
 
     run_audio_call(call, barge_in_scenario(result, interruption="Hmm."), timeout=40)
@@ -252,16 +250,22 @@ def reply_delay(call, stand_ins, *, scenario_text="What are your hours?"):
     return result["delay"]
 
 
-def test_endpointing_delays_change_when_the_reply_starts(make_call, stand_ins):
+def reply_delays_under(make_call, stand_ins, first: tuple[str, float], second: tuple[str, float]):
+    """The same question asked on two calls in turn, whose agents' end-of-turn settings are
+    `first` and `second` (turnDetection, endpointingMinDelay): (the first reply's delay, the
+    second's, the second call)."""
     openai, deepgram, _ = stand_ins
     openai.default = Reply(text="Nine to five.")
     deepgram.script = ["What are your hours?", "What are your hours?"]
-    quick = make_call(
-        **voice_agent_fields(first_message="", voice_settings={"turnDetection": "vad", "endpointingMinDelay": 0.2})
-    )
-    quick_delay = reply_delay(quick, stand_ins)
-    patient = second_call(make_call, quick, voice_settings={"turnDetection": "vad", "endpointingMinDelay": 1.8})
-    patient_delay = reply_delay(patient, stand_ins)
+    settings = [{"turnDetection": detection, "endpointingMinDelay": delay} for detection, delay in (first, second)]
+    one = make_call(**voice_agent_fields(first_message="", voice_settings=settings[0]))
+    one_delay = reply_delay(one, stand_ins)
+    two = second_call(make_call, one, voice_settings=settings[1])
+    return one_delay, reply_delay(two, stand_ins), two
+
+
+def test_endpointing_delays_change_when_the_reply_starts(make_call, stand_ins):
+    quick_delay, patient_delay, patient = reply_delays_under(make_call, stand_ins, ("vad", 0.2), ("vad", 1.8))
 
     assert patient_delay - quick_delay > 1.0, (quick_delay, patient_delay)
     [turn] = [t for t in turns(patient) if t.role == TurnRole.USER]
@@ -271,16 +275,9 @@ def test_endpointing_delays_change_when_the_reply_starts(make_call, stand_ins):
 def test_stt_turn_detection_waits_for_the_speech_to_text_endpoint(make_call, stand_ins):
     """Deepgram finalises the words at once but declares the end of speech 1.5 s later:
     `stt` turn detection waits for that endpoint, `vad` does not."""
-    openai, deepgram, _ = stand_ins
-    openai.default = Reply(text="Nine to five.")
+    _, deepgram, _ = stand_ins
     deepgram.ENDPOINTING = 1.8
-    deepgram.script = ["What are your hours?", "What are your hours?"]
-    by_vad = make_call(
-        **voice_agent_fields(first_message="", voice_settings={"turnDetection": "vad", "endpointingMinDelay": 0.3})
-    )
-    vad_delay = reply_delay(by_vad, stand_ins)
-    by_stt = second_call(make_call, by_vad, voice_settings={"turnDetection": "stt", "endpointingMinDelay": 0.3})
-    stt_delay = reply_delay(by_stt, stand_ins)
+    vad_delay, stt_delay, _ = reply_delays_under(make_call, stand_ins, ("vad", 0.3), ("stt", 0.3))
 
     assert stt_delay - vad_delay > 1.0, (vad_delay, stt_delay)
 
@@ -422,28 +419,12 @@ LONG_GREETING = (
 )
 
 
-def test_an_uninterruptible_greeting_is_heard_in_full(make_call, stand_ins):
-    openai, deepgram, _ = stand_ins
-    deepgram.script = ["Hello? Hello?"]
-    call = make_call(**voice_agent_fields(first_message=LONG_GREETING, allow_interruptions=False))
-    result = {}
-
-    async def scenario(runner, audio):
-        await started(audio, 0)
-        await asyncio.sleep(AFTER_WARMUP)
-        await audio.input.speak("Hello? Hello?")
-        result["greeting"] = await heard(audio, 0)
-
-    run_audio_call(call, scenario)
-
-    assert not result["greeting"].interrupted
-
-
-def test_an_interruptible_greeting_stops_when_the_caller_talks(make_call, stand_ins):
+@pytest.mark.parametrize("interruptible", [False, True], ids=["uninterruptible-heard-in-full", "interruptible-stops"])
+def test_a_greeting_stops_when_the_caller_talks_only_if_interruptible(make_call, stand_ins, interruptible):
     openai, deepgram, _ = stand_ins
     deepgram.script = ["Hello? Hello?"]
     openai.replies = [Reply(text="Sorry, go ahead.")]
-    call = make_call(**voice_agent_fields(first_message=LONG_GREETING, allow_interruptions=True))
+    call = make_call(**voice_agent_fields(first_message=LONG_GREETING, allow_interruptions=interruptible))
     result = {}
 
     async def scenario(runner, audio):
@@ -454,7 +435,7 @@ def test_an_interruptible_greeting_stops_when_the_caller_talks(make_call, stand_
 
     run_audio_call(call, scenario)
 
-    assert result["greeting"].interrupted
+    assert result["greeting"].interrupted is interruptible
 
 
 def test_the_transfer_waits_until_the_caller_heard_the_announcement(make_call, stand_ins, livekit_server):

@@ -31,6 +31,16 @@ async def until(predicate, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.005)
 
 
+async def bridged_after_the_caller_said(count: int) -> tuple[PhoneLine, PhoneLine, asyncio.Task]:
+    """Two lines bridged, the caller's frames 1..`count` already heard by the destination:
+    (caller, destination, the running bridge)."""
+    caller, destination = PhoneLine(), PhoneLine()
+    bridge = asyncio.create_task(run_bridge(*parties(caller, destination)))
+    caller.say(*numbered_frames(1, count))
+    await until(lambda: len(destination.heard) == count)
+    return caller, destination, bridge
+
+
 @run
 async def test_each_party_hears_the_other_in_order_until_the_caller_hangs_up():
     caller, destination = PhoneLine(), PhoneLine()
@@ -55,11 +65,7 @@ async def test_each_party_hears_the_other_in_order_until_the_caller_hangs_up():
 
 @run
 async def test_when_the_destination_hangs_up_the_caller_is_no_longer_carried():
-    caller, destination = PhoneLine(), PhoneLine()
-    bridge = asyncio.create_task(run_bridge(*parties(caller, destination)))
-    caller.say(*numbered_frames(1, 5))
-    await until(lambda: len(destination.heard) == 5)
-
+    caller, destination, bridge = await bridged_after_the_caller_said(5)
     destination.hang_up()
     end = await asyncio.wait_for(bridge, 5)
     caller.say(*numbered_frames(6, 5))
@@ -84,10 +90,7 @@ async def test_a_side_whose_audio_cannot_be_played_ends_the_bridge():
 
 @run
 async def test_stopping_the_bridge_stops_both_directions():
-    caller, destination = PhoneLine(), PhoneLine()
-    bridge = asyncio.create_task(run_bridge(*parties(caller, destination)))
-    caller.say(*numbered_frames(1, 3))
-    await until(lambda: len(destination.heard) == 3)
+    caller, destination, bridge = await bridged_after_the_caller_said(3)
     bridge.cancel()
     with pytest.raises(asyncio.CancelledError):
         await bridge

@@ -276,6 +276,23 @@ async def bridge_ended(runner):
     raise AssertionError("the bridged call never ended")
 
 
+def bridged_until_the_caller_hangs_up(call, run_call) -> dict:
+    """Runs `call` through an accepted warm transfer in which the caller hangs up as soon as
+    the worker's bridge (if it is the way the person is connected) carries the call;
+    returns the call's transfer record."""
+    bridge = RoomlessBridge()
+
+    async def the_caller_hangs_up(runner):
+        await asyncio.wait_for(bridge.opened.wait(), 5)
+        bridge.caller.hang_up()
+        await bridge_ended(runner)
+
+    run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
+    call.refresh_from_db()
+    [record] = call.metadata["transfers"]
+    return record
+
+
 async def until(predicate):
     async with asyncio.timeout(5):
         while not predicate():
@@ -324,16 +341,7 @@ def test_auto_remembers_a_self_hosted_server_for_the_rest_of_the_process(warm_ca
     livekit_server.self_hosted = True
     for number in (1, 2):
         call = warm_call()
-        bridge = RoomlessBridge()
-
-        async def the_caller_hangs_up(runner, bridge=bridge):
-            await asyncio.wait_for(bridge.opened.wait(), 5)
-            bridge.caller.hang_up()
-            await bridge_ended(runner)
-
-        run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
-        call.refresh_from_db()
-        [record] = call.metadata["transfers"]
+        record = bridged_until_the_caller_hangs_up(call, run_call)
         assert (record["connectedBy"], record["endedBy"]) == ("bridge", "caller"), number
         # The next call takes place in the job's room (fake_job_context has one room name).
         Call.objects.filter(pk=call.pk).update(room_name=f"done-{number}")
@@ -418,16 +426,6 @@ def test_auto_bridges_a_call_whose_move_failed_but_keeps_moving_the_next(warm_ca
     than the person hung up on, and the next call is moved again (nothing remembered)."""
     livekit_server.fail_next("MoveParticipant", code="unavailable", msg="node draining")
     call = warm_call()
-    bridge = RoomlessBridge()
-
-    async def the_caller_hangs_up(runner):
-        await asyncio.wait_for(bridge.opened.wait(), 5)
-        bridge.caller.hang_up()
-        await bridge_ended(runner)
-
-    run_call(call, accepting_llm(), accept_then(the_caller_hangs_up), caller_identity=CALLER, bridge=bridge)
-
-    call.refresh_from_db()
-    [record] = call.metadata["transfers"]
+    record = bridged_until_the_caller_hangs_up(call, run_call)
     assert (record["outcome"], record["connectedBy"], record["endedBy"]) == ("connected", "bridge", "caller")
     assert warm_transfer.connect_method() == "auto"

@@ -223,6 +223,16 @@ def test_a_custom_function_is_posted_signed_and_its_result_given_to_the_model(ma
     assert said(call)[-1] == ("assistant", "It ships Tuesday.")
 
 
+def run_with_a_custom_function(call, run_call, name: str, respond, llm, question: str) -> None:
+    """Gives the call's agent one custom function `name`, answered by `respond` on a local
+    endpoint signed with the customer's secret, then runs the call: the caller asks
+    `question` and `llm` answers (calling the function)."""
+    with FunctionServer(call.customer.signing_secret, respond=respond) as endpoint:
+        call.agent.functions = [{"name": name, "parameters": {"type": "object"}, "url": endpoint.url}]
+        call.agent.save()
+        run_call(call, llm, lambda runner: ask(runner, question))
+
+
 @pytest.mark.parametrize(
     ("respond", "expected"),
     [
@@ -234,11 +244,8 @@ def test_a_custom_function_is_posted_signed_and_its_result_given_to_the_model(ma
 def test_a_custom_function_that_answers_badly_becomes_a_tool_error(make_call, run_call, settings, respond, expected):
     settings.VOICE_FUNCTIONS_ALLOW_PRIVATE_NETWORKS = True
     call = make_call()
-    with FunctionServer(call.customer.signing_secret, respond=respond) as endpoint:
-        call.agent.functions = [{"name": "lookup", "parameters": {"type": "object"}, "url": endpoint.url}]
-        call.agent.save()
-        llm = FakeLLM([ToolCall("lookup", {}), "Sorry, I can't look that up right now."])
-        run_call(call, llm, lambda runner: ask(runner, "Look it up."))
+    llm = FakeLLM([ToolCall("lookup", {}), "Sorry, I can't look that up right now."])
+    run_with_a_custom_function(call, run_call, "lookup", respond, llm, "Look it up.")
 
     [(name, output, is_error)] = llm.requests[1].tool_outputs()
     assert name == "lookup" and is_error and expected in output
@@ -254,11 +261,8 @@ def test_a_custom_function_that_times_out_becomes_a_tool_error(make_call, run_ca
         return 200, {"late": True}
 
     call = make_call()
-    with FunctionServer(call.customer.signing_secret, respond=slow) as endpoint:
-        call.agent.functions = [{"name": "slow_lookup", "parameters": {"type": "object"}, "url": endpoint.url}]
-        call.agent.save()
-        llm = FakeLLM([ToolCall("slow_lookup", {}), "That is taking too long, sorry."])
-        run_call(call, llm, lambda runner: ask(runner, "Check it."))
+    llm = FakeLLM([ToolCall("slow_lookup", {}), "That is taking too long, sorry."])
+    run_with_a_custom_function(call, run_call, "slow_lookup", slow, llm, "Check it.")
 
     [(_, output, is_error)] = llm.requests[1].tool_outputs()
     assert is_error and "did not answer within 0.3 seconds" in output
@@ -391,11 +395,8 @@ def test_a_slow_custom_function_is_covered_by_the_filler_line_once(
         voice_settings={"fillerAfterSeconds": 0.4},
         metadata={"fillerMessage": "Bear with me a second."},
     )
-    with FunctionServer(call.customer.signing_secret, respond=respond) as endpoint:
-        call.agent.functions = [{"name": "order_status", "parameters": {"type": "object"}, "url": endpoint.url}]
-        call.agent.save()
-        llm = FakeLLM([ToolCall("order_status", {}, text="Let me check."), "It has shipped."])
-        run_call(call, llm, lambda runner: ask(runner, "Where is my order?"))
+    llm = FakeLLM([ToolCall("order_status", {}, text="Let me check."), "It has shipped."])
+    run_with_a_custom_function(call, run_call, "order_status", respond, llm, "Where is my order?")
 
     expected = [("user", "Where is my order?"), ("assistant", "Let me check.")]
     # Once per tool call, even though the function takes three times the delay.
