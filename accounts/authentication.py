@@ -14,6 +14,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from .models import User
+from .selectors import user_get_live
 from .tokens import fingerprint_matches, password_fingerprint
 
 TOKEN_EXPIRED_MESSAGE = "Token expired"
@@ -47,11 +48,7 @@ class AccessTokenAuthentication(BaseAuthentication):
         except ValueError:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN_MESSAGE) from None
 
-        try:
-            # get(), not first(): no ORDER BY to compile for a primary-key lookup.
-            user = User.objects.select_related("customer").get(pk=user_id, deleted_at__isnull=True)
-        except User.DoesNotExist:
-            user = None
+        user = user_get_live(user_id=user_id)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(INACTIVE_USER_MESSAGE)
         if not fingerprint_matches(user, purpose=_PASSWORD_PURPOSE, fingerprint=token.get(PASSWORD_CLAIM)):

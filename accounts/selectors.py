@@ -2,9 +2,13 @@
 
 import datetime
 import hashlib
+import uuid
 
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from morpheus.prepared import PreparedRead
 
 from .models import User, UserStatus
 from .normalization import normalize_email
@@ -43,3 +47,43 @@ def refresh_token_live_q(*, now: datetime.datetime | None = None, prefix: str = 
             f"{prefix}expires_at__gt": now or timezone.now(),
         }
     )
+
+
+def _user_and_customer_columns() -> tuple[list[str], list[str]]:
+    from tenants.models import Customer
+
+    user_fields = [field.name for field in User._meta.concrete_fields]
+    customer_fields = [field.name for field in Customer._meta.concrete_fields]
+    return user_fields, customer_fields
+
+
+def _live_user_with_customer(pk: uuid.UUID) -> QuerySet[User]:
+    user_fields, customer_fields = _user_and_customer_columns()
+    return User.objects.filter(pk=pk, deleted_at__isnull=True).values_list(
+        *user_fields, *(f"customer__{name}" for name in customer_fields)
+    )
+
+
+# Every authenticated request reads its user: compiled once per process (morpheus/prepared.py).
+_LIVE_USER = PreparedRead(_live_user_with_customer, pk=User._meta.pk)
+
+
+def user_get_live(*, user_id: uuid.UUID) -> User | None:
+    """The user (with its customer) unless deleted; whatever its status, the caller decides.
+
+    The same row `User.objects.select_related("customer").filter(pk=..., deleted_at__isnull=True)`
+    reads, built from one prepared statement: authentication runs it on every request."""
+    from tenants.models import Customer
+
+    found = _LIVE_USER.rows(pk=user_id)
+    if not found:
+        return None
+    user_attnames = [field.attname for field in User._meta.concrete_fields]
+    customer_attnames = [field.attname for field in Customer._meta.concrete_fields]
+    row = found[0]
+    user = User.from_db(DEFAULT_DB_ALIAS, user_attnames, row[: len(user_attnames)])
+    customer_row = row[len(user_attnames) :]
+    # A platform admin has no customer: the LEFT JOIN's columns are all NULL.
+    customer = Customer.from_db(DEFAULT_DB_ALIAS, customer_attnames, customer_row) if user.customer_id else None
+    User.customer.field.set_cached_value(user, customer)
+    return user

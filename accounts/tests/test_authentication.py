@@ -153,3 +153,47 @@ def test_it_validates_the_new_name(alice_client, alice, payload):
 
 def test_renaming_needs_an_access_token(api_client):
     assert_error(api_client.patch(URL, {"name": "X"}, format="json"), 401, NO_CREDENTIALS)
+
+
+# --- The user read (accounts.selectors.user_get_live, a prepared statement) -------------
+
+
+def _columns(instance):
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_the_live_user_read_is_the_orms_user_and_customer(customer_a, django_assert_num_queries):
+    from accounts.selectors import user_get_live
+
+    customer_a.settings = {"timezone": "Asia/Kolkata", "ipAllowlist": ["10.0.0.0/8"]}
+    customer_a.save()
+    user = UserFactory(customer=customer_a, name="Ana")
+    read = user_get_live(user_id=user.pk)
+    expected = User.objects.select_related("customer").get(pk=user.pk)
+    assert _columns(read) == _columns(expected)
+    with django_assert_num_queries(0):
+        assert _columns(read.customer) == _columns(expected.customer)  # joined, not read again
+    assert read.customer.settings["ipAllowlist"] == ["10.0.0.0/8"]  # JSON decoded like the ORM does
+    read.name = "Ana B"
+    read.save(update_fields=["name"])  # a model instance like any other
+    assert User.objects.get(pk=user.pk).name == "Ana B"
+
+
+def test_the_live_user_read_of_a_platform_admin_has_no_customer():
+    from accounts.selectors import user_get_live
+
+    admin = User.objects.create_superuser(email="root@example.com", password="x" * 12)
+    read = user_get_live(user_id=admin.pk)
+    assert _columns(read) == _columns(User.objects.get(pk=admin.pk))
+    assert read.customer is None
+
+
+def test_the_live_user_read_skips_deleted_and_unknown_users(customer_a):
+    import uuid
+
+    from accounts.selectors import user_get_live
+
+    user = UserFactory(customer=customer_a)
+    User.objects.filter(pk=user.pk).update(deleted_at=timezone.now())
+    assert user_get_live(user_id=user.pk) is None
+    assert user_get_live(user_id=uuid.uuid4()) is None

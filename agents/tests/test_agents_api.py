@@ -126,6 +126,24 @@ def test_it_filters_by_status_and_searches_by_name(alice_client, customer_a):
     assert ids("search=") == [a.id for a in Agent.objects.filter(customer=customer_a).order_by("-created_at", "-id")]
 
 
+@pytest.mark.parametrize("status", ["", "active", "draft"])
+def test_the_prepared_list_answers_as_the_orm_list(alice_client, customer_a, status):
+    """Without a search the list reads through prepared statements (agents/views.AGENT_LIST);
+    a search that every name matches takes the ORM path: page for page, the same answer."""
+    for index in range(7):
+        AgentFactory(customer=customer_a, name=f"Agent {index}", status=("active", "draft")[index % 3 == 0])
+    AgentFactory(name="Agent of another tenant")
+    for page in range(1, 5):
+        query = f"status={status}&page={page}&limit=3" if status else f"page={page}&limit=3"
+        prepared = assert_success(alice_client.get(f"{URL}?{query}"))
+        orm = assert_success(alice_client.get(f"{URL}?{query}&search=agent"))
+        assert prepared == orm
+        assert (
+            prepared["pagination"]["total"]
+            == Agent.objects.filter(customer=customer_a, status__contains=status).count()
+        )
+
+
 def test_it_rejects_an_unknown_status_filter(alice_client):
     body = assert_error(alice_client.get(f"{URL}?status=deleted"), 400, "Validation failed", fields=["status"])
     assert "not a valid choice" in body["errors"][0]["message"]

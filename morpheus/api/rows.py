@@ -11,11 +11,16 @@ The serializer stays the documented shape (drf-spectacular reads it).
     return self.get_paginated_response(rows(page, AgentListItemOutput))
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from rest_framework import serializers
+
+from morpheus.prepared import PreparedRead
 
 # Fields whose to_representation of a database value is the value itself, or what the
 # renderer makes of it (DATETIME_FORMAT is None: datetimes leave serializers as objects).
@@ -52,3 +57,60 @@ def rows(page: list[dict[str, Any]], serializer_class: type[serializers.Serializ
     """Rows of `values_for` under the serializer's field names, in its field order."""
     pairs = columns(serializer_class)
     return [{name: row[path] for name, path in pairs} for row in page]
+
+
+def values_list_for(queryset: QuerySet[Any], serializer_class: type[serializers.Serializer[Any]]) -> QuerySet[Any]:
+    """The queryset as tuples of the serializer's columns, in its field order."""
+    return queryset.values_list(*(path for _, path in columns(serializer_class)))
+
+
+COUNT_TEMPLATE = "SELECT COUNT(*) FROM ({sql}) AS counted"
+
+
+class PreparedList:
+    """A list read through prepared statements (morpheus/prepared.py): the page as
+    `values_for` rows of `serializer_class`, and its total, each compiled once per process
+    and shape instead of on every request. `build(**values)` is the list's queryset
+    (filters, joins, order) for the values of `fields` (see PreparedRead).
+
+        AGENTS = PreparedList(build_agents, AgentListItemOutput, customer_id=Agent._meta.get_field("customer"))
+        page = self.paginate_queryset(AGENTS.source(customer_id=customer_id))
+        return self.get_paginated_response(page)
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[Any]],
+        serializer_class: type[serializers.Serializer[Any]],
+        **fields: Field[Any, Any],
+    ):
+        self._rows = PreparedRead(
+            lambda start, stop, **values: values_list_for(build(**values), serializer_class)[start:stop], **fields
+        )
+        # Only the keys: no joins and no order to count.
+        self._ids = PreparedRead(lambda **values: build(**values).order_by().values_list("pk"), **fields)
+        self._names = [name for name, _ in columns(serializer_class)]
+
+    def source(self, **values: Any) -> PreparedPageSource:
+        return PreparedPageSource(self, values)
+
+    def count(self, values: dict[str, Any]) -> int:
+        return int(self._ids.wrapped(COUNT_TEMPLATE, **values)[0][0])
+
+    def page(self, values: dict[str, Any], start: int, stop: int) -> list[dict[str, Any]]:
+        found = self._rows.rows(shape={"start": start, "stop": stop}, **values)
+        return [dict(zip(self._names, row, strict=True)) for row in found]
+
+
+class PreparedPageSource:
+    """What PagePagination asks of a queryset (`count()`, a slice), for one list's values."""
+
+    def __init__(self, prepared: PreparedList, values: dict[str, Any]):
+        self._prepared = prepared
+        self._values = values
+
+    def count(self) -> int:
+        return self._prepared.count(self._values)
+
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        return self._prepared.page(self._values, window.start, window.stop)

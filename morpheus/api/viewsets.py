@@ -135,6 +135,16 @@ class TenantScopedViewSet(TenantAccessMixin, ListKeyMixin, viewsets.GenericViewS
         queryset = self.safely_get_queryset(self._base_queryset())
         return self._scoped(queryset, customer_field=self.customer_field, agent_field=self.agent_field)
 
+    def unrestricted_customer_id(self) -> Any:
+        """The tenant whose every row this credential may see, or None when `_scoped` would
+        narrow further (an agent-restricted API key) or there is no tenant. A view reading
+        through a prepared statement (morpheus/api/rows.PreparedList) filters on it, and
+        takes `get_queryset()` in every other case."""
+        customer_id = getattr(self.request.user, "customer_id", None)
+        if customer_id is None or getattr(self.request.auth, "agent_ids", None) is not None:
+            return None
+        return customer_id
+
     def _scoped(self, queryset: QuerySet[Any], *, customer_field: str, agent_field: str | None) -> QuerySet[Any]:
         """This tenant's rows and, for agent-restricted credentials, only their agents'."""
         customer_id = getattr(self.request.user, "customer_id", None)
