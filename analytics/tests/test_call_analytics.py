@@ -273,6 +273,47 @@ def test_rollups_equal_a_rebuild_from_the_calls(dst_calls, customer_a, agent):
     assert snapshot() == kept
 
 
+def test_calls_added_together_count_as_a_rebuild_does(customer_a, customer_b, agent):
+    """A batch of new calls (a dialer tick) across tenants, zones, agents, buckets and
+    directions: each fact points at its own 15-minute and day rows (on PostgreSQL they are
+    matched by key in the one statement that writes them) and the rows add up."""
+    from analytics.models import CallDayRollup, CallFact, CallHourRollup
+    from analytics.rollups import calls_added
+    from calls.tests.factories import CallFactory
+
+    customer_a.settings = {"timezone": "Asia/Kolkata"}
+    customer_a.save()
+    agents = [agent, AgentFactory(customer=customer_a), AgentFactory(customer=customer_b)]
+    calls = [
+        CallFactory(
+            agent=agents[index % 3],
+            customer=agents[index % 3].customer,
+            status=CallStatus.QUEUED if index % 2 else CallStatus.RINGING,
+            direction="outbound" if index % 2 else "inbound",
+            started_at=make_utc("2026-03-09T18:20:00Z") + datetime.timedelta(minutes=7 * index),
+        )
+        for index in range(12)
+    ]
+    calls_added(calls)
+
+    def snapshot():
+        rows = []
+        for model in (CallRollup, CallDayRollup, CallHourRollup):
+            for row in model.objects.order_by(*[f.name for f in model._meta.fields][1:]):
+                rows.append({k: v for k, v in row.__dict__.items() if k not in ("_state", "id")})
+        fields = ("call_id", "status", "in_hour_rollups", "rollup__bucket", "rollup__agent_id", "day_rollup__day")
+        return rows, list(CallFact.objects.order_by("call_id").values_list(*fields, "day_rollup__timezone"))
+
+    kept = snapshot()
+    assert len(kept[1]) == 12 and {fact[5] for fact in kept[1]} == {
+        datetime.date(2026, 3, 9),
+        datetime.date(2026, 3, 10),
+    }
+    rollups_rebuild(customer_id=customer_a.id)
+    rollups_rebuild(customer_id=customer_b.id)
+    assert snapshot() == kept
+
+
 def test_another_tenants_calls_never_count(alice_client, bob_client, agent, bob, customer_b):
     make_call(agent, "2026-03-10T10:00:00Z")
     make_call(AgentFactory(customer=customer_b), "2026-03-10T10:00:00Z")
