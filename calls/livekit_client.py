@@ -302,62 +302,39 @@ def move_participant(room_name: str, identity: str, destination_room: str) -> No
 
 
 # --- SIP trunks and dispatch rules (setup_livekit_sip) ------------------------------
-
-
-async def alist_sip_inbound_trunks() -> list:
-    response = await _with_api(lambda lk: lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest()))
-    return list(response.items)
+# Only the setup command (sync) runs these, so they have no `a`-prefixed twins.
 
 
 def list_sip_inbound_trunks() -> list:
     """Every inbound trunk of the project (livekit SIPInboundTrunkInfo)."""
-    return _run(alist_sip_inbound_trunks())
-
-
-async def acreate_sip_inbound_trunk(trunk: api.SIPInboundTrunkInfo):
-    return await _with_api(lambda lk: lk.sip.create_inbound_trunk(api.CreateSIPInboundTrunkRequest(trunk=trunk)))
+    response = _run(_with_api(lambda lk: lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest())))
+    return list(response.items)
 
 
 def create_sip_inbound_trunk(trunk: api.SIPInboundTrunkInfo):
     """Creates the trunk; returns it with its `sip_trunk_id`."""
-    return _run(acreate_sip_inbound_trunk(trunk))
-
-
-async def aupdate_sip_inbound_trunk(trunk_id: str, trunk: api.SIPInboundTrunkInfo):
-    return await _with_api(lambda lk: lk.sip.update_inbound_trunk(trunk_id, trunk))
+    return _run(_with_api(lambda lk: lk.sip.create_inbound_trunk(api.CreateSIPInboundTrunkRequest(trunk=trunk))))
 
 
 def update_sip_inbound_trunk(trunk_id: str, trunk: api.SIPInboundTrunkInfo):
     """Replaces the whole trunk `trunk_id` with `trunk` (fields left unset are cleared)."""
-    return _run(aupdate_sip_inbound_trunk(trunk_id, trunk))
-
-
-async def alist_sip_dispatch_rules() -> list:
-    response = await _with_api(lambda lk: lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest()))
-    return list(response.items)
+    return _run(_with_api(lambda lk: lk.sip.update_inbound_trunk(trunk_id, trunk)))
 
 
 def list_sip_dispatch_rules() -> list:
     """Every SIP dispatch rule of the project (livekit SIPDispatchRuleInfo)."""
-    return _run(alist_sip_dispatch_rules())
-
-
-async def acreate_sip_dispatch_rule(request: api.CreateSIPDispatchRuleRequest):
-    return await _with_api(lambda lk: lk.sip.create_dispatch_rule(request))
+    response = _run(_with_api(lambda lk: lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())))
+    return list(response.items)
 
 
 def create_sip_dispatch_rule(request: api.CreateSIPDispatchRuleRequest):
     """Creates the rule; returns it with its `sip_dispatch_rule_id`."""
-    return _run(acreate_sip_dispatch_rule(request))
-
-
-async def aupdate_sip_dispatch_rule(rule_id: str, rule: api.SIPDispatchRuleInfo):
-    return await _with_api(lambda lk: lk.sip.update_dispatch_rule(rule_id, rule))
+    return _run(_with_api(lambda lk: lk.sip.create_dispatch_rule(request)))
 
 
 def update_sip_dispatch_rule(rule_id: str, rule: api.SIPDispatchRuleInfo):
     """Replaces the whole rule `rule_id` with `rule`."""
-    return _run(aupdate_sip_dispatch_rule(rule_id, rule))
+    return _run(_with_api(lambda lk: lk.sip.update_dispatch_rule(rule_id, rule)))
 
 
 # --- Egress (recordings) ----------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from statistics import fmean
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import uuid
 
     from agents.models import Agent
+
+Rows = TypeVar("Rows", Call, CallCounter)
 
 LATENCY_FIELDS = {
     "endOfTurnDelayMs": "end_of_turn_delay_ms",
@@ -43,20 +45,13 @@ def calls_filtered(
     simulation: bool | None = None,
 ) -> QuerySet[Call]:
     """The history, newest first; every filter optional. The tenant filter is the caller's."""
-    if statuses:
-        queryset = queryset.filter(status__in=statuses)
-    if agent_id is not None:
-        queryset = queryset.filter(agent_id=agent_id)
+    queryset = _counted_filters(queryset, statuses, agent_id, direction, simulation)
     if phone_number_id is not None:
         queryset = queryset.filter(phone_number_id=phone_number_id)
-    if direction:
-        queryset = queryset.filter(direction=direction)
     if started_after is not None:
         queryset = queryset.filter(started_at__gte=started_after)
     if started_before is not None:
         queryset = queryset.filter(started_at__lt=started_before)
-    if simulation is not None:
-        queryset = queryset.filter(is_simulation=simulation)
     return queryset.order_by("-started_at", "-id")
 
 
@@ -70,15 +65,29 @@ def calls_counted(
 ) -> int:
     """The number of calls the (tenant-scoped) `counters` hold for these filters: a sum over
     at most agents x statuses x directions x 2 rows, whatever the number of calls."""
-    if statuses:
-        counters = counters.filter(status__in=statuses)
-    if agent_id is not None:
-        counters = counters.filter(agent_id=agent_id)
-    if direction:
-        counters = counters.filter(direction=direction)
-    if simulation is not None:
-        counters = counters.filter(is_simulation=simulation)
+    counters = _counted_filters(counters, statuses, agent_id, direction, simulation)
     return int(counters.aggregate(total=Coalesce(Sum("count"), 0))["total"])
+
+
+def _counted_filters(
+    queryset: QuerySet[Rows],
+    statuses: list[str] | None,
+    agent_id: int | None,
+    direction: str | None,
+    simulation: bool | None,
+) -> QuerySet[Rows]:
+    """The filters the counters can answer, on calls or on their counters (the same
+    columns): the history and its counted total apply them alike, so the total is the
+    number of rows the filters list."""
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if agent_id is not None:
+        queryset = queryset.filter(agent_id=agent_id)
+    if direction:
+        queryset = queryset.filter(direction=direction)
+    if simulation is not None:
+        queryset = queryset.filter(is_simulation=simulation)
+    return queryset
 
 
 def call_with_version(queryset: QuerySet[Call]) -> QuerySet[Call]:

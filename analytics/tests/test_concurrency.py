@@ -1,9 +1,7 @@
 """Rollups under concurrent call writes (PostgreSQL: real row and advisory locks)."""
 
-import threading
-
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from agents.tests.factories import AgentFactory
 from analytics.models import ALL_AGENTS, ALL_DIRECTIONS, CallDayRollup, CallHourRollup, CallRollup
@@ -11,6 +9,7 @@ from analytics.rollups import call_changed, calls_added, rollups_rebuild_bulk
 from calls import services
 from calls.models import CallStatus, EndReason
 from calls.tests.factories import CallFactory
+from testsupport.threads import run_at_once
 
 from .helpers import utc
 
@@ -18,27 +17,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row and advisory locks need PostgreSQL"),
 ]
-
-
-def _in_threads(actions):
-    barrier = threading.Barrier(len(actions))
-    errors = []
-
-    def run(action):
-        barrier.wait()
-        try:
-            action()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
 
 
 def _end(call):
@@ -52,6 +30,20 @@ def _figures():
             key = tuple(getattr(row, name) for name in ("bucket", "day", "phase", "hour") if hasattr(row, name))
             rows.append((model.__name__, key, row.agent_id, row.direction, row.calls, row.status_completed))
     return sorted(rows)
+
+
+def _hour_figures(*, phase):
+    """(calls, completed, still open) of the hour rollup row of every agent and direction."""
+    everyone = CallHourRollup.objects.get(phase=phase, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
+    return everyone.calls, everyone.status_completed, everyone.status_open
+
+
+def _assert_a_rebuild_finds_the_same(customer):
+    """The rollups the concurrent writes left are what a bulk rebuild from the calls makes:
+    nothing counted twice or lost."""
+    kept = _figures()
+    rollups_rebuild_bulk(customer_id=customer.id)
+    assert _figures() == kept
 
 
 def _open_calls(customer, count):
@@ -72,31 +64,18 @@ def _open_calls(customer, count):
 
 def test_calls_ending_at_once_in_one_hour_count_once_each(customer_a):
     calls = _open_calls(customer_a, 8)
-    _in_threads(
-        [
-            lambda call=call: services.call_end(
-                call=call, reason=EndReason.AGENT_ENDED, teardown=services.TEARDOWN_NONE
-            )
-            for call in calls
-        ]
-    )
-    everyone = CallHourRollup.objects.get(phase=0, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
-    assert (everyone.calls, everyone.status_completed, everyone.status_open) == (8, 8, 0)
-    kept = _figures()
-    rollups_rebuild_bulk(customer_id=customer_a.id)
-    assert _figures() == kept
+    run_at_once([lambda call=call: _end(call) for call in calls])
+    assert _hour_figures(phase=0) == (8, 8, 0)
+    _assert_a_rebuild_finds_the_same(customer_a)
 
 
 def test_writes_during_a_bulk_rebuild_wait_for_it_and_count_once(customer_a):
     calls = _open_calls(customer_a, 6)
     actions = [lambda: rollups_rebuild_bulk(customer_id=customer_a.id)]
     actions += [lambda call=call: _end(call) for call in calls]
-    _in_threads(actions)
-    everyone = CallHourRollup.objects.get(phase=30, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
-    assert (everyone.calls, everyone.status_completed, everyone.status_open) == (6, 6, 0)
-    kept = _figures()
-    rollups_rebuild_bulk(customer_id=customer_a.id)
-    assert _figures() == kept
+    run_at_once(actions)
+    assert _hour_figures(phase=30) == (6, 6, 0)
+    _assert_a_rebuild_finds_the_same(customer_a)
 
 
 def test_calls_created_at_once_in_one_bucket_count_once_each(customer_a):
@@ -117,11 +96,8 @@ def test_calls_created_at_once_in_one_bucket_count_once_each(customer_a):
         with transaction.atomic():
             calls_added([call])
 
-    _in_threads([lambda call=call: count(call) for call in calls])
-    everyone = CallHourRollup.objects.get(phase=0, agent_id=ALL_AGENTS, direction=ALL_DIRECTIONS)
-    assert (everyone.calls, everyone.status_open) == (10, 10)
+    run_at_once([lambda call=call: count(call) for call in calls])
+    assert _hour_figures(phase=0) == (10, 0, 10)
     quarter = CallRollup.objects.filter(bucket=utc("2026-03-10T10:00:00Z"))
     assert sorted(row.calls for row in quarter) == [5, 5]
-    kept = _figures()
-    rollups_rebuild_bulk(customer_id=customer_a.id)
-    assert _figures() == kept
+    _assert_a_rebuild_finds_the_same(customer_a)

@@ -1,7 +1,6 @@
 """Celery tasks and the services behind them: dispatch, teardown, finalisation, stale calls."""
 
 import datetime
-import threading
 
 import pytest
 from django.db import connection
@@ -11,6 +10,7 @@ from agents.tests.factories import AgentFactory
 from calls import services, tasks
 from calls.models import Call, CallStatus, EndReason
 from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from testsupport.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -197,25 +197,15 @@ def test_call_mark_answered_is_idempotent(agent):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_concurrent_enders_cannot_both_win(customer_a):
     call = CallFactory(agent=AgentFactory(customer=customer_a), answered_at=ago(seconds=10))
-    barrier = threading.Barrier(2)
     outcomes = []
 
     def end():
-        from django.db import connections
-
-        barrier.wait()
         try:
             services.call_end(call=call, reason=EndReason.AGENT_ENDED, teardown=services.TEARDOWN_NONE)
             outcomes.append("ended")
         except services.CallAlreadyEnded:
             outcomes.append("conflict")
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=end) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once([end, end])
     assert sorted(outcomes) == ["conflict", "ended"]
     assert Call.objects.get(pk=call.pk).status == CallStatus.COMPLETED

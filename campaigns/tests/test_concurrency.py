@@ -1,8 +1,6 @@
 """Duplicate ticks and redelivered tasks racing on real PostgreSQL: no contact is ever
 dialed twice, no capacity slot is double-held (SELECT ... FOR UPDATE SKIP LOCKED)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -10,6 +8,7 @@ from calls import leases
 from calls.models import Call
 from campaigns import dialer, services
 from campaigns.models import ContactAttempt
+from testsupport.threads import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,25 +26,13 @@ def test_concurrent_ticks_never_dial_a_contact_twice(make_campaign, customer_a, 
         campaign=campaign, rows=[{"phone": f"+1415555{n:04d}", "variables": {"name": "N"}} for n in range(500, 540)]
     )
     services.campaign_start(campaign=campaign)
-    barrier = threading.Barrier(6)
-    placed, errors = [], []
+    placed = []
 
     def tick():
-        try:
-            barrier.wait()
-            for _ in range(3):
-                placed.append(dialer.campaign_dial_due(campaign_id=campaign.id))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(3):
+            placed.append(dialer.campaign_dial_due(campaign_id=campaign.id))
 
-    threads = [threading.Thread(target=tick) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_at_once([tick] * 6)
     assert sum(placed) == 40
     dialed = list(Call.objects.values_list("to_number", flat=True))
     assert len(dialed) == len(set(dialed)) == 40
@@ -67,19 +54,12 @@ def test_concurrent_lease_grabs_never_exceed_the_limit(customer_a):
     from calls.models import CallCapacity
 
     CallCapacity.objects.create(customer=customer_a, concurrency_limit=7, reserved_inbound_concurrency=2)
-    barrier = threading.Barrier(8)
     granted = []
 
     def grab(worker):
-        barrier.wait()
         for n in range(10):
             if leases.acquire(customer_id=customer_a.pk, call_id=worker * 100 + n, direction=leases.OUTBOUND):
                 granted.append(1)
-        connection.close()
 
-    threads = [threading.Thread(target=grab, args=(w,)) for w in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once([lambda worker=worker: grab(worker) for worker in range(8)])
     assert len(granted) == 5 and leases.in_use(customer_a.pk) == 5
