@@ -2,14 +2,19 @@
 
 from rest_framework import mixins
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
 
 from accounts.models import MANAGER_ROLES
 from morpheus.api.parsing import validated
 from morpheus.api.responses import created, ok
 from morpheus.api.rows import PreparedList, rows, values_for
-from morpheus.api.viewsets import CreateMixin, ListMixin, NestedMixin, PartialUpdateMixin, TenantScopedViewSet
+from morpheus.api.viewsets import (
+    CreateMixin,
+    ListMixin,
+    NestedMixin,
+    PartialUpdateMixin,
+    SignedInAPIView,
+    TenantScopedViewSet,
+)
 
 from . import schema, selectors, services
 from .models import Agent, AgentVersion
@@ -129,13 +134,12 @@ class AgentVersionViewSet(NestedMixin, ListMixin, mixins.RetrieveModelMixin, Ten
 
 
 @schema.provider_catalogue
-class ProviderCatalogueView(APIView):
+class ProviderCatalogueView(SignedInAPIView):
     # Not tenant data: any signed-in user may read it (the dashboard's pickers).
 
     success_messages = {
         "get": "Providers retrieved successfully",
     }
-    permission_classes = [IsAuthenticated]
 
     def get(self, request):
         catalogue = selectors.provider_catalogue()

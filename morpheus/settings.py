@@ -311,59 +311,31 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+
+
+def _periodic(task: str, *, every: float, expires: float) -> dict:
+    """A beat entry: `task` every `every` seconds, each run expiring after `expires`
+    seconds, before the next one is due (so missed runs do not pile up)."""
+    return {"task": task, "schedule": float(every), "options": {"expires": expires}}
+
+
 # Periodic jobs (docs/operations.md). Each run expires before the next one is due, so
 # runs queued while no worker was up do not pile up and all fire at once on restart.
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {
-        "task": "morpheus.tasks.outbox_sweep",
-        "schedule": 30.0,
-        "options": {"expires": 25},
-    },
-    "outbox-purge": {
-        "task": "morpheus.tasks.outbox_purge",
-        "schedule": 60.0 * 60,
-        "options": {"expires": 55 * 60},
-    },
-    "end-stale-calls": {
-        "task": "calls.tasks.end_stale_calls",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "webhook-sweep": {
-        "task": "integrations.tasks.webhook_sweep",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "purge-recordings": {
-        "task": "calls.tasks.purge_recordings",
-        "schedule": 60.0 * 60,
-        "options": {"expires": 55 * 60},
-    },
-    "purge-expired-tokens": {
-        "task": "accounts.tasks.purge_expired_tokens",
-        "schedule": 60.0 * 60,
-        "options": {"expires": 55 * 60},
-    },
+    "outbox-sweep": _periodic("morpheus.tasks.outbox_sweep", every=30, expires=25),
+    "outbox-purge": _periodic("morpheus.tasks.outbox_purge", every=60 * 60, expires=55 * 60),
+    "end-stale-calls": _periodic("calls.tasks.end_stale_calls", every=60, expires=55),
+    "webhook-sweep": _periodic("integrations.tasks.webhook_sweep", every=60, expires=55),
+    "purge-recordings": _periodic("calls.tasks.purge_recordings", every=60 * 60, expires=55 * 60),
+    "purge-expired-tokens": _periodic("accounts.tasks.purge_expired_tokens", every=60 * 60, expires=55 * 60),
     # Capacity leases whose heartbeat stopped (a worker died) or whose call ended without
     # releasing them go back to the pool (calls/leases.py).
-    "sweep-call-leases": {
-        "task": "calls.tasks.sweep_call_leases",
-        "schedule": 30.0,
-        "options": {"expires": 25},
-    },
+    "sweep-call-leases": _periodic("calls.tasks.sweep_call_leases", every=30, expires=25),
     # Outbound calls still queued (no capacity yet, or scheduled) whose dial no Celery retry
     # carries on (eager mode, a lost message) are dialed again (calls/outbound.py).
-    "redial-queued-calls": {
-        "task": "calls.tasks.redial_queued_calls",
-        "schedule": 10.0,
-        "options": {"expires": 9},
-    },
+    "redial-queued-calls": _periodic("calls.tasks.redial_queued_calls", every=10, expires=9),
     # The campaign dialer (campaigns/dialer.py): claims due contacts and places their calls.
-    "campaign-dialer-tick": {
-        "task": "campaigns.tasks.dialer_tick",
-        "schedule": 5.0,
-        "options": {"expires": 4},
-    },
+    "campaign-dialer-tick": _periodic("campaigns.tasks.dialer_tick", every=5, expires=4),
 }
 
 # --- Outbound calls and capacity (docs/outbound.md) ------------------------------------

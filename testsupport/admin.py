@@ -1,6 +1,8 @@
 """Helpers for the Django admin tests (the `admin_client` fixture is in conftest.py)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from morpheus.errors import Conflict
 
@@ -8,6 +10,18 @@ from morpheus.errors import Conflict
 def form_errors(response) -> dict[str, list[str]]:
     """The change form's errors by field, from a page the admin rendered again."""
     return {field: list(errors) for field, errors in response.context["adminform"].form.errors.items()}
+
+
+def assert_changelist_queries_constant(client, changelist: str, add_rows) -> None:
+    """The changelist costs as many queries with many rows as with few (no query per row):
+    `add_rows(count)` adds rows that show every relation the list displays."""
+    add_rows(2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(changelist).status_code == 200
+    add_rows(15)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(changelist).status_code == 200
+    assert len(many) == len(few)
 
 
 def run_action(client, changelist: str, action: str, *rows):

@@ -527,64 +527,42 @@ class LiveKitServer:
     def _SIP_CreateSIPInboundTrunk(self, req: proto_sip.CreateSIPInboundTrunkRequest):
         trunk = proto_sip.SIPInboundTrunkInfo()
         trunk.CopyFrom(req.trunk)
-        trunk.sip_trunk_id = _new_id("ST")
-        self.inbound_trunks[trunk.sip_trunk_id] = trunk
-        return trunk
+        return _stored(self.inbound_trunks, trunk, id_field="sip_trunk_id", prefix="ST")
 
     def _SIP_ListSIPInboundTrunk(self, req: proto_sip.ListSIPInboundTrunkRequest):
-        items = [
-            t
-            for t in self.inbound_trunks.values()
-            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
-            and (not req.numbers or set(req.numbers) & set(t.numbers))
-        ]
+        items = _listed(self.inbound_trunks, req.trunk_ids, sharing=("numbers", req.numbers))
         return proto_sip.ListSIPInboundTrunkResponse(items=items)
 
     def _SIP_UpdateSIPInboundTrunk(self, req: proto_sip.UpdateSIPInboundTrunkRequest):
-        trunk = self.inbound_trunks.get(req.sip_trunk_id)
-        if trunk is None:
-            raise TwirpError("not_found", "trunk not found")
-        if req.HasField("replace"):
-            trunk.CopyFrom(req.replace)
-            trunk.sip_trunk_id = req.sip_trunk_id
-        elif req.HasField("update"):
-            update = req.update
-            for name in ("numbers", "allowed_addresses", "allowed_numbers"):
-                if update.HasField(name):
-                    _apply_list_update(getattr(trunk, name), getattr(update, name))
-            for name in ("name", "metadata", "auth_username", "auth_password", "auth_realm"):
-                if update.HasField(name):
-                    setattr(trunk, name, getattr(update, name))
-        return trunk
+        trunk = _found(self.inbound_trunks, req.sip_trunk_id, "trunk")
+        return _replace_or_update(
+            trunk,
+            req,
+            id_field="sip_trunk_id",
+            lists=("numbers", "allowed_addresses", "allowed_numbers"),
+            scalars=("name", "metadata", "auth_username", "auth_password", "auth_realm"),
+        )
 
     def _SIP_CreateSIPOutboundTrunk(self, req: proto_sip.CreateSIPOutboundTrunkRequest):
         _check_outbound_trunk(req.trunk)
         trunk = proto_sip.SIPOutboundTrunkInfo()
         trunk.CopyFrom(req.trunk)
-        trunk.sip_trunk_id = _new_id("ST")
-        self.outbound_trunks[trunk.sip_trunk_id] = trunk
-        return trunk
+        return _stored(self.outbound_trunks, trunk, id_field="sip_trunk_id", prefix="ST")
 
     def _SIP_UpdateSIPOutboundTrunk(self, req: proto_sip.UpdateSIPOutboundTrunkRequest):
-        trunk = self.outbound_trunks.get(req.sip_trunk_id)
-        if trunk is None:
-            raise TwirpError("not_found", "trunk not found")
+        trunk = _found(self.outbound_trunks, req.sip_trunk_id, "trunk")
         if req.HasField("replace"):
             _check_outbound_trunk(req.replace)
-            trunk.CopyFrom(req.replace)
-            trunk.sip_trunk_id = req.sip_trunk_id
-        elif req.HasField("update"):
-            update = req.update
-            if update.HasField("numbers"):
-                _apply_list_update(trunk.numbers, update.numbers)
-            for name in ("address", "transport", "name", "metadata", "auth_username", "auth_password"):
-                if update.HasField(name):
-                    setattr(trunk, name, getattr(update, name))
-        return trunk
+        return _replace_or_update(
+            trunk,
+            req,
+            id_field="sip_trunk_id",
+            lists=("numbers",),
+            scalars=("address", "transport", "name", "metadata", "auth_username", "auth_password"),
+        )
 
     def _SIP_ListSIPOutboundTrunk(self, req: proto_sip.ListSIPOutboundTrunkRequest):
-        items = [t for t in self.outbound_trunks.values() if not req.trunk_ids or t.sip_trunk_id in req.trunk_ids]
-        return proto_sip.ListSIPOutboundTrunkResponse(items=items)
+        return proto_sip.ListSIPOutboundTrunkResponse(items=_listed(self.outbound_trunks, req.trunk_ids))
 
     def _SIP_DeleteSIPTrunk(self, req: proto_sip.DeleteSIPTrunkRequest):
         trunk = self.inbound_trunks.pop(req.sip_trunk_id, None) or self.outbound_trunks.pop(req.sip_trunk_id, None)
@@ -609,36 +587,20 @@ class LiveKitServer:
                 rule.room_config.CopyFrom(req.room_config)
         if rule.rule.WhichOneof("rule") is None:
             raise TwirpError("invalid_argument", "dispatch rule is required")
-        rule.sip_dispatch_rule_id = _new_id("SDR")
-        self.dispatch_rules[rule.sip_dispatch_rule_id] = rule
-        return rule
+        return _stored(self.dispatch_rules, rule, id_field="sip_dispatch_rule_id", prefix="SDR")
 
     def _SIP_ListSIPDispatchRule(self, req: proto_sip.ListSIPDispatchRuleRequest):
-        items = [
-            r
-            for r in self.dispatch_rules.values()
-            if (not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids)
-            and (not req.trunk_ids or set(req.trunk_ids) & set(r.trunk_ids))
-        ]
+        items = _listed(self.dispatch_rules, req.dispatch_rule_ids, sharing=("trunk_ids", req.trunk_ids))
         return proto_sip.ListSIPDispatchRuleResponse(items=items)
 
     def _SIP_UpdateSIPDispatchRule(self, req: proto_sip.UpdateSIPDispatchRuleRequest):
-        rule = self.dispatch_rules.get(req.sip_dispatch_rule_id)
-        if rule is None:
-            raise TwirpError("not_found", "dispatch rule not found")
-        if req.HasField("replace"):
-            rule.CopyFrom(req.replace)
-            rule.sip_dispatch_rule_id = req.sip_dispatch_rule_id
-        elif req.HasField("update"):
-            update = req.update
-            if update.HasField("trunk_ids"):
-                _apply_list_update(rule.trunk_ids, update.trunk_ids)
-            if update.HasField("rule"):
-                rule.rule.CopyFrom(update.rule)
-            for name in ("name", "metadata"):
-                if update.HasField(name):
-                    setattr(rule, name, getattr(update, name))
-            rule.attributes.update(update.attributes)
+        rule = _found(self.dispatch_rules, req.sip_dispatch_rule_id, "dispatch rule")
+        scalars = ("name", "metadata")
+        _replace_or_update(rule, req, id_field="sip_dispatch_rule_id", lists=("trunk_ids",), scalars=scalars)
+        if req.HasField("update"):
+            if req.update.HasField("rule"):
+                rule.rule.CopyFrom(req.update.rule)
+            rule.attributes.update(req.update.attributes)
         return rule
 
     def _SIP_DeleteSIPDispatchRule(self, req: proto_sip.DeleteSIPDispatchRuleRequest):
@@ -691,6 +653,51 @@ def _check_outbound_trunk(trunk: proto_sip.SIPOutboundTrunkInfo) -> None:
         raise TwirpError("invalid_argument", "address is required")
     if trunk.address.lower().startswith(("sip:", "sips:")) or "@" in trunk.address:
         raise TwirpError("invalid_argument", "address must be a hostname, without sip: or a user part")
+
+
+def _stored(rows: dict, row, *, id_field: str, prefix: str):
+    """A row a SIP Create* request made, stored under the new id LiveKit gives it (`ST_...`)."""
+    row_id = _new_id(prefix)
+    setattr(row, id_field, row_id)
+    rows[row_id] = row
+    return row
+
+
+def _listed(rows: dict, ids, *, sharing: tuple | None = None) -> list:
+    """What LiveKit's SIP List* requests select from stored rows: those whose id is in
+    `ids` (every row when empty) and, with `sharing=(field, values)`, whose `field` shares
+    one of `values` (no filter when empty)."""
+    field, values = sharing or ("", ())
+    return [
+        row
+        for row_id, row in rows.items()
+        if (not ids or row_id in ids) and (not values or set(values) & set(getattr(row, field)))
+    ]
+
+
+def _found(rows: dict, row_id: str, what: str):
+    """The stored row `row_id`, or LiveKit's not_found ("trunk not found")."""
+    row = rows.get(row_id)
+    if row is None:
+        raise TwirpError("not_found", f"{what} not found")
+    return row
+
+
+def _replace_or_update(row, req, *, id_field: str, lists: tuple[str, ...] = (), scalars: tuple[str, ...] = ()):
+    """What LiveKit's SIP Update* requests do to a stored row: `replace` swaps the whole
+    row (its id kept); `update` changes only the fields it sets, lists by ListUpdate."""
+    if req.HasField("replace"):
+        row.CopyFrom(req.replace)
+        setattr(row, id_field, getattr(req, id_field))
+    elif req.HasField("update"):
+        update = req.update
+        for name in lists:
+            if update.HasField(name):
+                _apply_list_update(getattr(row, name), getattr(update, name))
+        for name in scalars:
+            if update.HasField(name):
+                setattr(row, name, getattr(update, name))
+    return row
 
 
 def _apply_list_update(target, update) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import math
 import threading
@@ -94,6 +95,34 @@ class _AioServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _key_checked(handler):
+    """A route of a keyed provider API: a request without the right key gets the
+    provider's own 401 (`_refusal`) before the handler runs, checked here for every route."""
+
+    @functools.wraps(handler)
+    async def checked(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return self._refusal()
+        return await handler(self, request)
+
+    return checked
+
+
+class _KeyedV1Server(_AioServer):
+    """A provider's API under `/v1` (ElevenLabs, OpenAI): its routes are `_key_checked`
+    with the provider's own header (`_authorized`) and 401 body (`_refusal`)."""
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def _authorized(self, request: web.Request) -> bool:
+        raise NotImplementedError
+
+    def _refusal(self) -> web.Response:
+        raise NotImplementedError
 
 
 # --- Deepgram -----------------------------------------------------------------------------
@@ -259,7 +288,7 @@ class Synthesis:
     first_audio_at: float = 0.0
 
 
-class ElevenLabsServer(_AioServer):
+class ElevenLabsServer(_KeyedV1Server):
     def __init__(
         self, *, api_key: str = "el-test-key", voices: list[tuple[str, str]] | None = None, latency: float = 0.0
     ) -> None:
@@ -274,10 +303,6 @@ class ElevenLabsServer(_AioServer):
         self.app.router.add_get("/v2/voices", self._voices)
         self.app.router.add_get("/v1/user", self._user)
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("xi-api-key") == self.api_key
 
@@ -285,21 +310,18 @@ class ElevenLabsServer(_AioServer):
         detail = {"status": "invalid_api_key", "message": "Invalid API key"}
         return web.json_response({"detail": detail}, status=401)
 
+    @_key_checked
     async def _user(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._refusal()
         return web.json_response({"user_id": "u-1", "subscription": {"tier": "starter"}})
 
+    @_key_checked
     async def _voices(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._refusal()
         self.voice_list_requests += 1
         voices = [{"voice_id": vid, "name": name, "category": "premade", "labels": {}} for vid, name in self.voices]
         return web.json_response({"voices": voices, "has_more": False, "total_count": len(voices)})
 
+    @_key_checked
     async def _multi_stream(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return self._refusal()
         voice_id = request.match_info["voice_id"]
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -366,7 +388,7 @@ class Completion:
     first_token_at: float = 0.0
 
 
-class OpenAIServer(_AioServer):
+class OpenAIServer(_KeyedV1Server):
     """`responder(body)`, when set, sees each chat request first and may answer it (a Reply)
     by what it asks, e.g. a classification prompt; None falls through to the script."""
 
@@ -389,10 +411,6 @@ class OpenAIServer(_AioServer):
         self.app.router.add_post("/v1/audio/speech", self._speech)
         self.app.router.add_get("/v1/models", self._models)
 
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.api_key}"
 
@@ -400,14 +418,12 @@ class OpenAIServer(_AioServer):
         error = {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}
         return web.json_response({"error": error}, status=401)
 
+    @_key_checked
     async def _models(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._refusal()
         return web.json_response({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
 
+    @_key_checked
     async def _speech(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return self._refusal()
         body = await request.json()
         self.speeches.append((body.get("voice", ""), body.get("input", ""), time.monotonic()))
         response = web.StreamResponse(headers={"Content-Type": "audio/pcm"})
@@ -416,9 +432,8 @@ class OpenAIServer(_AioServer):
         await response.write_eof()
         return response
 
+    @_key_checked
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return self._refusal()
         body = await request.json()
         record = Completion(messages=body.get("messages", []), received_at=time.monotonic())
         self.completions.append(record)

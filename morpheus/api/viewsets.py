@@ -2,7 +2,8 @@
 
 Tenant endpoints subclass `TenantScopedViewSet` (or `TenantScopedAPIView` for a
 non-model endpoint); platform-admin endpoints subclass `PlatformAdminViewSet` /
-`PlatformAdminAPIView`. The base permissions are additive: a subclass's
+`PlatformAdminAPIView`; an endpoint open to any signed-in user, tenant or not,
+subclasses `SignedInAPIView`. The base permissions are additive: a subclass's
 `permission_classes` are checked after them, never instead of them, and subclasses may
 not override `get_permissions`/`get_authenticators` (nor, on tenant viewsets,
 `get_queryset`/`get_object`: PostHog's `safely_get_queryset` pattern). The tenant
@@ -101,6 +102,14 @@ class TenantScopedAPIView(TenantAccessMixin, APIView):
 
 class PlatformAdminAPIView(PlatformAdminAccessMixin, APIView):
     pass
+
+
+# An endpoint for any signed-in user, with a customer or not (before onboarding, a platform
+# admin): the caller's own profile, password and sessions, onboarding itself, the provider
+# catalogue. Its route is on test_url_scope's PUBLIC list with the reason. (A comment, not
+# a docstring: drf-spectacular would show an inherited docstring as the operation's description.)
+class SignedInAPIView(ProtectedAccessMixin, APIView):
+    base_permission_classes = (IsAuthenticated,)
 
 
 class PlatformAdminViewSet(PlatformAdminAccessMixin, ListKeyMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]

@@ -26,6 +26,12 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (a real Redis)")
 
 
+def on_the_real_broker(test):
+    """A test that talks to Celery over the real Redis broker: slow, part of the
+    `services` run, skipped without REDIS_URL."""
+    return pytest.mark.slow(needs_redis(pytest.mark.services(test)))
+
+
 @pytest.fixture
 def quiet(eager_celery):
     """Celery inline and LiveKit unset: only the database and (when configured) Redis matter."""
@@ -124,9 +130,7 @@ def test_eager_celery_has_no_worker_to_ping(eager_celery):
     assert system_health.check_celery() == {"status": "eager", "latencyMs": None, "workers": []}
 
 
-@pytest.mark.slow
-@needs_redis
-@pytest.mark.services
+@on_the_real_broker
 def test_a_broker_without_workers_is_down():
     # A Redis database no worker listens on: the broadcast ping gets no answer.
     app = Celery("probe", broker=re.sub(r"/\d*$", "", settings.REDIS_URL) + "/15", set_as_current=False)
@@ -138,9 +142,7 @@ def test_a_broker_without_workers_is_down():
     }
 
 
-@pytest.mark.slow
-@needs_redis
-@pytest.mark.services
+@on_the_real_broker
 @override_settings(LIVEKIT_URL="")
 def test_without_a_worker_the_system_is_degraded_but_200(platform_admin_client, broker_celery):
     report = health(platform_admin_client, 200, "System health check passed with degraded components")
@@ -181,9 +183,7 @@ def celery_worker_process(broker_celery):
         worker.wait(timeout=30)
 
 
-@pytest.mark.slow
-@needs_redis
-@pytest.mark.services
+@on_the_real_broker
 @override_settings(LIVEKIT_URL="")
 def test_a_running_worker_answers_the_ping(platform_admin_client, celery_worker_process):
     report = health(platform_admin_client, 200, "System health check passed")

@@ -1,24 +1,20 @@
 """/customers/onboard and /customers/me."""
 
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.views import APIView
-
 from accounts.models import MANAGER_ROLES
 from morpheus.api.parsing import validated
 from morpheus.api.request_info import client_ip
 from morpheus.api.responses import created, ok
-from morpheus.api.viewsets import TenantScopedAPIView
+from morpheus.api.viewsets import SignedInAPIView, TenantScopedAPIView
 from tenants import services
 
 from .. import schema
 from ..serializers import CustomerOutput, CustomerUpdateInput, OnboardInput, OnboardOutput
 
 
-class OnboardView(APIView):
+class OnboardView(SignedInAPIView):
     success_messages = {
         "post": "Customer onboarded successfully",
     }
-    permission_classes = [IsAuthenticated]
 
     @schema.onboard_post
     def post(self, request):
