@@ -381,19 +381,22 @@ def call_changed(call, *, latency: dict | None = None) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def calls_added(calls: Iterable, *, customer=None) -> None:
+def calls_added(calls: Iterable, *, customer=None, rebuild_locked: bool = False) -> None:
     """`call_changed` for calls just created and not counted yet (a new call, a dialer
     tick's queued calls): no fact to read, each rollup row they share is written once
     however many of them it counts, and their facts are inserted together. `customer`:
-    theirs, when they share one (saves its lookup per call)."""
+    theirs, when they share one (saves its lookup per call). `rebuild_locked`: this
+    transaction already holds the rebuild lock of every tenant of `calls` (taken with
+    `rebuild_lock` in a statement of the caller's)."""
     calls = list(calls)
     if not calls:
         return
     zones: dict = {}
     if customer is not None:
         zones[customer.pk] = tenant_timezone(customer)
-    for customer_id in sorted({str(call.customer_id) for call in calls}):
-        _hold_rebuild_lock(customer_id, exclusive=False)
+    if not rebuild_locked:
+        for customer_id in sorted({str(call.customer_id) for call in calls}):
+            _hold_rebuild_lock(customer_id, exclusive=False)
     parts: dict = {}
     keys: dict = {}
     quarters: dict = {}
@@ -478,11 +481,21 @@ def _hold_rebuild_lock(customer_id, *, exclusive: bool) -> None:
     """PostgreSQL: every call write holds its tenant's rebuild lock shared until it commits,
     a bulk rebuild holds it exclusive, so the two never interleave (SQLite writes one at a
     time anyway)."""
-    if connection.vendor != "postgresql":
+    lock = rebuild_lock(customer_id, exclusive=exclusive)
+    if lock is None:
         return
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, hashtext(%s))", [REBUILD_LOCK_CLASS, str(customer_id)])
+        cursor.execute(f"SELECT {lock[0]}", lock[1])
+
+
+def rebuild_lock(customer_id, *, exclusive: bool = False) -> tuple[str, list] | None:
+    """The SQL expression, and its parameters, that takes the tenant's rebuild lock until the
+    transaction ends (_hold_rebuild_lock), for a caller to take it in a statement of its own
+    (a new call's capacity read: calls.leases.capacity_for); None off PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return None
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    return f"{function}(%s, hashtext(%s))", [REBUILD_LOCK_CLASS, str(customer_id)]
 
 
 def _fact_part(fact: CallFact) -> dict:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import connection
 
 from morpheus.errors import ServiceUnavailable
 
@@ -46,16 +47,35 @@ class Capacity:
         return max(0, self.limit - self.reserved_inbound)
 
 
-def capacity_for(customer_id) -> Capacity:
-    """The customer's limits: its own (platform admin) or the platform defaults."""
+def capacity_for(customer_id, *, hold_rebuild_lock: bool = False) -> Capacity:
+    """The customer's limits: its own (platform admin) or the platform defaults.
+
+    hold_rebuild_lock: also takes the customer's analytics rebuild lock (shared, held until
+    the transaction ends: analytics.rollups) in the same round trip, for a caller that
+    counts a new call in the rollups next (`calls_added(..., rebuild_locked=True)`). The
+    lock keeps a bulk rebuild and the call's counting apart; taking it a step earlier in
+    the same transaction changes nothing about whom it keeps apart."""
+    from analytics.rollups import rebuild_lock
+
     from .models import CallCapacity
 
-    row = CallCapacity.objects.filter(customer_id=customer_id).first()
-    limit = settings.CALL_CONCURRENCY_LIMIT
-    reserved = settings.CALL_RESERVED_INBOUND_CONCURRENCY
-    if row is not None:
-        limit = row.concurrency_limit if row.concurrency_limit is not None else limit
-        reserved = row.reserved_inbound_concurrency if row.reserved_inbound_concurrency is not None else reserved
+    limits = CallCapacity.objects.filter(customer_id=customer_id).values_list(
+        "concurrency_limit", "reserved_inbound_concurrency"
+    )
+    lock = rebuild_lock(customer_id) if hold_rebuild_lock else None
+    if lock is None:
+        row = limits.first()
+    else:  # the lock's one row, the customer's limits joined to it when it has its own
+        read, params = limits.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT capacity.* FROM (SELECT {lock[0]}) AS rebuild_lock LEFT JOIN ({read}) AS capacity ON true",  # noqa: S608
+                [*lock[1], *params],
+            )
+            row = cursor.fetchone()
+    own_limit, own_reserved = row if row is not None else (None, None)
+    limit = settings.CALL_CONCURRENCY_LIMIT if own_limit is None else own_limit
+    reserved = settings.CALL_RESERVED_INBOUND_CONCURRENCY if own_reserved is None else own_reserved
     return Capacity(limit=max(0, limit), reserved_inbound=max(0, min(reserved, limit)))
 
 
@@ -254,10 +274,19 @@ def lease_ttl() -> float:
     return float(settings.CALL_LEASE_TTL_SECONDS)
 
 
-def acquire(*, customer_id, call_id: int, direction: str, now: float | None = None, ttl: float | None = None) -> bool:
+def acquire(
+    *,
+    customer_id,
+    call_id: int,
+    direction: str,
+    now: float | None = None,
+    ttl: float | None = None,
+    capacity: Capacity | None = None,
+) -> bool:
     """Takes a slot for the call; True if granted (or already held: idempotent, renewed).
-    False when the customer is at capacity. Raises LeaseStoreUnavailable."""
-    capacity = capacity_for(customer_id)
+    False when the customer is at capacity. Raises LeaseStoreUnavailable. `capacity`: the
+    customer's, when the caller has just read it (capacity_for)."""
+    capacity = capacity_for(customer_id) if capacity is None else capacity
     now = time.time() if now is None else now
     ttl = lease_ttl() if ttl is None else ttl
     granted = _guard(lambda: backend().acquire(customer_id, lease_name(call_id), direction, capacity, now, ttl))

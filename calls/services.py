@@ -319,10 +319,12 @@ def _create_inbound(
         room_name=rooms.new_room_name(rooms.CALL_ROOM_PREFIX),
     )
     # A capacity slot before answering (calls/leases.py); none left: the caller hears busy.
-    if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.INBOUND):
+    # The analytics rebuild lock that counting the call needs comes with the capacity read.
+    capacity = leases.capacity_for(call.customer_id, hold_rebuild_lock=True)
+    if not leases.acquire(customer_id=call.customer_id, call_id=call.id, direction=leases.INBOUND, capacity=capacity):
         raise AtCapacity()
     try:
-        rollups_calls_added([call], customer=phone_number.customer)
+        rollups_calls_added([call], customer=phone_number.customer, rebuild_locked=True)
     except BaseException:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         raise

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from agents.tests.factories import AgentFactory
+from analytics.rollups import REBUILD_LOCK_CLASS
 from calls import leases
 from calls.models import CallCapacity, CallDirection, CallStatus, EndReason
 from calls.services import call_end
@@ -52,6 +53,32 @@ def test_the_platform_defaults_apply_without_a_row(customer_a, settings):
 def test_zero_capacity_grants_nothing(customer_a):
     CallCapacity.objects.create(customer=customer_a, concurrency_limit=0)
     assert not take(customer_a, 1, leases.INBOUND) and not take(customer_a, 2)
+
+
+@pytest.mark.parametrize("own_row", [True, False])
+def test_the_capacity_read_can_take_the_rebuild_lock_in_the_same_statement(customer_a, settings, own_row):
+    """What an inbound call does (calls.services._create_inbound): its capacity and the
+    tenant's analytics rebuild lock, which counting the call needs next, in one round trip.
+    The limits are the same as without the lock, with or without the customer's own row."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CALL_CONCURRENCY_LIMIT, settings.CALL_RESERVED_INBOUND_CONCURRENCY = 7, 2
+    if own_row:
+        CallCapacity.objects.create(customer=customer_a, concurrency_limit=3)
+    expected = leases.Capacity(limit=3, reserved_inbound=2) if own_row else leases.Capacity(limit=7, reserved_inbound=2)
+    assert leases.capacity_for(customer_a.pk) == expected
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            assert leases.capacity_for(customer_a.pk, hold_rebuild_lock=True) == expected
+        assert len(captured.captured_queries) == 1
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = %s",
+                    [REBUILD_LOCK_CLASS],
+                )
+                assert cursor.fetchall() == [("ShareLock",)]  # held until the transaction ends
 
 
 def test_a_lease_without_heartbeat_expires_and_its_slot_returns(limited, settings):

@@ -302,4 +302,4 @@ def test_a_new_call_takes_a_bounded_number_of_statements(api_client, number, liv
     analytics = [sql for sql in statements if '"analytics_' in sql]
     # 15-minute, day and hour rows, and the fact
     assert len(analytics) == (1 if connection.vendor == "postgresql" else 4), analytics
-    assert len(statements) <= (13 if connection.vendor == "postgresql" else 16), "\n".join(statements)
+    assert len(statements) <= (12 if connection.vendor == "postgresql" else 16), "\n".join(statements)
