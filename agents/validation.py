@@ -10,7 +10,7 @@ camel-cases the leading field name (`end_call_phrases.1` -> `endCallPhrases.1`).
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -80,8 +80,21 @@ def _json_chars(value) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
-def clean_text(errors: ErrorList, field: str, value, *, max_length: int, required: bool = False, strip: bool = True):
-    """A string of bounded length; returns the (stripped) text or None when invalid."""
+TOO_LONG = "Ensure this field has no more than {max_length} characters."
+
+
+def clean_text(
+    errors: ErrorList,
+    field: str,
+    value,
+    *,
+    max_length: int,
+    required: bool = False,
+    strip: bool = True,
+    too_long: str = TOO_LONG,
+):
+    """A string of bounded length; returns the (stripped) text or None when invalid.
+    `too_long` is the message of a text over `max_length` (an API's own wording)."""
     if not isinstance(value, str):
         errors.add(field, "Must be a string")
         return None
@@ -90,7 +103,7 @@ def clean_text(errors: ErrorList, field: str, value, *, max_length: int, require
         errors.add(field, "This field may not be blank.")
         return None
     if len(text) > max_length:
-        errors.add(field, f"Ensure this field has no more than {max_length} characters.")
+        errors.add(field, too_long.format(max_length=max_length))
         return None
     return text
 
@@ -113,17 +126,26 @@ def _bounded_list(errors: ErrorList, field: str, value, *, max_items: int, of: s
     return value
 
 
-def _objects(
-    errors: ErrorList, field: str, items: list, *, shape: str, keys: tuple[str, ...]
+def json_objects(
+    errors: ErrorList,
+    field: str,
+    items: list,
+    *,
+    shape: str,
+    keys: tuple[str, ...],
+    report_unknown: Callable[[ErrorList, str, dict, tuple[str, ...]], None] | None = None,
 ) -> Iterator[tuple[str, dict]]:
-    """(path, item) for each item of a list that is a JSON object, its unknown keys
-    reported; an item that is not an object is reported as `shape` and skipped."""
+    """(path, item) for each item of a list that is a JSON object (agents' transfers and
+    functions, test cases' turns and mocks); an item that is not is reported as `shape`
+    and skipped. Keys outside `keys` are reported by `report_unknown` (by default each on
+    its own path: "Unknown field; allowed: ..."), and the item is still yielded."""
+    report = report_unknown or _unknown_keys
     for index, item in enumerate(items):
         path = f"{field}.{index}"
         if not isinstance(item, dict):
             errors.add(path, shape)
             continue
-        _unknown_keys(errors, path, item, keys)
+        report(errors, path, item, keys)
         yield path, item
 
 
@@ -157,7 +179,7 @@ def clean_transfers(errors: ErrorList, value) -> list[dict]:
     items = _bounded_list(errors, field, value, max_items=TRANSFERS_MAX, of=noun, counted=noun)
     cleaned, seen = [], set()
     shape = "Must be an object with name and destination"
-    for path, item in _objects(errors, field, items, shape=shape, keys=TRANSFER_KEYS):
+    for path, item in json_objects(errors, field, items, shape=shape, keys=TRANSFER_KEYS):
         transfer = {}
         if "name" not in item:
             errors.add(f"{path}.name", "This field is required.")
@@ -240,7 +262,7 @@ def clean_functions(errors: ErrorList, value) -> list[dict]:
     items = _bounded_list(errors, field, value, max_items=FUNCTIONS_MAX, of="tool definitions", counted="functions")
     cleaned, seen = [], set()
     shape = "Must be an object with name, description, parameters and url"
-    for path, item in _objects(errors, field, items, shape=shape, keys=FUNCTION_KEYS):
+    for path, item in json_objects(errors, field, items, shape=shape, keys=FUNCTION_KEYS):
         function = {}
         name = item.get("name")
         if "name" not in item:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from agents.validation import ErrorList
+from agents.validation import ErrorList, clean_text, json_objects
 from agents.variables import VARIABLE_NAME
 
 NAME_MAX = 120
@@ -46,17 +46,9 @@ def agent_tools(agent) -> tuple[set[str], set[str]]:
 
 
 def _text(errors: ErrorList, field: str, value, *, max_length: int, required: bool = True) -> str | None:
-    if not isinstance(value, str):
-        errors.add(field, "Must be a string")
-        return None
-    value = value.strip()
-    if required and not value:
-        errors.add(field, "This field may not be blank.")
-        return None
-    if len(value) > max_length:
-        errors.add(field, f"At most {max_length} characters")
-        return None
-    return value
+    return clean_text(
+        errors, field, value, max_length=max_length, required=required, too_long="At most {max_length} characters"
+    )
 
 
 def _texts(errors: ErrorList, field: str, value) -> list[str] | None:
@@ -91,13 +83,8 @@ def _objects(
     if len(items) > most:
         errors.add(name, f"At most {most} {noun}")
         return
-    for index, item in enumerate(items):
-        field = f"{name}.{index}"
-        if not isinstance(item, dict):
-            errors.add(field, f"Must be an object: {{{', '.join(keys)}}}")
-            continue
-        _report_unknown_keys(errors, field, item, keys)
-        yield field, item
+    shape = f"Must be an object: {{{', '.join(keys)}}}"
+    yield from json_objects(errors, name, items, shape=shape, keys=keys, report_unknown=_report_unknown_keys)
 
 
 def _expect(errors: ErrorList, field: str, value, tools: set[str]) -> dict:

@@ -24,12 +24,11 @@ def assert_changelist_queries_constant(client, changelist: str, add_rows) -> Non
     assert len(many) == len(few)
 
 
-def run_action(client, changelist: str, action: str, *rows):
-    """Runs a changelist action on `rows`, following the redirect to the page showing its messages."""
-    return client.post(changelist, {"action": action, "_selected_action": [str(row.pk) for row in rows]}, follow=True)
-
-
-def messages_shown(response) -> list[tuple[str, str]]:
+def run_action(client, changelist: str, action: str, *rows) -> list[tuple[str, str]]:
+    """Runs a changelist action on `rows` and returns the messages, (level, text), of the
+    page it redirects to: what an action tells the admin is what its tests check."""
+    form = {"action": action, "_selected_action": [str(row.pk) for row in rows]}
+    response = client.post(changelist, form, follow=True)
     return [(m.level_tag, m.message) for m in response.context["messages"]]
 
 

@@ -12,7 +12,7 @@ from accounts.models import RefreshToken, Role, User, UserStatus
 from accounts.services.platform import user_invitation_resend, user_reactivate, user_suspend
 from accounts.services.sessions import ClientInfo, session_create
 from morpheus.errors import Conflict, PermissionDenied
-from testsupport.admin import assert_refused_unchanged, messages_shown, run_action
+from testsupport.admin import assert_refused_unchanged, run_action
 from testsupport.api import assert_error, assert_success, client_for
 
 from .factories import TEST_PASSWORD, UserFactory
@@ -117,9 +117,7 @@ def test_the_suspend_action_suspends_and_names_who_was_skipped(admin_client, ali
     user_suspend(user=charlie, actor=platform_admin)
     session_create(user=alice, client=ClientInfo())
 
-    response = run_action(admin_client, CHANGELIST, "suspend_users", alice, charlie)
-
-    assert messages_shown(response) == [
+    assert run_action(admin_client, CHANGELIST, "suspend_users", alice, charlie) == [
         ("warning", "User charlie@example.com is already suspended"),
         ("success", "Suspended 1 user: alice@example.com"),
     ]
@@ -130,16 +128,15 @@ def test_the_suspend_action_suspends_and_names_who_was_skipped(admin_client, ali
 
 
 def test_the_admin_cannot_suspend_itself_through_the_action(admin_client, platform_admin):
-    response = run_action(admin_client, CHANGELIST, "suspend_users", platform_admin)
-    assert messages_shown(response) == [("warning", "You cannot suspend your own account")]
+    shown = run_action(admin_client, CHANGELIST, "suspend_users", platform_admin)
+    assert shown == [("warning", "You cannot suspend your own account")]
     platform_admin.refresh_from_db()
     assert platform_admin.status == UserStatus.ACTIVE
 
 
 def test_the_reactivate_action(admin_client, alice, charlie, platform_admin):
     user_suspend(user=alice, actor=platform_admin)
-    response = run_action(admin_client, CHANGELIST, "reactivate_users", alice, charlie)
-    assert messages_shown(response) == [
+    assert run_action(admin_client, CHANGELIST, "reactivate_users", alice, charlie) == [
         ("warning", "User charlie@example.com is not suspended"),
         ("success", "Reactivated 1 user: alice@example.com"),
     ]
@@ -152,9 +149,7 @@ def test_revoking_sessions_skips_removed_users(admin_client, alice, charlie):
     session_create(user=charlie, client=ClientInfo())
     User.objects.filter(pk=charlie.pk).update(deleted_at=timezone.now())
 
-    response = run_action(admin_client, CHANGELIST, "revoke_sessions", alice, charlie)
-
-    assert messages_shown(response) == [
+    assert run_action(admin_client, CHANGELIST, "revoke_sessions", alice, charlie) == [
         ("warning", "User charlie@example.com has been removed"),
         ("success", "Revoked the sessions of 1 user: alice@example.com"),
         ("info", "2 refresh token(s) revoked"),
@@ -165,11 +160,10 @@ def test_revoking_sessions_skips_removed_users(admin_client, alice, charlie):
 def test_resending_invitations_from_the_admin(admin_client, customer_a, alice, django_capture_on_commit_callbacks):
     dana = invited(customer_a)
     with django_capture_on_commit_callbacks(execute=True):
-        response = run_action(admin_client, CHANGELIST, "resend_invitations", dana, alice)
-    assert messages_shown(response) == [
-        ("warning", "User alice@example.com has no pending invitation"),
-        ("success", "Resent the invitation to 1 user: dana@example.com"),
-    ]
+        assert run_action(admin_client, CHANGELIST, "resend_invitations", dana, alice) == [
+            ("warning", "User alice@example.com has no pending invitation"),
+            ("success", "Resent the invitation to 1 user: dana@example.com"),
+        ]
     assert [m.to for m in mail.outbox] == [["dana@example.com"]]
 
 
