@@ -49,6 +49,13 @@ def assert_error(response, status: int, message: str | None = None, fields: list
     return body
 
 
+def assert_delete_refused(client, url: str, row, status: int, message: str | None = None, fields=None) -> None:
+    """A DELETE the API refuses (the error `status` with `message`, or a 400 naming
+    `fields`) leaves `row` stored."""
+    assert_error(client.delete(url), status, message, fields)
+    assert type(row)._base_manager.filter(pk=row.pk).exists()
+
+
 def assert_bare(response, status: int = 200) -> dict:
     """The JSON inbound webhook's success: the spec's bare body, no envelope keys."""
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]

@@ -12,7 +12,7 @@ from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
 from calls.tests.factories import CallFactory
 from telephony.tests.factories import PhoneNumberFactory
-from testsupport.api import assert_error, assert_success, client_for
+from testsupport.api import assert_delete_refused, assert_error, assert_success, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -424,12 +424,8 @@ def test_it_deletes_an_agent(alice_client, customer_a):
 def test_delete_is_refused_while_phone_numbers_use_the_agent(alice_client, customer_a):
     agent = AgentFactory(customer=customer_a)
     PhoneNumberFactory.create_batch(2, customer=customer_a, agent=agent)
-    assert_error(
-        alice_client.delete(f"{URL}/{agent.id}"),
-        409,
-        "Agent is assigned to phone numbers (2); unassign them first or delete with detachNumbers=true",
-    )
-    assert Agent.objects.filter(pk=agent.id).exists()
+    assigned = "Agent is assigned to phone numbers (2); unassign them first or delete with detachNumbers=true"
+    assert_delete_refused(alice_client, f"{URL}/{agent.id}", agent, 409, assigned)
     assert agent.phone_numbers.count() == 2
 
 
@@ -448,20 +444,15 @@ def test_detach_numbers_unassigns_them_and_deletes(alice_client, customer_a):
 
 def test_detach_numbers_must_be_a_boolean(alice_client, customer_a):
     agent = AgentFactory(customer=customer_a)
-    assert_error(alice_client.delete(f"{URL}/{agent.id}?detachNumbers=maybe"), 400, fields=["detachNumbers"])
-    assert Agent.objects.filter(pk=agent.id).exists()
+    assert_delete_refused(alice_client, f"{URL}/{agent.id}?detachNumbers=maybe", agent, 400, fields=["detachNumbers"])
 
 
 @pytest.mark.parametrize("status", [CallStatus.RINGING, CallStatus.ACTIVE])
 def test_delete_is_refused_while_a_call_is_open(alice_client, customer_a, status):
     agent = AgentFactory(customer=customer_a)
     CallFactory(agent=agent, status=status)
-    assert_error(
-        alice_client.delete(f"{URL}/{agent.id}?detachNumbers=true"),
-        409,
-        "Agent is on an active call; end the call before deleting the agent",
-    )
-    assert Agent.objects.filter(pk=agent.id).exists()
+    on_call = "Agent is on an active call; end the call before deleting the agent"
+    assert_delete_refused(alice_client, f"{URL}/{agent.id}?detachNumbers=true", agent, 409, on_call)
 
 
 def test_finished_calls_keep_their_history_when_the_agent_goes(alice_client, customer_a):

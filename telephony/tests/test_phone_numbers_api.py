@@ -5,7 +5,7 @@ from calls.models import CallStatus
 from calls.tests.factories import CallFactory
 from telephony.models import PhoneNumber
 from telephony.tests.factories import PhoneNumberFactory
-from testsupport.api import assert_error, assert_success
+from testsupport.api import assert_delete_refused, assert_error, assert_success
 
 pytestmark = pytest.mark.django_db
 
@@ -286,12 +286,8 @@ def test_it_deletes_a_number_and_keeps_call_history(alice_client, customer_a):
 def test_a_number_on_an_open_call_cannot_be_deleted(alice_client, customer_a, status):
     number = PhoneNumberFactory(customer=customer_a)
     CallFactory(agent=AgentFactory(customer=customer_a), phone_number=number, status=status)
-    assert_error(
-        alice_client.delete(f"{URL}/{number.id}"),
-        409,
-        "Phone number is on an active call; end the call before deleting the number",
-    )
-    assert PhoneNumber.objects.filter(pk=number.id).exists()
+    on_call = "Phone number is on an active call; end the call before deleting the number"
+    assert_delete_refused(alice_client, f"{URL}/{number.id}", number, 409, on_call)
 
 
 # --- List --------------------------------------------------------------------------------
