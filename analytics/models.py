@@ -92,14 +92,24 @@ class RollupFigures(models.Model):
         abstract = True
 
 
-class CallRollup(RollupFigures):
+class RollupRow(RollupFigures):
+    """A rollup row's figures and what every rollup is kept per: the tenant, the agent, the
+    direction and whether the calls were simulations. Each table adds its period (a
+    15-minute bucket, a local day, a phased hour) and its unique key."""
+
     customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
-    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
     # A plain id, not a foreign key: history keeps its figures when the agent is deleted.
     # 0 = no agent (not NULL, so the unique key holds on every database).
     agent_id = models.BigIntegerField(default=0)
     direction = models.CharField(max_length=10)
     is_simulation = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class CallRollup(RollupRow):
+    bucket = models.DateTimeField(help_text="Start of the 15-minute UTC bucket the calls started in")
 
     class Meta:
         constraints = [
@@ -114,19 +124,15 @@ class CallRollup(RollupFigures):
         return f"{self.customer_id} {self.bucket:%Y-%m-%d %H:%M} agent {self.agent_id}"
 
 
-class CallDayRollup(RollupFigures):
+class CallDayRollup(RollupRow):
     """The same sums per local day in the tenant's time zone (its settings.timezone when
     the call was written): what day and week queries in that zone read, so 90 days is at
     most 90 rows per agent and direction however many calls there were. Queries in any
     other zone, by the hour, or with ranges that are not whole local days use the
     15-minute rows."""
 
-    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     timezone = models.CharField(max_length=64)
-    agent_id = models.BigIntegerField(default=0)
-    direction = models.CharField(max_length=10)
-    is_simulation = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -148,7 +154,7 @@ ALL_DIRECTIONS = "*"
 HOUR_PHASES = (0, 15, 30, 45)
 
 
-class CallHourRollup(RollupFigures):
+class CallHourRollup(RollupRow):
     """The same sums per hour, kept four times: hours starting at :00, :15, :30 and :45 UTC
     (`phase`). A zone's local hours, days and weeks start at one phase (UTC and New York at
     :00, Kolkata at :30, Kathmandu at :15): a query in any zone reads the hours of its phase,
@@ -160,12 +166,8 @@ class CallHourRollup(RollupFigures):
     direction ALL_DIRECTIONS summing them: an unfiltered query reads one row per hour, and
     so merges one latency histogram per hour."""
 
-    customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="+")
     phase = models.PositiveSmallIntegerField(help_text="Minutes past the UTC hour the hour starts at: 0, 15, 30, 45")
     hour = models.DateTimeField(help_text="Start of the hour (UTC), at `phase` minutes past")
-    agent_id = models.BigIntegerField(default=0)
-    direction = models.CharField(max_length=10)
-    is_simulation = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

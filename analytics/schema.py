@@ -22,27 +22,32 @@ QUERY_PARAMETERS = [
     OpenApiParameter("simulation", bool, description="true: simulated calls instead of real ones"),
 ]
 
-analytics_calls = extend_schema(
-    tags=["analytics"],
-    summary="Call analytics",
-    description=(
-        "Counts, minutes, success rate and cost per hour/day/week bucket in the organization's time zone "
-        "(DST-aware; empty buckets included), with totals and breakdowns by status, end reason and agent. "
-        "Served from rollups kept with every call write: the cost does not grow with the number of calls."
-    ),
-    parameters=QUERY_PARAMETERS,
-    responses={200: CallAnalyticsOutput, 400: BAD_QUERY},
+
+def analytics_operation(summary: str, description: str, output):
+    """The schema of one /analytics report: every report takes the same query (QUERY_PARAMETERS)
+    and refuses it with the same 400; only what it answers differs."""
+    return extend_schema(
+        tags=["analytics"],
+        summary=summary,
+        description=description,
+        parameters=QUERY_PARAMETERS,
+        responses={200: output, 400: BAD_QUERY},
+    )
+
+
+analytics_calls = analytics_operation(
+    "Call analytics",
+    "Counts, minutes, success rate and cost per hour/day/week bucket in the organization's time zone "
+    "(DST-aware; empty buckets included), with totals and breakdowns by status, end reason and agent. "
+    "Served from rollups kept with every call write: the cost does not grow with the number of calls.",
+    CallAnalyticsOutput,
 )
 
-analytics_latency = extend_schema(
-    tags=["analytics"],
-    summary="Latency analytics",
-    description=(
-        "Per bucket and overall: p50 and p95 (nearest rank, 10 ms resolution) of each turn's end-to-end "
-        "latency, LLM time to first token, TTS time to first byte and end-of-utterance delay."
-    ),
-    parameters=QUERY_PARAMETERS,
-    responses={200: LatencyAnalyticsOutput, 400: BAD_QUERY},
+analytics_latency = analytics_operation(
+    "Latency analytics",
+    "Per bucket and overall: p50 and p95 (nearest rank, 10 ms resolution) of each turn's end-to-end "
+    "latency, LLM time to first token, TTS time to first byte and end-of-utterance delay.",
+    LatencyAnalyticsOutput,
 )
 
 

@@ -14,7 +14,6 @@ dial request itself is mapped the same way.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import re
@@ -314,7 +313,7 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
     task to retry; every other failure ends the call (which releases its lease)."""
     from telephony.trunks import trunk_for_number
 
-    from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
+    from .services import call_fail_unless_ended
 
     call = Call.objects.select_related("agent", "phone_number__sip_trunk").filter(pk=call_id).first()
     if call is None or not call.is_open or call.metadata.get("dial") == "sent":
@@ -335,14 +334,8 @@ def call_dial(*, call_id: int, claimer: str = "") -> str:
     trunk = trunk_for_number(call.phone_number) if call.phone_number else None
     agent = call.agent
     if trunk is None or not trunk.livekit_trunk_id or agent is None:
-        with contextlib.suppress(CallAlreadyEnded):
-            call_end(
-                call=call,
-                reason=EndReason.FAILED,
-                status=CallStatus.FAILED,
-                error_message="The call has no agent or no outbound SIP trunk any more",
-                teardown=TEARDOWN_LATER,
-            )
+        gone = "The call has no agent or no outbound SIP trunk any more"
+        call_fail_unless_ended(call=call, reason=EndReason.FAILED, error_message=gone)
         return DialResult.ENDED
 
     ring_seconds = settings.OUTBOUND_RINGING_TIMEOUT_SECONDS
@@ -426,7 +419,7 @@ def calls_redial_queued(*, now: datetime.datetime | None = None, limit: int = 50
 
 def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED) -> None:
     """The dial task gave up (LiveKit down too long, capacity never freed, a crash)."""
-    from .services import TEARDOWN_LATER, CallAlreadyEnded, call_end
+    from .services import call_fail_unless_ended
 
     call = Call.objects.filter(pk=call_id).first()
     if call is None:
@@ -434,8 +427,7 @@ def call_fail_dial(*, call_id: int, message: str, reason: str = EndReason.FAILED
     if not call.is_open:
         leases.release(customer_id=call.customer_id, call_id=call.id)
         return
-    with contextlib.suppress(CallAlreadyEnded):
-        call_end(call=call, reason=reason, status=CallStatus.FAILED, error_message=message, teardown=TEARDOWN_LATER)
+    call_fail_unless_ended(call=call, reason=reason, error_message=message)
 
 
 # --- Outcomes ---------------------------------------------------------------------------

@@ -501,6 +501,26 @@ def call_finalize(*, call: Call) -> Call:
     return analysis_prepare(call=locked)
 
 
+def call_fail_unless_ended(
+    *, call: Call, reason: str, error_message: str, now: datetime.datetime | None = None
+) -> Call | None:
+    """Ends the call as failed (status `failed`, `error_message` kept, its room deleted by a
+    task); None when it had already ended. For the platform's own failures — no trunk or
+    agent left to dial, a dispatch or dial given up, a call nobody reported the end of —
+    where someone else ending the call first is an answer, not an error."""
+    try:
+        return call_end(
+            call=call,
+            reason=reason,
+            status=CallStatus.FAILED,
+            error_message=error_message,
+            teardown=TEARDOWN_LATER,
+            now=now,
+        )
+    except CallAlreadyEnded:
+        return None
+
+
 def calls_end_stale(now: datetime.datetime | None = None) -> int:
     """Ends calls still ringing/active past their agent's max duration plus a margin
     (a worker died, a carrier callback was lost). Returns how many were ended."""
@@ -516,20 +536,11 @@ def calls_end_stale(now: datetime.datetime | None = None) -> int:
         max_duration = call.agent.max_duration_seconds if call.agent else rooms.DEFAULT_MAX_DURATION_SECONDS
         if call.started_at + datetime.timedelta(seconds=max_duration) + margin >= now:
             continue
-        try:
-            # Nobody reported the end (a worker crashed, a callback was lost): that is a
-            # failure of the platform, not a completed conversation.
-            call_end(
-                call=call,
-                reason=EndReason.STALE,
-                status=CallStatus.FAILED,
-                error_message="No end of call was reported before the call's maximum duration",
-                teardown=TEARDOWN_LATER,
-                now=now,
-            )
-        except CallAlreadyEnded:
-            continue
-        ended += 1
+        # Nobody reported the end (a worker crashed, a callback was lost): that is a
+        # failure of the platform, not a completed conversation.
+        stale = "No end of call was reported before the call's maximum duration"
+        if call_fail_unless_ended(call=call, reason=EndReason.STALE, error_message=stale, now=now) is not None:
+            ended += 1
     if ended:
         logger.warning("Ended %s stale call(s)", ended)
     return ended

@@ -8,14 +8,13 @@ from django.conf import settings
 
 from .analysis import AnalysisRetry, analysis_run
 from .livekit_client import LiveKitUnavailable
-from .models import Call, CallStatus, EndReason
+from .models import Call, EndReason
 from .recordings import recording_fail, recording_start, recording_verify, recordings_purge
 from .services import (
-    TEARDOWN_LATER,
     CallAlreadyEnded,
     CallHasNoAgent,
     call_dispatch_agent,
-    call_end,
+    call_fail_unless_ended,
     call_finalize,
     call_teardown_room,
     calls_end_stale,
@@ -40,13 +39,6 @@ def _retry(task, exc: Exception, countdown: int):
     raise task.retry(exc=exc, countdown=countdown)
 
 
-def _fail(call: Call, message: str) -> None:
-    with contextlib.suppress(CallAlreadyEnded):
-        call_end(
-            call=call, reason=EndReason.ERROR, status=CallStatus.FAILED, error_message=message, teardown=TEARDOWN_LATER
-        )
-
-
 @shared_task(bind=True, max_retries=DISPATCH_MAX_RETRIES)
 def dispatch_agent(self, call_id: int) -> str:
     """Sends the voice agent into the call's room. Retries with backoff while LiveKit is
@@ -59,12 +51,12 @@ def dispatch_agent(self, call_id: int) -> str:
     except CallAlreadyEnded:
         return "skipped"
     except CallHasNoAgent:
-        _fail(call, "The call has no agent to dispatch")
+        call_fail_unless_ended(call=call, reason=EndReason.ERROR, error_message="The call has no agent to dispatch")
         return "failed"
     except LiveKitUnavailable as exc:
         if exc.twirp_code == "not_configured" or self.request.retries >= self.max_retries:
             logger.error("Agent dispatch for call %s failed for good: %s", call_id, exc)
-            _fail(call, f"Agent dispatch failed: {exc}")
+            call_fail_unless_ended(call=call, reason=EndReason.ERROR, error_message=f"Agent dispatch failed: {exc}")
             return "failed"
         return _retry(self, exc, _backoff(self.request.retries, cap=30))
     return "dispatched"
