@@ -49,6 +49,15 @@ def assert_error(response, status: int, message: str | None = None, fields: list
     return body
 
 
+def assert_only_row(response, message: str, key: str) -> dict:
+    """A list answer (`message`) whose first page of 10 holds exactly one row, listed
+    under `key`: checks the envelope and the pagination, and returns that row."""
+    data = assert_success(response, 200, message)
+    assert data["pagination"] == {"page": 1, "limit": 10, "total": 1, "totalPages": 1}
+    [row] = data[key]
+    return row
+
+
 def assert_delete_refused(client, url: str, row, status: int, message: str | None = None, fields=None) -> None:
     """A DELETE the API refuses (the error `status` with `message`, or a 400 naming
     `fields`) leaves `row` stored."""
