@@ -11,6 +11,10 @@ from .scopes import ALL_SCOPES
 # --- API keys -------------------------------------------------------------------------------
 
 
+# The create inputs name each field after the service's keyword (`source`), so a view passes
+# the validated body on as it is.
+
+
 class ApiKeyCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
@@ -19,12 +23,13 @@ class ApiKeyCreateInput(serializers.Serializer):
         help_text="Any of: " + ", ".join(ALL_SCOPES) + ". `write` implies `read`.",
     )
     agentIds = serializers.ListField(
+        source="agent_ids",
         child=serializers.IntegerField(min_value=1),
         required=False,
         allow_null=True,
         help_text="Restrict the key to these agents and their calls; omitted or null: every agent.",
     )
-    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", required=False, allow_null=True)
 
 
 class ApiKeyOutput(serializers.ModelSerializer):
@@ -85,7 +90,7 @@ class WebhookEndpointCreateInput(serializers.Serializer):
         help_text="Event types to receive; GET /webhook-endpoints/events lists them.",
     )
     agentIds = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_null=True, default=None
+        source="agent_ids", child=serializers.IntegerField(min_value=1), required=False, allow_null=True, default=None
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     enabled = serializers.BooleanField(required=False, default=True)

@@ -54,14 +54,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     def create(self, request):
         data = validated(ApiKeyCreateInput, request.data)
-        api_key, plaintext = services.api_key_create(
-            customer=request.user.customer,
-            actor=request.user,
-            name=data["name"],
-            scopes=data["scopes"],
-            agent_ids=data.get("agentIds"),
-            expires_at=data.get("expiresAt"),
-        )
+        api_key, plaintext = services.api_key_create(customer=request.user.customer, actor=request.user, **data)
         return created(ApiKeyCreatedOutput(api_key, context={"plaintext": plaintext}).data)
 
     def destroy(self, request, pk=None):
@@ -93,15 +86,7 @@ class WebhookEndpointViewSet(
 
     def create(self, request):
         data = validated(WebhookEndpointCreateInput, request.data)
-        endpoint, secret = services.webhook_endpoint_create(
-            customer=request.user.customer,
-            actor=request.user,
-            url=data["url"],
-            events=data["events"],
-            agent_ids=data["agentIds"],
-            description=data["description"],
-            enabled=data["enabled"],
-        )
+        endpoint, secret = services.webhook_endpoint_create(customer=request.user.customer, actor=request.user, **data)
         output = WebhookEndpointWithSecretOutput(endpoint, context={"secret": secret}).data
         return created(output)
 
