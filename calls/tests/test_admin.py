@@ -7,7 +7,7 @@ from django.test import Client
 
 from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
-from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from calls.tests.factories import CallFactory, TranscriptTurnFactory, measured_exchange
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +47,7 @@ def test_tenant_users_cannot_open_the_admin(alice, customer_a):
 
 def test_the_change_page_shows_the_transcript_with_latency_read_only(admin_client, customer_a):
     call = CallFactory(agent=AgentFactory(customer=customer_a))
-    TranscriptTurnFactory(call=call, role="user", content="Where is my order?", end_of_turn_delay_ms=310.5)
-    TranscriptTurnFactory(
-        call=call,
-        role="assistant",
-        content="It ships today.",
-        llm_ttft_ms=420.25,
-        tts_ttfb_ms=180.5,
-        e2e_latency_ms=911.75,
-    )
+    measured_exchange(call, "Where is my order?", "It ships today.", (310.5, 420.25, 180.5, 911.75))
     page = admin_client.get(f"/admin/calls/call/{call.id}/change/")
     body = html.unescape(page.content.decode())
     assert "Where is my order?" in body and "It ships today." in body

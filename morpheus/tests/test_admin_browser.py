@@ -14,7 +14,7 @@ from accounts.authentication import issue_access_token
 from accounts.tests.factories import TEST_PASSWORD
 from agents.tests.factories import AgentFactory
 from calls.models import CallStatus
-from calls.tests.factories import CallFactory, TranscriptTurnFactory
+from calls.tests.factories import CallFactory, measured_exchange
 from morpheus.tests.browser import admin_sign_in, screenshot
 from tenants.models import CustomerStatus
 
@@ -105,15 +105,8 @@ def test_a_platform_admin_reads_a_calls_transcript_and_ends_it(page, live_server
     call = CallFactory(
         agent=AgentFactory(customer=customer_a, name="Front Desk"), status=CallStatus.ACTIVE, answered_at=timezone.now()
     )
-    TranscriptTurnFactory(call=call, role="user", content="Hi, is the shop open on Sunday?", end_of_turn_delay_ms=312.5)
-    TranscriptTurnFactory(
-        call=call,
-        role="assistant",
-        content="We are closed on Sundays, but open from nine on Monday.",
-        llm_ttft_ms=421.0,
-        tts_ttfb_ms=187.25,
-        e2e_latency_ms=934.75,
-    )
+    answer = "We are closed on Sundays, but open from nine on Monday."
+    measured_exchange(call, "Hi, is the shop open on Sunday?", answer, (312.5, 421.0, 187.25, 934.75))
 
     admin_sign_in(page, live_server, platform_admin.email, TEST_PASSWORD)
     page.wait_for_selector("#platform-overview")
