@@ -32,13 +32,7 @@ def measured_exchange(call: Call, question: str, answer: str, latency_ms: tuple[
     """The caller's `question`, then the agent's `answer` with its latency measured:
     `latency_ms` is (end of turn, LLM time to first token, TTS time to first byte, end to end),
     the figures the admin's conversation view must show beside the turns."""
-    end_of_turn, llm_ttft, tts_ttfb, e2e = latency_ms
+    end_of_turn, *reply = latency_ms
     TranscriptTurnFactory(call=call, role=TurnRole.USER, content=question, end_of_turn_delay_ms=end_of_turn)
-    TranscriptTurnFactory(
-        call=call,
-        role=TurnRole.ASSISTANT,
-        content=answer,
-        llm_ttft_ms=llm_ttft,
-        tts_ttfb_ms=tts_ttfb,
-        e2e_latency_ms=e2e,
-    )
+    measured = dict(zip(("llm_ttft_ms", "tts_ttfb_ms", "e2e_latency_ms"), reply, strict=True))
+    TranscriptTurnFactory(call=call, role=TurnRole.ASSISTANT, content=answer, **measured)
