@@ -18,7 +18,8 @@ Everything is read from the environment so one image serves every host size:
 | `LOG_LEVEL` | gunicorn's own log level (Django reads it too) | `INFO` |
 
 Every database connection is per thread and persistent (CONN_MAX_AGE), so one API
-container holds up to `workers × threads` PostgreSQL connections: size
+container holds up to `workers × (threads + 1)` PostgreSQL connections (each worker's
+outbox publisher has one: morpheus/outbox.py): size
 `max_connections` (or PgBouncer's pool) for the sum over all replicas.
 """
 

@@ -310,6 +310,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The outbox's publishes after commit (morpheus/outbox.py): by a background thread per
+# process, so a request does not wait for the broker, unless Celery runs tasks eagerly. Rows
+# that do not fit in its queue, or are still queued OUTBOX_DRAIN_SECONDS into an exit, are
+# published by the outbox sweep (every 30 s).
+OUTBOX_PUBLISH_IN_BACKGROUND = env.bool("OUTBOX_PUBLISH_IN_BACKGROUND", default=True)
+OUTBOX_PUBLISH_QUEUE_SIZE = env.int("OUTBOX_PUBLISH_QUEUE_SIZE", default=1000)
+OUTBOX_DRAIN_SECONDS = env.float("OUTBOX_DRAIN_SECONDS", default=5.0)
 CELERY_TIMEZONE = "UTC"
 
 

@@ -21,3 +21,7 @@ CACHES["default"]["KEY_PREFIX"] = f"morpheus-test-{os.getpid()}"  # noqa: F405
 # worker consumes the broker switch this off for themselves.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# The outbox publishes after commit on the committing thread, as tasks run inline, even in the
+# tests that turn eager Celery off (a broker outage, a real worker); the background
+# publisher's tests (morpheus/tests/test_outbox_publisher.py) turn it on for themselves.
+OUTBOX_PUBLISH_IN_BACKGROUND = False
