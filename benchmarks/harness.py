@@ -79,6 +79,10 @@ def test_database() -> Iterator[str]:
     try:
         yield test_name
     finally:
+        from morpheus import outbox
+
+        # The outbox's background publisher (a real broker) holds a connection to the database.
+        outbox.stop_publisher()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
 
