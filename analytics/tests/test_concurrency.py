@@ -101,3 +101,61 @@ def test_calls_created_at_once_in_one_bucket_count_once_each(customer_a):
     quarter = CallRollup.objects.filter(bucket=utc("2026-03-10T10:00:00Z"))
     assert sorted(row.calls for row in quarter) == [5, 5]
     _assert_a_rebuild_finds_the_same(customer_a)
+
+
+def _new_calls(customer, count):
+    agents = list(customer.agents.order_by("pk")[:2])
+    return [
+        CallFactory(
+            agent=agents[index % 2],
+            customer=customer,
+            status=CallStatus.RINGING,
+            started_at=utc(f"2026-03-10T10:{index * 5 + 2:02d}:00Z"),
+        )
+        for index in range(count)
+    ]
+
+
+def test_calls_added_and_calls_ending_at_once_on_the_same_rows_count_once_each(customer_a):
+    """On PostgreSQL a new call's rows are written by one statement whose WITH queries run in
+    `call_changed`'s table order: writers of both kinds on the same rows add up and never
+    deadlock (a deadlock would fail one of them)."""
+    ending = _open_calls(customer_a, 6)
+    added = _new_calls(customer_a, 6)
+
+    def count(call):
+        with transaction.atomic():
+            calls_added([call])
+
+    actions = [lambda call=call: _end(call) for call in ending]
+    actions += [lambda call=call: count(call) for call in added]
+    run_at_once(actions)
+    assert _hour_figures(phase=0) == (12, 6, 6)
+    _assert_a_rebuild_finds_the_same(customer_a)
+
+
+def test_new_calls_locked_with_their_capacity_read_wait_for_a_bulk_rebuild(customer_a):
+    """An inbound call takes the rebuild lock with its capacity read (calls.leases) and then
+    counts itself without taking it again (calls.services._create_inbound): still kept
+    apart from a bulk rebuild, which counts it once either way."""
+    from calls import leases
+
+    _open_calls(customer_a, 4)
+    agent = customer_a.agents.order_by("pk").first()
+
+    def start_call(minute):
+        with transaction.atomic():  # the call row and its counting commit together, as in the service
+            call = CallFactory(
+                agent=agent,
+                customer=customer_a,
+                status=CallStatus.RINGING,
+                started_at=utc(f"2026-03-10T10:{minute:02d}:00Z"),
+            )
+            leases.capacity_for(customer_a.pk, hold_rebuild_lock=True)
+            calls_added([call], customer=customer_a, rebuild_locked=True)
+
+    actions = [lambda: rollups_rebuild_bulk(customer_id=customer_a.id)]
+    actions += [lambda minute=minute: start_call(minute) for minute in (2, 17, 32, 47)]
+    run_at_once(actions)
+    assert _hour_figures(phase=0) == (8, 0, 8)
+    _assert_a_rebuild_finds_the_same(customer_a)
