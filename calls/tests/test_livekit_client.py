@@ -8,6 +8,7 @@ from livekit import api
 
 from calls import livekit_client
 from calls.livekit_client import LiveKitUnavailable
+from testsupport.forking import outcome_in_forked_child
 from testsupport.livekit import LiveKitServer
 
 
@@ -275,25 +276,14 @@ def test_an_async_caller_on_its_own_loop_uses_the_shared_session(livekit_server)
 
 def test_a_forked_child_gets_its_own_loop(livekit_server):
     import gc
-    import os
 
     livekit_client.list_rooms()  # the parent's loop thread and session exist
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the parent's loop thread was not copied
-        os.close(read_end)
-        try:
-            livekit_client.create_room("from-child", empty_timeout=10, max_participants=2)
-            gc.collect()  # what the parent shares with the child must survive the child's collector
-            os.write(write_end, b"ok")
-        except BaseException as exc:
-            os.write(write_end, repr(exc).encode()[:4000])
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        outcome = pipe.read().decode()
-    os.waitpid(pid, 0)
+
+    def in_the_child():  # the parent's loop thread was not copied
+        livekit_client.create_room("from-child", empty_timeout=10, max_participants=2)
+        gc.collect()  # what the parent shares with the child must survive the child's collector
+
+    outcome = outcome_in_forked_child(in_the_child)
     assert outcome == "ok"
     assert "from-child" in livekit_server.rooms
     livekit_client.list_rooms()  # the parent's loop still works

@@ -18,6 +18,7 @@ from morpheus import outbox
 from morpheus.celery import app as celery_app
 from morpheus.models import OutboxMessage, OutboxStatus
 from testsupport import faults
+from testsupport.forking import outcome_in_forked_child
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -184,26 +185,15 @@ def test_a_forked_child_starts_its_own_publisher(background):
     parent.queue.join()
     waiting = OutboxMessage.objects.create(task_name=TASK, args=["child"])  # committed, not published yet
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: only the publisher's own thread touches the database here
-        os.close(read_end)
-        try:
-            assert outbox._publisher is None  # the parent's thread was not copied
-            child = outbox.publisher()
-            assert child is not parent and child.pid == os.getpid() and child.thread.is_alive()
-            assert child.submit(waiting)
-            child.queue.join()
-            outbox.stop_publisher()
-            os.write(write_end, b"ok")
-        except BaseException as exc:
-            os.write(write_end, repr(exc).encode()[:4000])
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        outcome = pipe.read().decode()
-    os.waitpid(pid, 0)
+    def in_the_child():  # only the publisher's own thread touches the database here
+        assert outbox._publisher is None  # the parent's thread was not copied
+        child = outbox.publisher()
+        assert child is not parent and child.pid == os.getpid() and child.thread.is_alive()
+        assert child.submit(waiting)
+        child.queue.join()
+        outbox.stop_publisher()
+
+    outcome = outcome_in_forked_child(in_the_child)
     assert outcome == "ok"
     assert status_of(waiting) == OutboxStatus.SENT  # published by the child's publisher
 
