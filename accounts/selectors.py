@@ -1,11 +1,15 @@
 """Reads for identity."""
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import uuid
+from functools import cache
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 
 from morpheus.prepared import PreparedRead
@@ -49,18 +53,18 @@ def refresh_token_live_q(*, now: datetime.datetime | None = None, prefix: str = 
     )
 
 
-def _user_and_customer_columns() -> tuple[list[str], list[str]]:
+@cache
+def _live_user_fields() -> tuple[list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The user's and its customer's columns, in the order the live-user read selects them."""
     from tenants.models import Customer
 
-    user_fields = [field.name for field in User._meta.concrete_fields]
-    customer_fields = [field.name for field in Customer._meta.concrete_fields]
-    return user_fields, customer_fields
+    return list(User._meta.concrete_fields), list(Customer._meta.concrete_fields)
 
 
 def _live_user_with_customer(pk: uuid.UUID) -> QuerySet[User]:
-    user_fields, customer_fields = _user_and_customer_columns()
+    user_fields, customer_fields = _live_user_fields()
     return User.objects.filter(pk=pk, deleted_at__isnull=True).values_list(
-        *user_fields, *(f"customer__{name}" for name in customer_fields)
+        *(field.name for field in user_fields), *(f"customer__{field.name}" for field in customer_fields)
     )
 
 
@@ -78,12 +82,13 @@ def user_get_live(*, user_id: uuid.UUID) -> User | None:
     found = _LIVE_USER.rows(pk=user_id)
     if not found:
         return None
-    user_attnames = [field.attname for field in User._meta.concrete_fields]
-    customer_attnames = [field.attname for field in Customer._meta.concrete_fields]
+    user_fields, customer_fields = _live_user_fields()
     row = found[0]
-    user = User.from_db(DEFAULT_DB_ALIAS, user_attnames, row[: len(user_attnames)])
-    customer_row = row[len(user_attnames) :]
+    user = User.from_db(DEFAULT_DB_ALIAS, [field.attname for field in user_fields], row[: len(user_fields)])
     # A platform admin has no customer: the LEFT JOIN's columns are all NULL.
-    customer = Customer.from_db(DEFAULT_DB_ALIAS, customer_attnames, customer_row) if user.customer_id else None
+    customer = None
+    if user.customer_id:
+        customer_row = row[len(user_fields) :]
+        customer = Customer.from_db(DEFAULT_DB_ALIAS, [field.attname for field in customer_fields], customer_row)
     User.customer.field.set_cached_value(user, customer)
     return user
