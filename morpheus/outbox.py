@@ -95,10 +95,15 @@ class _Publisher:
     def _run(self) -> None:
         while True:
             message = self.queue.get()
-            try:
-                if message is None:  # stop(): this thread's connection goes with it
+            if message is None:  # stop(): this thread's connection goes with it, whatever happens
+                try:
                     connections.close_all()
-                    return
+                except Exception:
+                    logger.exception("Outbox publisher could not close its connection on stop")
+                finally:
+                    self.queue.task_done()
+                return
+            try:
                 # The thread's own connection, looked after as a request's is (CONN_MAX_AGE, errors).
                 close_old_connections()
                 publish(message)

@@ -203,3 +203,15 @@ def test_a_forked_child_starts_its_own_publisher(background):
     assert outbox.publisher() is parent
     parent.queue.join()
     assert sorted(message["args"][0] for message in in_broker(TASK)) == ["child", "parent", "parent again"]
+
+
+def test_a_stop_whose_connection_close_fails_still_ends_the_thread(background, monkeypatch, caplog):
+    publisher = outbox.publisher()
+
+    def refuse():
+        raise RuntimeError("connection close failed")
+
+    monkeypatch.setattr(outbox.connections, "close_all", refuse)
+    assert publisher.stop(timeout=5)  # the thread ended instead of dying in its own error handler
+    assert not publisher.thread.is_alive()
+    assert "could not close its connection on stop" in caplog.text
