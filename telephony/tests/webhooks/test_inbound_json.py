@@ -306,3 +306,30 @@ def test_a_new_call_takes_a_bounded_number_of_statements(api_client, number, liv
     # The route reads only what the call uses of the agent and the customer (routing.ROUTED_FIELDS).
     wide = ('"agents_agent"."system_prompt"', '"tenants_customer"."company_name"')
     assert not [sql for sql in statements if any(column in sql for column in wide)], statements[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the rebuild lock is a PostgreSQL advisory lock")
+def test_a_new_call_is_counted_under_the_rebuild_lock_its_capacity_read_took(
+    api_client, number, livekit_server, monkeypatch
+):
+    """The call counts itself without taking the tenant's analytics rebuild lock again
+    (`rebuild_locked=True`): the capacity read must have taken it in the same transaction,
+    or a bulk rebuild could run between the call's insert and its counting."""
+    from analytics.rollups import REBUILD_LOCK_CLASS
+    from calls import services
+
+    held = []
+    count = services.rollups_calls_added
+
+    def counting(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = %s",
+                [REBUILD_LOCK_CLASS],
+            )
+            held.extend(mode for (mode,) in cursor.fetchall())
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(services, "rollups_calls_added", counting)
+    assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert held == ["ShareLock"]
