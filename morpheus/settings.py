@@ -105,6 +105,18 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # (errors_occurred), so the next one reconnects. Turn it on where dead idle connections are
 # routine, e.g. behind a pooler with a short server idle timeout.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+# PostgreSQL plans each statement anew unless it is prepared: planning the inbound call's
+# statements cost more server time than running them (docs/performance.md). Server-side
+# parameters let psycopg prepare a statement once it has run DATABASE_PREPARE_THRESHOLD
+# times on a connection (the ORM's statements repeat with new values). Prepared statements
+# live in the server session, so a transaction-pooling PgBouncer (before 1.21's
+# max_prepared_statements) needs DATABASE_PREPARE_THRESHOLD=-1: off, Django's default.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=1)
+    if _prepare_threshold >= 0:
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=_prepare_threshold
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
