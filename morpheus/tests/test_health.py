@@ -58,9 +58,65 @@ def test_it_looks_up_the_c_library_once_per_process(api_client, monkeypatch):
         raise AssertionError("find_library called on a /health request")
 
     monkeypatch.setattr(health.ctypes.util, "find_library", no_lookup)
+    monkeypatch.setattr(health, "MEMORY_SAMPLE_SECONDS", 0)  # each probe reads the heap afresh
     for _ in range(2):
         data = assert_success(api_client.get("/api/v1/health"), 200, "System status retrieved")
         assert all(MEGABYTES.match(data["memory"][key]) for key in ("rss", "heapTotal", "heapUsed"))
+
+
+class _Readings:
+    """memory_now stand-in: counts the readings, each with its own figures."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self):
+        self.count += 1
+        return {"rss": f"{self.count}.0 MB", "heapTotal": "2.0 MB", "heapUsed": "1.0 MB"}
+
+
+@pytest.fixture
+def readings(monkeypatch):
+    readings = _Readings()
+    monkeypatch.setattr(health, "memory_now", readings)
+    monkeypatch.setattr(health, "_memory_sample", None)
+    return readings
+
+
+def test_probes_within_a_second_share_one_memory_reading_but_each_checks_the_database(
+    api_client, readings, monkeypatch
+):
+    first = assert_success(api_client.get("/api/v1/health"))
+    with faults.dead_database() as dead:
+        monkeypatch.setattr(health, "connection", dead)
+        second = assert_error(api_client.get("/api/v1/health"), 503, "System is unhealthy")["data"]
+    assert readings.count == 1
+    assert first["memory"] == second["memory"] == {"rss": "1.0 MB", "heapTotal": "2.0 MB", "heapUsed": "1.0 MB"}
+    assert (first["database"], second["database"]) == ("connected", "disconnected")
+
+
+def test_memory_is_read_again_once_the_sample_is_a_second_old(api_client, readings, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: clock[0])
+    assert assert_success(api_client.get("/api/v1/health"))["memory"]["rss"] == "1.0 MB"
+    clock[0] += 0.999
+    assert assert_success(api_client.get("/api/v1/health"))["memory"]["rss"] == "1.0 MB"
+    clock[0] += 0.001
+    assert assert_success(api_client.get("/api/v1/health"))["memory"]["rss"] == "2.0 MB"
+    assert readings.count == 2
+
+
+def test_a_forked_process_takes_its_own_memory_reading(readings, monkeypatch):
+    parent = health.memory_usage()
+    child_pid = os.getpid() + 1
+    monkeypatch.setattr(health.os, "getpid", lambda: child_pid)  # as in a forked worker
+    child = health.memory_usage()
+    assert (parent["rss"], child["rss"], readings.count) == ("1.0 MB", "2.0 MB", 2)
+
+
+def test_a_caller_cannot_change_the_shared_sample(readings):
+    health.memory_usage()["rss"] = "tampered"
+    assert health.memory_usage()["rss"] == "1.0 MB"
 
 
 # What changes from one probe to the next, cut out of the bytes before comparing them.
