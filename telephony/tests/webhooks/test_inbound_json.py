@@ -303,7 +303,7 @@ def test_a_new_call_takes_a_bounded_number_of_statements(api_client, number, liv
     # 15-minute, day and hour rows, and the fact
     assert len(analytics) == (1 if connection.vendor == "postgresql" else 4), analytics
     assert len(statements) <= (12 if connection.vendor == "postgresql" else 16), "\n".join(statements)
-    # The route reads only what the call uses of the agent and the customer (routing.ROUTED_FIELDS).
+    # The route reads only what the call uses of the agent and the customer (routing.ROUTED_*_FIELDS).
     wide = ('"agents_agent"."system_prompt"', '"tenants_customer"."company_name"')
     assert not [sql for sql in statements if any(column in sql for column in wide)], statements[0]
 
