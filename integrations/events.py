@@ -17,10 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from morpheus import outbox
 from morpheus.api.json import MorpheusJSONEncoder
+from morpheus.prepared import PreparedRead
 
 from .catalogue import get_event_type
 from .models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
@@ -39,20 +41,28 @@ def emit(*, customer_id, event_type: str, data: Any | Callable[[], Any], agent_i
         raise ValueError(f"Unknown event type {event_type!r}: register it in integrations.catalogue")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events.emit must run inside the transaction of the change (@transaction.atomic)")
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(customer_id=customer_id, enabled=True).only(
-            "id", "events", "agent_ids"
-        )
-        if event_type in endpoint.events and _agent_matches(endpoint.agent_ids, agent_id)
+    listening = [
+        endpoint_id
+        for endpoint_id, events, agent_ids in _ENABLED_ENDPOINTS.rows(customer_id=customer_id)
+        if event_type in events and _agent_matches(agent_ids, agent_id)
     ]
-    if not endpoints:
+    if not listening:
         return None
     if callable(data):
         data = data()
     event = Event.objects.create(customer_id=customer_id, type=event_type, agent_id=agent_id, data=_jsonable(data))
-    queue_deliveries(event, [endpoint.id for endpoint in endpoints])
+    queue_deliveries(event, listening)
     return event
+
+
+def _enabled_endpoints(customer_id) -> QuerySet[WebhookEndpoint]:
+    enabled = WebhookEndpoint.objects.filter(customer_id=customer_id, enabled=True)
+    return enabled.values_list("id", "events", "agent_ids")
+
+
+# Every change that emits reads its tenant's endpoints (most tenants have none): compiled
+# once per process (morpheus/prepared.py).
+_ENABLED_ENDPOINTS = PreparedRead(_enabled_endpoints, customer_id=WebhookEndpoint._meta.get_field("customer"))
 
 
 def queue_deliveries(event: Event, endpoint_ids: list[int]) -> list[WebhookDelivery]:
