@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, Subquery
+from django.db.models import Count, Max, Q, QuerySet, Subquery
 from django.utils import timezone
 from livekit.protocol.agent import JobStatus
 from livekit.protocol.agent_dispatch import AgentDispatch
@@ -28,6 +29,7 @@ from analytics.rollups import calls_added as rollups_calls_added
 from analytics.rollups import latency_histograms
 from morpheus import outbox
 from morpheus.errors import Conflict, ServiceUnavailable, ValidationFailed
+from morpheus.prepared import PreparedRead
 from tenants.credentials import platform_key_setting, provider_credential
 
 from . import events as call_events
@@ -271,23 +273,32 @@ def _open_inbound_room(call: Call) -> None:
         call_events.emit_call_event(call, "call.started")  # integrations: webhook event
 
 
+def _locked_customer_agent_version(customer_id: uuid.UUID, agent_id: int) -> QuerySet[Any]:
+    """Locks the customer's row (only the key: the lock is the point) and reads the agent's
+    current version (agent_version_current) in the same round trip."""
+    from tenants.models import Customer
+
+    current_version = agent_versions_latest_first(agent_id=agent_id).values("pk")[:1]
+    locked = Customer.objects.select_for_update(of=("self",)).filter(pk=customer_id)
+    return locked.values_list(Subquery(current_version))
+
+
+# Every inbound call starts with it: compiled once per process (morpheus/prepared.py). Its
+# first use compiles it inside the caller's transaction, as select_for_update requires.
+_LOCKED_CUSTOMER_AGENT_VERSION = PreparedRead(
+    _locked_customer_agent_version, customer_id=Call._meta.get_field("customer"), agent_id=Call._meta.get_field("agent")
+)
+
+
 @transaction.atomic
 def _create_inbound(
     *, phone_number: PhoneNumber, carrier: str, carrier_call_id: str, from_number: str, to_number: str
 ) -> tuple[Call, bool]:
-    from tenants.models import Customer
-
     # One inbound start per customer at a time, so the dedupe and the cap are exact
     # under concurrent posts (the lock is the customer row, held for this short insert).
-    # Only the key: the lock is the point, the row's columns (JSON settings) are not needed;
-    # the agent's current version (agent_version_current) comes in the same round trip.
     assert phone_number.agent_id is not None, "route_inbound answers only numbers with an agent"
-    current_version = agent_versions_latest_first(agent_id=phone_number.agent_id).values("pk")[:1]
-    version_id = (
-        Customer.objects.select_for_update(of=("self",))
-        .filter(pk=phone_number.customer_id)
-        .values_list(Subquery(current_version), flat=True)
-        .get()
+    ((version_id,),) = _LOCKED_CUSTOMER_AGENT_VERSION.rows(
+        customer_id=phone_number.customer_id, agent_id=phone_number.agent_id
     )
     ringing = Call.objects.filter(
         customer_id=phone_number.customer_id, direction=CallDirection.INBOUND, status=CallStatus.RINGING

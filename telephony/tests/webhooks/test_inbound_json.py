@@ -333,3 +333,28 @@ def test_a_new_call_is_counted_under_the_rebuild_lock_its_capacity_read_took(
     monkeypatch.setattr(services, "rollups_calls_added", counting)
     assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
     assert held == ["ShareLock"]
+
+
+def test_the_call_records_the_agents_current_version(api_client, number, livekit_server):
+    """The version is read under the customer's lock (one statement): the latest of this
+    agent's versions, never another agent's newer one."""
+    from django.db import transaction
+
+    from agents.models import AgentVersion
+    from agents.services import agent_version_record
+    from agents.tests.factories import AgentFactory
+
+    agent = number.agent
+    before = AgentVersion.objects.filter(agent=agent).order_by("-number").first()
+    first = assert_bare(post_json(api_client, {"From": "+15550000001", "To": "+15551234567"}))
+    assert Call.objects.get(pk=first["callId"]).agent_version_id == (before.pk if before else None)
+
+    with transaction.atomic():
+        agent.system_prompt = "You answer for Reception, edited."
+        agent.save()
+        latest = agent_version_record(agent=agent)
+        agent_version_record(agent=AgentFactory(customer=number.customer))  # newer, another agent's
+    assert latest != before and latest.number == (before.number + 1 if before else 1)
+
+    second = assert_bare(post_json(api_client, {"From": "+15550000002", "To": "+15551234567"}))
+    assert Call.objects.get(pk=second["callId"]).agent_version_id == latest.pk
