@@ -185,7 +185,7 @@ def insert_series(table: str, count: int, columns: dict[str, str], *, start: int
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {exprs} "  # noqa: S608 - script-defined identifiers
-            f"FROM generate_series(%s, %s) AS s(i)",
+            f"FROM generate_series(%s::bigint, %s::bigint) AS s(i)",
             [start, start + count - 1],
         )
         cursor.execute(f"ANALYZE {table}")
