@@ -80,7 +80,7 @@ def main() -> None:
                 "max_concurrency": 500,
                 "calls_per_minute": 600,
             }
-            return services.campaign_create(user=user, data=data)
+            return services.campaign_create(actor=user, data=data)
 
         heading(f"{connection.vendor}: upload {upload_rows} contacts (CSV, one transaction), {upload_runs} run(s)")
         services.contacts_add_csv(campaign=campaign(), file=io.BytesIO(csv_bytes(5000)))  # warm-up
