@@ -8,11 +8,10 @@ import uuid
 from functools import cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Field, Q, QuerySet
 from django.utils import timezone
 
-from morpheus.prepared import PreparedRead
+from morpheus.prepared import PreparedRead, instance_from_row
 
 from .models import User, UserStatus
 from .normalization import normalize_email
@@ -84,11 +83,11 @@ def user_get_live(*, user_id: uuid.UUID) -> User | None:
         return None
     user_fields, customer_fields = _live_user_fields()
     row = found[0]
-    user = User.from_db(DEFAULT_DB_ALIAS, [field.attname for field in user_fields], row[: len(user_fields)])
+    user = instance_from_row(User, [field.attname for field in user_fields], row[: len(user_fields)])
     # A platform admin has no customer: the LEFT JOIN's columns are all NULL.
     customer = None
     if user.customer_id:
         customer_row = row[len(user_fields) :]
-        customer = Customer.from_db(DEFAULT_DB_ALIAS, [field.attname for field in customer_fields], customer_row)
+        customer = instance_from_row(Customer, [field.attname for field in customer_fields], customer_row)
     User.customer.field.set_cached_value(user, customer)
     return user

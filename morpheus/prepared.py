@@ -25,15 +25,18 @@ read with the queryset it replaces (`morpheus/tests/test_prepared.py` and each u
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Field, QuerySet
+from django.db.models import Field, Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 # Compiled shapes kept per read: page/limit combinations are few in practice, but a client
 # walking every offset must not grow a process without bound.
@@ -142,3 +145,22 @@ class PreparedRead:
             for index, (functions, expression) in compiler.get_converters(expressions).items()
         )
         return _Compiled(sql=sql, params=tuple(params), slots=tuple(slots), converters=converters)
+
+
+def instance_from_row(model: type[M], field_names: Sequence[str], values: Sequence[Any]) -> M:
+    """A model instance from a prepared read's columns, as the ORM would load it: `values`
+    in the order of `field_names` (attnames), the model's other fields deferred (loaded
+    when read). `Model.from_db` takes a partial row in the model's field order, whatever
+    the order of the names it is given, so the values are put in that order here: a
+    read listing its columns in another order would otherwise fill the wrong fields."""
+    given = dict(zip(field_names, values, strict=True))
+    attnames = _concrete_attnames(model)
+    if not given.keys() <= set(attnames):
+        raise ValueError(f"{model.__name__} has no columns {sorted(set(given) - set(attnames))}")
+    ordered = [name for name in attnames if name in given]
+    return model.from_db(DEFAULT_DB_ALIAS, ordered, [given[name] for name in ordered])
+
+
+@functools.cache
+def _concrete_attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)

@@ -107,3 +107,28 @@ def test_shapes_are_bounded(agents, monkeypatch):
         expected = list(_agents(customer_id=first.pk, status=None, start=start, stop=start + 2))
         assert read.rows(customer_id=first.pk, status=None, shape={"start": start, "stop": start + 2}) == expected
     assert len(read._shapes) == 3
+
+
+def test_an_instance_is_built_from_columns_listed_in_any_order():
+    """Model.from_db fills a partial row in the model's field order, not the names' order:
+    a read listing its columns otherwise must still fill each field with its own column."""
+    from tenants.models import Customer
+
+    customer = CustomerFactory(settings={"timezone": "Asia/Kolkata"}, company_name="Acme")
+    names = ("deleted_at", "settings", "status", "id")  # the model declares them in the opposite order
+    row = Customer.objects.filter(pk=customer.pk).values_list(*names).get()
+
+    built = prepared.instance_from_row(Customer, names, row)
+    with CaptureQueriesContext(connection) as captured:
+        seen = (built.pk, built.status, built.settings, built.deleted_at)
+    assert seen == (customer.pk, customer.status, {"timezone": "Asia/Kolkata"}, None)
+    assert len(captured) == 0
+    assert built.company_name == "Acme"  # not read: loaded when used
+    assert not built._state.adding
+
+
+def test_an_instance_refuses_a_column_its_model_does_not_have():
+    from tenants.models import Customer
+
+    with pytest.raises(ValueError, match="no columns \\['nickname'\\]"):
+        prepared.instance_from_row(Customer, ("id", "nickname"), (uuid.uuid4(), "x"))

@@ -2,11 +2,10 @@
 
 import logging
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
 from agents.models import Agent, AgentStatus
-from morpheus.prepared import PreparedRead
+from morpheus.prepared import PreparedRead, instance_from_row
 from telephony.models import PhoneNumber
 from tenants.models import Customer
 
@@ -60,11 +59,12 @@ def _routed_number(phone_number: str) -> PhoneNumber | None:
     if not found:
         return None
     row = iter(found[0])
-    number = PhoneNumber.from_db(DEFAULT_DB_ALIAS, ROUTED_NUMBER_FIELDS, [next(row) for _ in ROUTED_NUMBER_FIELDS])
-    customer_values = [next(row) for _ in ROUTED_CUSTOMER_FIELDS]
-    agent_values = [next(row) for _ in ROUTED_AGENT_FIELDS]
-    customer = Customer.from_db(DEFAULT_DB_ALIAS, ROUTED_CUSTOMER_FIELDS, customer_values)
-    agent = Agent.from_db(DEFAULT_DB_ALIAS, ROUTED_AGENT_FIELDS, agent_values) if number.agent_id else None
+    number_values, customer_values, agent_values = (
+        [next(row) for _ in names] for names in (ROUTED_NUMBER_FIELDS, ROUTED_CUSTOMER_FIELDS, ROUTED_AGENT_FIELDS)
+    )
+    number = instance_from_row(PhoneNumber, ROUTED_NUMBER_FIELDS, number_values)
+    customer = instance_from_row(Customer, ROUTED_CUSTOMER_FIELDS, customer_values)
+    agent = instance_from_row(Agent, ROUTED_AGENT_FIELDS, agent_values) if number.agent_id else None
     PhoneNumber.customer.field.set_cached_value(number, customer)
     PhoneNumber.agent.field.set_cached_value(number, agent)
     return number
