@@ -8,11 +8,11 @@ from .catalogue import subscribable_event_types
 from .models import ApiKey, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from .scopes import ALL_SCOPES
 
-# --- API keys -------------------------------------------------------------------------------
-
-
 # The create inputs name each field after the service's keyword (`source`), so a view passes
 # the validated body on as it is.
+
+
+# --- API keys -------------------------------------------------------------------------------
 
 
 class ApiKeyCreateInput(serializers.Serializer):

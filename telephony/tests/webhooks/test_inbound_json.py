@@ -335,6 +335,42 @@ def test_a_new_call_is_counted_under_the_rebuild_lock_its_capacity_read_took(
     assert held == ["ShareLock"]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_new_call_is_made_under_its_customers_row_lock(api_client, number, livekit_server, monkeypatch):
+    """One inbound start per customer at a time (the ringing cap and the dedupe are exact):
+    while the call is being made, another connection cannot lock the customer's row. The
+    race tests overlap posts but cannot tell a lucky interleaving from a held lock."""
+    import threading
+
+    from django.db import OperationalError, connections
+
+    from calls import services
+
+    seen = []
+    capacity_for = services.leases.capacity_for
+
+    def other_connection_tries_the_lock():
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT id FROM tenants_customer WHERE id = %s FOR UPDATE NOWAIT", [number.customer_id])
+                seen.append("locked it")
+        except OperationalError as error:
+            seen.append(type(error.__cause__).__name__)
+        finally:
+            connections.close_all()
+
+    def capacity_while_probing(*args, **kwargs):
+        probe = threading.Thread(target=other_connection_tries_the_lock)
+        probe.start()
+        probe.join()
+        return capacity_for(*args, **kwargs)
+
+    monkeypatch.setattr(services.leases, "capacity_for", capacity_while_probing)
+    assert_bare(post_json(api_client, {"From": "+15550009999", "To": "+15551234567"}))
+    assert seen == ["LockNotAvailable"]
+
+
 def test_the_call_records_the_agents_current_version(api_client, number, livekit_server):
     """The version is read under the customer's lock (one statement): the latest of this
     agent's versions, never another agent's newer one."""
